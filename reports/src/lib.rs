@@ -1,1 +1,32 @@
-//! placeholder
+//! Gauntlet reports: pure functions from run data to a verdict and its renderings.
+//!
+//! Map of the crate:
+//! - [`model`]: the `report.json` types (the source of truth) — filled by the loadgen;
+//! - [`record`]: allocation-free building blocks the loadgen records requests into;
+//! - [`histogram`]: the one HDR histogram configuration and its base64 V2-deflate encoding;
+//! - [`threshold`]: k6-style threshold parsing (with positions) and evaluation;
+//! - [`verdict`]: pass / fail / invalid / aborted and the exit code;
+//! - [`render`]: JSON, Markdown, HTML (inline SVG), JUnit XML and console text;
+//! - [`compare`]: base vs new with allowances and a noise band from the histograms;
+//! - [`merge`]: exact merge of several reports (histograms add bucket by bucket);
+//! - [`schema`]: the JSON Schema of `report.json`;
+//! - [`synthetic`]: deterministic synthetic reports for benchmarks and size checks.
+//!
+//! Architecture invariant: no network, no processes, no clocks, no file I/O. Renderers take a
+//! `&Report` and return a `String`; the same report always renders to the same bytes.
+
+pub mod compare;
+pub mod format;
+pub mod histogram;
+pub mod merge;
+pub mod model;
+pub mod record;
+pub mod render;
+pub mod schema;
+pub mod synthetic;
+pub mod threshold;
+pub mod verdict;
+
+pub use model::{Report, SCHEMA_VERSION, Verdict};
+pub use record::{EndpointStats, Outcome, RunRecorder, SecondBucket, SeriesRecorder};
+pub use threshold::{Threshold, ThresholdParseError, evaluate_all, parse_threshold};

@@ -1,1 +1,18 @@
-//! placeholder
+//! What virtual users do in a Gauntlet run.
+//!
+//! Map of the crate:
+//! - [`spec`]: the scenario spec format (TOML) — stages, persona mix, think time, profile
+//!   sizes, thresholds (kept as text with spans; `gauntlet-reports` parses them) and chaos
+//!   entries (kept opaque; `gauntlet-chaos` interprets them) — plus [`spec::LoadPlan`], the
+//!   spec made concrete for one profile and time scale.
+//! - [`builtin`]: `smoke`, `load`, `stress`, `spike` and `endurance`, embedded from
+//!   `builtin/*.toml`.
+//!
+//! Architecture invariant: this crate depends on no other workspace crate, and nothing in it
+//! panics on input — every problem in a spec is a [`SpecError`] naming file, line, column and
+//! field.
+
+pub mod builtin;
+pub mod spec;
+
+pub use spec::{LoadPlan, ProfileName, ScenarioSpec, SpecError};

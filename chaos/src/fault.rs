@@ -1,0 +1,472 @@
+//! The fault vocabulary: network toxics (Toxiproxy names and attributes), `down`, and the
+//! lifecycle faults that are executed by the provisioning layer.
+//!
+//! Values are typed (durations are `Duration`, probabilities are [`Toxicity`]); the wire shape
+//! is a flat table `{ type = "latency", latency = 100, jitter = 10, stream = "downstream" }`
+//! with Toxiproxy's units (milliseconds, KB/s, bytes, microseconds for `slicer.delay`). The
+//! Toxiproxy API shape with a nested `attributes` table is accepted too.
+
+use crate::attrs::Attrs;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+use toml::{Table, Value};
+
+/// Why a fault description could not be turned into a [`Fault`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaultError {
+    /// The table has no `type` field, so we cannot know which fault is meant.
+    #[error("fault is missing the `type` field")]
+    MissingType,
+    /// `type` names no fault we know.
+    #[error("unknown fault type `{0}`")]
+    UnknownType(String),
+    /// A toxic was expected but the table describes `down` or a lifecycle fault.
+    #[error("`{0}` is not a network toxic")]
+    NotAToxic(String),
+    /// A required attribute is absent.
+    #[error("{fault}: missing field `{field}`")]
+    MissingField {
+        /// The fault type being parsed.
+        fault: String,
+        /// The absent field.
+        field: String,
+    },
+    /// A field is present but its value is unusable.
+    #[error("{fault}: field `{field}` {problem}")]
+    InvalidField {
+        /// The fault type being parsed.
+        fault: String,
+        /// The offending field.
+        field: String,
+        /// What is wrong with it.
+        problem: FieldProblem,
+    },
+    /// A field this fault type does not have (usually a typo).
+    #[error("{fault}: unknown field `{field}`")]
+    UnknownField {
+        /// The fault type being parsed.
+        fault: String,
+        /// The unexpected field.
+        field: String,
+    },
+}
+
+/// What is wrong with one field's value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FieldProblem {
+    /// The value has the wrong TOML type.
+    #[error("must be {expected}, found {found}")]
+    WrongType {
+        /// What the field needs.
+        expected: &'static str,
+        /// The TOML type that was given.
+        found: &'static str,
+    },
+    /// A negative number where only non-negative ones make sense.
+    #[error("must not be negative")]
+    Negative,
+    /// A number outside its allowed range.
+    #[error("must be {0}")]
+    OutOfRange(&'static str),
+    /// A string that is not one of the allowed names.
+    #[error("has unknown value `{value}` (expected one of: {expected})")]
+    UnknownValue {
+        /// What was given.
+        value: String,
+        /// The allowed names, comma-separated.
+        expected: &'static str,
+    },
+    /// A duration string humantime cannot parse.
+    #[error("is not a duration: `{0}`")]
+    BadDuration(String),
+    /// The same field appears both flat and inside `attributes`.
+    #[error("is given twice")]
+    Duplicate,
+}
+
+/// Which direction of a proxied connection a toxic acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client → dependency (requests).
+    Upstream,
+    /// Dependency → client (responses). Toxiproxy's default.
+    #[default]
+    Downstream,
+}
+
+/// Probability in `0.0..=1.0` that a toxic applies to a given connection.
+///
+/// The constructor is the only way to get one, so a stored value is always in range.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Toxicity(f64);
+
+impl Toxicity {
+    /// Always applies.
+    pub const ALWAYS: Toxicity = Toxicity(1.0);
+    /// Never applies.
+    pub const NEVER: Toxicity = Toxicity(0.0);
+
+    /// Validates `p` as a probability.
+    pub fn new(p: f64) -> Result<Self, FieldProblem> {
+        if (0.0..=1.0).contains(&p) {
+            Ok(Self(p))
+        } else {
+            Err(FieldProblem::OutOfRange("between 0.0 and 1.0"))
+        }
+    }
+
+    /// The probability as a plain number.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl Default for Toxicity {
+    fn default() -> Self {
+        Self::ALWAYS
+    }
+}
+
+impl TryFrom<f64> for Toxicity {
+    type Error = FieldProblem;
+    fn try_from(p: f64) -> Result<Self, Self::Error> {
+        Self::new(p)
+    }
+}
+
+impl From<Toxicity> for f64 {
+    fn from(t: Toxicity) -> f64 {
+        t.0
+    }
+}
+
+/// One network fault and its attributes, in Toxiproxy's vocabulary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToxicKind {
+    /// Delay every chunk by `latency ± jitter`.
+    Latency {
+        /// Added delay (Toxiproxy: `latency`, ms).
+        latency: Duration,
+        /// Uniform random spread around `latency` (Toxiproxy: `jitter`, ms).
+        jitter: Duration,
+    },
+    /// Limit throughput to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy).
+    Bandwidth {
+        /// KB per second, > 0.
+        rate: u64,
+    },
+    /// Stop all data; close the connection after `timeout`, or hold it forever when zero
+    /// (data then flows again once the toxic is removed).
+    Timeout {
+        /// Time until the connection is closed (Toxiproxy: `timeout`, ms; 0 = never).
+        timeout: Duration,
+    },
+    /// Let data pass for `timeout`, then reset the connection (RST, via `SO_LINGER` 0).
+    ResetPeer {
+        /// Time until the reset (Toxiproxy: `timeout`, ms).
+        timeout: Duration,
+    },
+    /// Cut data into small writes of `average_size ± size_variation` bytes, `delay` apart.
+    Slicer {
+        /// Mean slice size in bytes, > 0.
+        average_size: u64,
+        /// Uniform spread of the slice size, < `average_size`.
+        size_variation: u64,
+        /// Pause between slices (Toxiproxy: `delay`, µs).
+        delay: Duration,
+    },
+    /// Close the connection once `bytes` have passed in this direction.
+    LimitData {
+        /// Bytes allowed through before the close.
+        bytes: u64,
+    },
+    /// Delay the propagation of a close (EOF) by `delay`.
+    SlowClose {
+        /// How long the close is held back (Toxiproxy: `delay`, ms).
+        delay: Duration,
+    },
+}
+
+impl ToxicKind {
+    /// The Toxiproxy type name (`latency`, `bandwidth`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ToxicKind::Latency { .. } => "latency",
+            ToxicKind::Bandwidth { .. } => "bandwidth",
+            ToxicKind::Timeout { .. } => "timeout",
+            ToxicKind::ResetPeer { .. } => "reset_peer",
+            ToxicKind::Slicer { .. } => "slicer",
+            ToxicKind::LimitData { .. } => "limit_data",
+            ToxicKind::SlowClose { .. } => "slow_close",
+        }
+    }
+}
+
+/// A toxic: what it does, which direction, and how likely it is to hit a connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Table", into = "Table")]
+pub struct Toxic {
+    /// The effect and its attributes.
+    pub kind: ToxicKind,
+    /// The direction it acts on.
+    pub stream: Direction,
+    /// Per-connection probability of applying.
+    pub toxicity: Toxicity,
+}
+
+impl Toxic {
+    /// A toxic on the downstream direction that hits every connection.
+    pub fn new(kind: ToxicKind) -> Self {
+        Self {
+            kind,
+            stream: Direction::Downstream,
+            toxicity: Toxicity::ALWAYS,
+        }
+    }
+
+    /// Same toxic on another direction.
+    pub fn on(mut self, stream: Direction) -> Self {
+        self.stream = stream;
+        self
+    }
+
+    /// Same toxic with another probability.
+    pub fn with_toxicity(mut self, toxicity: Toxicity) -> Self {
+        self.toxicity = toxicity;
+        self
+    }
+
+    /// Checks the cross-field rules the types cannot express (rate > 0, slice sizes).
+    pub fn validate(&self) -> Result<(), FaultError> {
+        let bad = |field: &str, rule: &'static str| FaultError::InvalidField {
+            fault: self.kind.type_name().to_owned(),
+            field: field.to_owned(),
+            problem: FieldProblem::OutOfRange(rule),
+        };
+        match self.kind {
+            ToxicKind::Bandwidth { rate: 0 } => Err(bad("rate", "greater than 0")),
+            ToxicKind::Slicer {
+                average_size: 0, ..
+            } => Err(bad("average_size", "greater than 0")),
+            ToxicKind::Slicer {
+                average_size,
+                size_variation,
+                ..
+            } if size_variation >= average_size => {
+                Err(bad("size_variation", "smaller than average_size"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Parses the flat (or Toxiproxy `attributes`) table form.
+    pub fn from_table(table: Table) -> Result<Self, FaultError> {
+        match Fault::from_table(table)? {
+            Fault::Toxic(t) => Ok(t),
+            other => Err(FaultError::NotAToxic(other.type_name().to_owned())),
+        }
+    }
+
+    /// The flat table form, the inverse of [`Toxic::from_table`].
+    pub fn to_table(&self) -> Table {
+        let mut t = Table::new();
+        let ms = |d: Duration| Value::Integer(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let int = |n: u64| Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+        t.insert("type".into(), Value::String(self.kind.type_name().into()));
+        match &self.kind {
+            ToxicKind::Latency { latency, jitter } => {
+                t.insert("latency".into(), ms(*latency));
+                t.insert("jitter".into(), ms(*jitter));
+            }
+            ToxicKind::Bandwidth { rate } => {
+                t.insert("rate".into(), int(*rate));
+            }
+            ToxicKind::Timeout { timeout } | ToxicKind::ResetPeer { timeout } => {
+                t.insert("timeout".into(), ms(*timeout));
+            }
+            ToxicKind::Slicer {
+                average_size,
+                size_variation,
+                delay,
+            } => {
+                t.insert("average_size".into(), int(*average_size));
+                t.insert("size_variation".into(), int(*size_variation));
+                let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+                t.insert("delay".into(), int(micros));
+            }
+            ToxicKind::LimitData { bytes } => {
+                t.insert("bytes".into(), int(*bytes));
+            }
+            ToxicKind::SlowClose { delay } => {
+                t.insert("delay".into(), ms(*delay));
+            }
+        }
+        let stream = match self.stream {
+            Direction::Upstream => "upstream",
+            Direction::Downstream => "downstream",
+        };
+        t.insert("stream".into(), Value::String(stream.into()));
+        t.insert("toxicity".into(), Value::Float(self.toxicity.get()));
+        t
+    }
+}
+
+impl TryFrom<Table> for Toxic {
+    type Error = FaultError;
+    fn try_from(t: Table) -> Result<Self, Self::Error> {
+        Self::from_table(t)
+    }
+}
+
+impl From<Toxic> for Table {
+    fn from(t: Toxic) -> Table {
+        t.to_table()
+    }
+}
+
+/// A lifecycle fault executed on a dependency process or container (not by the proxy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleAction {
+    /// SIGKILL: no shutdown, no flush.
+    Kill,
+    /// Orderly stop for the fault's duration, then start again.
+    Stop,
+    /// Stop and start immediately.
+    Restart,
+    /// Freeze the whole server (process group / cgroup freezer) for the fault's duration.
+    Pause,
+}
+
+/// What a scheduled fault is aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    /// The Postgres server (or the proxy in front of it, for network faults).
+    Postgres,
+    /// The Redis server (or its proxy).
+    Redis,
+    /// The service under test.
+    Service,
+}
+
+impl FromStr for Target {
+    type Err = FieldProblem;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "postgres" => Ok(Target::Postgres),
+            "redis" => Ok(Target::Redis),
+            "service" => Ok(Target::Service),
+            _ => Err(FieldProblem::UnknownValue {
+                value: s.to_owned(),
+                expected: "postgres, redis, service",
+            }),
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = FieldProblem;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "upstream" => Ok(Direction::Upstream),
+            "downstream" => Ok(Direction::Downstream),
+            _ => Err(FieldProblem::UnknownValue {
+                value: s.to_owned(),
+                expected: "upstream, downstream",
+            }),
+        }
+    }
+}
+
+/// Any fault Gauntlet can inject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Table", into = "Table")]
+pub enum Fault {
+    /// A network toxic applied by a [`crate::FaultProxy`].
+    Toxic(Toxic),
+    /// The proxy refuses new connections and cuts existing ones.
+    Down,
+    /// A process/container lifecycle fault.
+    Lifecycle(LifecycleAction),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.type_name())
+    }
+}
+
+impl Fault {
+    /// The `type` name this fault is written with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Fault::Toxic(t) => t.kind.type_name(),
+            Fault::Down => "down",
+            Fault::Lifecycle(LifecycleAction::Kill) => "kill",
+            Fault::Lifecycle(LifecycleAction::Stop) => "stop",
+            Fault::Lifecycle(LifecycleAction::Restart) => "restart",
+            Fault::Lifecycle(LifecycleAction::Pause) => "pause",
+        }
+    }
+
+    /// Parses `{ type = "...", ...attributes }`; every error names the bad field.
+    pub fn from_table(mut table: Table) -> Result<Self, FaultError> {
+        let kind = match table.remove("type") {
+            None => return Err(FaultError::MissingType),
+            Some(Value::String(s)) => s,
+            Some(other) => {
+                return Err(FaultError::InvalidField {
+                    fault: "fault".into(),
+                    field: "type".into(),
+                    problem: FieldProblem::WrongType {
+                        expected: "a string",
+                        found: other.type_str(),
+                    },
+                });
+            }
+        };
+        let mut a = Attrs::new(kind.clone(), table);
+        // Toxiproxy's API carries a `name`; the proxy keys toxics by its own name argument.
+        let _ = a.take("name");
+        let fault = match kind.as_str() {
+            "down" => Fault::Down,
+            "kill" => Fault::Lifecycle(LifecycleAction::Kill),
+            "stop" => Fault::Lifecycle(LifecycleAction::Stop),
+            "restart" => Fault::Lifecycle(LifecycleAction::Restart),
+            "pause" => Fault::Lifecycle(LifecycleAction::Pause),
+            _ => Fault::Toxic(crate::attrs::parse_toxic(&kind, &mut a)?),
+        };
+        a.finish()?;
+        Ok(fault)
+    }
+
+    /// The flat table form, the inverse of [`Fault::from_table`].
+    pub fn to_table(&self) -> Table {
+        match self {
+            Fault::Toxic(t) => t.to_table(),
+            other => {
+                let mut t = Table::new();
+                t.insert("type".into(), Value::String(other.type_name().into()));
+                t
+            }
+        }
+    }
+}
+
+impl TryFrom<Table> for Fault {
+    type Error = FaultError;
+    fn try_from(t: Table) -> Result<Self, Self::Error> {
+        Self::from_table(t)
+    }
+}
+
+impl From<Fault> for Table {
+    fn from(f: Fault) -> Table {
+        f.to_table()
+    }
+}

@@ -1,0 +1,103 @@
+//! The plain-text summary the CLI prints at the end of a run: verdict, failed thresholds with
+//! observed values, the busiest endpoints, and where the report files are.
+
+use std::fmt::Write as _;
+
+use super::verdict_word;
+use crate::format::{self, duration_us};
+use crate::model::{Report, ValueUnit};
+
+/// Endpoints listed, busiest first.
+const TOP_ENDPOINTS: usize = 5;
+
+/// Render the console summary. `files` are (label, path) pairs, e.g. `("html", "out/report.html")`.
+pub fn render(r: &Report, files: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(2048);
+    let _ = writeln!(
+        out,
+        "Gauntlet {}  {} ({}), seed {}, {}",
+        verdict_word(r.verdict),
+        r.run.scenario,
+        r.run.profile,
+        r.run.seed,
+        duration_us(r.run.duration_us)
+    );
+    let _ = writeln!(
+        out,
+        "  {} requests, {}, error rate {}, p95 {}, p99 {}",
+        r.total.count,
+        format::value(r.total.rps, ValueUnit::PerSecond),
+        format::percent(r.total.error_rate),
+        duration_us(r.total.latency.p95_us),
+        duration_us(r.total.latency.p99_us)
+    );
+    for reason in r
+        .reasons
+        .iter()
+        .filter(|x| !x.starts_with("threshold failed"))
+    {
+        let _ = writeln!(out, "  ! {reason}");
+    }
+    thresholds(&mut out, r);
+    endpoints(&mut out, r);
+    if !files.is_empty() {
+        out.push_str("Files:\n");
+        let width = files.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+        for (label, path) in files {
+            let _ = writeln!(out, "  {label:<width$}  {path}");
+        }
+    }
+    out
+}
+
+fn thresholds(out: &mut String, r: &Report) {
+    if r.thresholds.is_empty() {
+        return;
+    }
+    let failed = r.thresholds.iter().filter(|t| !t.pass).count();
+    let _ = writeln!(
+        out,
+        "Thresholds: {} passed, {failed} failed",
+        r.thresholds.len() - failed
+    );
+    for t in r.thresholds.iter().filter(|t| !t.pass) {
+        let observed = t
+            .observed
+            .map_or_else(|| "no data".to_owned(), |v| format::value(v, t.unit));
+        let _ = writeln!(out, "  FAIL {}  (observed {observed})", t.expression);
+        if t.observed.is_none()
+            && let Some(why) = &t.reason
+        {
+            let _ = writeln!(out, "       {why}");
+        }
+    }
+}
+
+fn endpoints(out: &mut String, r: &Report) {
+    if r.endpoints.is_empty() {
+        return;
+    }
+    let mut top: Vec<_> = r.endpoints.iter().collect();
+    // Busiest first; ties by name so the order is stable.
+    top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    let shown = top.len().min(TOP_ENDPOINTS);
+    let width = top[..shown]
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "Top endpoints ({shown} of {}):", top.len());
+    for e in &top[..shown] {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>9} req  {:>9}  err {:>6}  p50 {:>7}  p95 {:>7}  p99 {:>7}",
+            e.name,
+            e.count,
+            format::value(e.rps, ValueUnit::PerSecond),
+            format::percent(e.error_rate),
+            duration_us(e.latency.p50_us),
+            duration_us(e.latency.p95_us),
+            duration_us(e.latency.p99_us)
+        );
+    }
+}

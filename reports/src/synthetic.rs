@@ -1,0 +1,99 @@
+//! Deterministic synthetic reports for benchmarks and size checks (e.g. the one-hour,
+//! 15-endpoint run the HTML must render under 2 MB). Uses its own tiny PRNG so the library
+//! needs no `rand` dependency and the same arguments always give the same report.
+
+use crate::histogram::HistogramError;
+use crate::model::{FaultWindow, PhaseKind, Report, RunInfo, Stage};
+use crate::record::{Outcome, RunRecorder};
+
+/// Start instant of synthetic runs: 2026-01-01T00:00:00Z in unix microseconds.
+pub const START_UNIX_US: u64 = 1_767_225_600_000_000;
+
+/// splitmix64: a few lines, good enough spread for synthetic latencies.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// A run of `seconds` × `endpoints`, `per_second` requests per endpoint per second, with a
+/// fault in the middle third (slower, 5xx errors), stages, a fault window and per-second
+/// histograms kept. Thresholds are not evaluated; callers add their own.
+pub fn report(seconds: u64, endpoints: usize, per_second: u64) -> Result<Report, HistogramError> {
+    let names: Vec<String> = (0..endpoints)
+        .map(|i| format!("GET /api/v1/resource-{i:02}/{{id}}"))
+        .collect();
+    let mut rec = RunRecorder::new(START_UNIX_US, true);
+    let (fault_start, fault_end) = (seconds / 3, 2 * seconds / 3);
+    record_traffic(&mut rec, seconds, &names, per_second);
+    let mut report = Report::empty(RunInfo {
+        scenario: "synthetic".into(),
+        profile: "endurance".into(),
+        backend: "native".into(),
+        target: "http://127.0.0.1:8080".into(),
+        ..RunInfo::default()
+    });
+    rec.finish_into(&mut report, START_UNIX_US + seconds * 1_000_000)?;
+    report.stages = vec![Stage {
+        name: "steady".into(),
+        start_offset_us: 0,
+        end_offset_us: seconds * 1_000_000,
+        target_users: 50,
+        target_rps: None,
+    }];
+    report.chaos.faults = vec![FaultWindow {
+        name: "pg-latency".into(),
+        fault: "latency".into(),
+        target: "postgres".into(),
+        start_offset_us: fault_start * 1_000_000,
+        end_offset_us: Some(fault_end * 1_000_000),
+        ..FaultWindow::default()
+    }];
+    Ok(report)
+}
+
+/// Record `per_second` requests per endpoint per second; the middle third is a fault (3x
+/// slower, 10% 5xx); 0.1% of requests time out throughout.
+fn record_traffic(rec: &mut RunRecorder, seconds: u64, names: &[String], per_second: u64) {
+    let (fault_start, fault_end) = (seconds / 3, 2 * seconds / 3);
+    let mut rng = SplitMix(seconds ^ ((names.len() as u64) << 32));
+    rec.enter_phase(PhaseKind::Baseline, START_UNIX_US);
+    for s in 0..seconds {
+        let second_us = START_UNIX_US + s * 1_000_000;
+        if s == fault_start {
+            rec.enter_phase(PhaseKind::Fault, second_us);
+        } else if s == fault_end {
+            rec.enter_phase(PhaseKind::Recovery, second_us);
+        }
+        let in_fault = (fault_start..fault_end).contains(&s);
+        for i in 0..per_second {
+            for (k, name) in names.iter().enumerate() {
+                let base = 2_000 + 500 * k as u64;
+                let mut latency = base + rng.next() % (base * 2);
+                let roll = rng.next() % 1000;
+                let outcome = if in_fault && roll < 100 {
+                    Outcome::Http5xx
+                } else if roll == 999 {
+                    Outcome::Timeout
+                } else {
+                    Outcome::Ok
+                };
+                if in_fault {
+                    latency *= 3;
+                }
+                rec.record(
+                    name,
+                    second_us + i * 1_000_000 / per_second.max(1),
+                    latency,
+                    outcome,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Threshold parser: a small hand-written scanner so every error can point at the exact byte
+//! (and column) that broke the expression.
+
+use super::{METRIC_NAMES, Metric, Op, Suffix, Threshold};
+use crate::model::{PhaseKind, ValueUnit};
+
+/// What went wrong while parsing a threshold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// The text is empty or only whitespace.
+    #[error("empty threshold")]
+    Empty,
+    /// `during` was followed by something other than baseline/fault/recovery.
+    #[error("unknown phase (expected baseline, fault or recovery)")]
+    UnknownPhase,
+    /// `during <phase>` was not followed by `:`.
+    #[error("expected `:` after the phase")]
+    ExpectedColon,
+    /// The metric name is not one of the known metrics.
+    #[error("unknown metric")]
+    UnknownMetric,
+    /// Only `endpoint` may appear inside `{...}`.
+    #[error("unknown tag (only `endpoint` is supported)")]
+    UnknownTag,
+    /// Expected `=` between the tag and its value.
+    #[error("expected `=` after the tag")]
+    ExpectedEquals,
+    /// Expected a double-quoted string.
+    #[error("expected a double-quoted string")]
+    ExpectedString,
+    /// A string was opened and never closed.
+    #[error("unterminated string")]
+    UnterminatedString,
+    /// Expected `}` closing the tag list.
+    #[error("expected `}}`")]
+    ExpectedCloseBrace,
+    /// A phase or endpoint selector was applied to a non-`http.*` metric.
+    #[error("phases and endpoint selectors apply only to http.* metrics")]
+    SelectorNotAllowed,
+    /// Expected a comparison operator.
+    #[error("expected an operator (<, <=, >, >=, ==, !=)")]
+    ExpectedOperator,
+    /// Expected a number.
+    #[error("expected a number")]
+    ExpectedNumber,
+    /// The unit suffix is not known.
+    #[error("unknown unit (expected us, ms, s, m or %)")]
+    UnknownUnit,
+    /// The unit does not fit the metric (e.g. `ms` on a count).
+    #[error("unit does not fit the metric: {0}")]
+    UnitMismatch(&'static str),
+    /// Text left over after a complete threshold.
+    #[error("unexpected text after the threshold")]
+    TrailingInput,
+}
+
+/// A threshold that could not be parsed, with the position of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} at column {column}, found {found:?}")]
+pub struct ThresholdParseError {
+    /// What went wrong.
+    pub kind: ParseErrorKind,
+    /// Byte offset of the problem in the input.
+    pub offset: usize,
+    /// 1-based column (in characters) of the problem, for `file:line:column` messages.
+    pub column: usize,
+    /// The offending text (the token at `offset`), or `end of input`.
+    pub found: String,
+}
+
+/// Parse one threshold, e.g. `during fault: http.p99{endpoint="GET /x"} < 500ms`.
+pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
+    let mut c = Cursor { s: input, pos: 0 };
+    c.skip_ws();
+    if c.rest().is_empty() {
+        return Err(c.error(ParseErrorKind::Empty));
+    }
+    let phase = parse_phase(&mut c)?;
+    let metric_at = c.pos;
+    let metric = parse_metric(&mut c)?;
+    let endpoint = parse_tags(&mut c)?;
+    if (phase.is_some() || endpoint.is_some()) && !metric.is_http() {
+        c.pos = metric_at;
+        return Err(c.error(ParseErrorKind::SelectorNotAllowed));
+    }
+    c.skip_ws();
+    let op = parse_op(&mut c)?;
+    c.skip_ws();
+    let (literal, number) = parse_number(&mut c)?;
+    let suffix = parse_suffix(&mut c, metric)?;
+    c.skip_ws();
+    if !c.rest().is_empty() {
+        return Err(c.error(ParseErrorKind::TrailingInput));
+    }
+    Ok(Threshold {
+        phase,
+        metric,
+        endpoint,
+        op,
+        literal,
+        suffix,
+        limit: number * suffix.factor(),
+    })
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn rest(&self) -> &'a str {
+        &self.s[self.pos..]
+    }
+
+    fn skip_ws(&mut self) {
+        let trimmed = self.rest().trim_start();
+        self.pos = self.s.len() - trimmed.len();
+    }
+
+    /// Take the longest prefix whose characters satisfy `f`.
+    fn take_while(&mut self, f: impl Fn(char) -> bool) -> &'a str {
+        let rest = self.rest();
+        let end = rest.find(|ch: char| !f(ch)).unwrap_or(rest.len());
+        self.pos += end;
+        &rest[..end]
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        if self.rest().starts_with(token) {
+            self.pos += token.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn error(&self, kind: ParseErrorKind) -> ThresholdParseError {
+        let rest = self.rest();
+        let token_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let found = if rest.is_empty() {
+            "end of input".to_owned()
+        } else {
+            rest[..token_end].to_owned()
+        };
+        ThresholdParseError {
+            kind,
+            offset: self.pos,
+            column: self.s[..self.pos].chars().count() + 1,
+            found,
+        }
+    }
+}
+
+fn is_ident(ch: char) -> bool {
+    ch.is_ascii_alphanumeric() || ch == '_' || ch == '.'
+}
+
+fn parse_phase(c: &mut Cursor<'_>) -> Result<Option<PhaseKind>, ThresholdParseError> {
+    let save = c.pos;
+    if c.take_while(is_ident) != "during" || !c.rest().starts_with(char::is_whitespace) {
+        c.pos = save;
+        return Ok(None);
+    }
+    c.skip_ws();
+    let at = c.pos;
+    let word = c.take_while(is_ident);
+    let Some(kind) = PhaseKind::ALL.into_iter().find(|k| k.as_str() == word) else {
+        c.pos = at;
+        return Err(c.error(ParseErrorKind::UnknownPhase));
+    };
+    c.skip_ws();
+    if !c.eat(":") {
+        return Err(c.error(ParseErrorKind::ExpectedColon));
+    }
+    c.skip_ws();
+    Ok(Some(kind))
+}
+
+fn parse_metric(c: &mut Cursor<'_>) -> Result<Metric, ThresholdParseError> {
+    let at = c.pos;
+    let word = c.take_while(is_ident);
+    match METRIC_NAMES.iter().find(|(n, _)| *n == word) {
+        Some((_, m)) => Ok(*m),
+        None => {
+            c.pos = at;
+            Err(c.error(ParseErrorKind::UnknownMetric))
+        }
+    }
+}
+
+/// `{endpoint="..."}` (optional). Strings support `\"` and `\\` escapes.
+fn parse_tags(c: &mut Cursor<'_>) -> Result<Option<String>, ThresholdParseError> {
+    if !c.eat("{") {
+        return Ok(None);
+    }
+    c.skip_ws();
+    let at = c.pos;
+    if c.take_while(is_ident) != "endpoint" {
+        c.pos = at;
+        return Err(c.error(ParseErrorKind::UnknownTag));
+    }
+    c.skip_ws();
+    if !c.eat("=") {
+        return Err(c.error(ParseErrorKind::ExpectedEquals));
+    }
+    c.skip_ws();
+    let value = parse_string(c)?;
+    c.skip_ws();
+    if !c.eat("}") {
+        return Err(c.error(ParseErrorKind::ExpectedCloseBrace));
+    }
+    Ok(Some(value))
+}
+
+fn parse_string(c: &mut Cursor<'_>) -> Result<String, ThresholdParseError> {
+    let open = c.pos;
+    if !c.eat("\"") {
+        return Err(c.error(ParseErrorKind::ExpectedString));
+    }
+    let mut out = String::new();
+    let mut chars = c.rest().char_indices();
+    while let Some((i, ch)) = chars.next() {
+        match ch {
+            '"' => {
+                c.pos += i + 1;
+                return Ok(out);
+            }
+            '\\' => match chars.next() {
+                Some((_, esc)) => out.push(esc),
+                None => break,
+            },
+            _ => out.push(ch),
+        }
+    }
+    c.pos = open;
+    Err(c.error(ParseErrorKind::UnterminatedString))
+}
+
+fn parse_op(c: &mut Cursor<'_>) -> Result<Op, ThresholdParseError> {
+    // Two-character operators first so `<=` is not read as `<`.
+    const OPS: [(&str, Op); 6] = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ];
+    for (text, op) in OPS {
+        if c.eat(text) {
+            return Ok(op);
+        }
+    }
+    Err(c.error(ParseErrorKind::ExpectedOperator))
+}
+
+fn parse_number(c: &mut Cursor<'_>) -> Result<(String, f64), ThresholdParseError> {
+    let at = c.pos;
+    let text = c.take_while(|ch| ch.is_ascii_digit() || ch == '.');
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && text.starts_with(|ch: char| ch.is_ascii_digit()) => {
+            Ok((text.to_owned(), v))
+        }
+        _ => {
+            c.pos = at;
+            Err(c.error(ParseErrorKind::ExpectedNumber))
+        }
+    }
+}
+
+fn parse_suffix(c: &mut Cursor<'_>, metric: Metric) -> Result<Suffix, ThresholdParseError> {
+    let at = c.pos;
+    let word = c.take_while(|ch| ch.is_alphabetic() || ch == '%');
+    let suffix = match word {
+        "" => Suffix::None,
+        "us" | "µs" => Suffix::Micros,
+        "ms" => Suffix::Millis,
+        "s" => Suffix::Seconds,
+        "m" => Suffix::Minutes,
+        "%" => Suffix::Percent,
+        _ => {
+            c.pos = at;
+            return Err(c.error(ParseErrorKind::UnknownUnit));
+        }
+    };
+    let fits = match (metric.unit(), suffix) {
+        (ValueUnit::Microseconds, s) => !matches!(s, Suffix::None | Suffix::Percent),
+        (ValueUnit::Ratio, s) => matches!(s, Suffix::None | Suffix::Percent),
+        (ValueUnit::Count | ValueUnit::PerSecond, s) => s == Suffix::None,
+    };
+    if fits {
+        return Ok(suffix);
+    }
+    c.pos = at;
+    let why = match metric.unit() {
+        ValueUnit::Microseconds => "a time needs a unit: us, ms, s or m",
+        ValueUnit::Ratio => "a rate takes % or a plain fraction",
+        ValueUnit::Count | ValueUnit::PerSecond => "this metric takes a plain number",
+    };
+    Err(c.error(ParseErrorKind::UnitMismatch(why)))
+}

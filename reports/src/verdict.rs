@@ -1,0 +1,60 @@
+//! The verdict: one word (pass / fail / invalid / aborted) and the reasons behind it.
+//!
+//! Precedence: an interrupted run is `aborted` (its numbers are partial), else a saturated
+//! generator makes it `invalid` (its numbers measure the generator), else any failed threshold
+//! makes it `fail`. Every applicable reason is listed, whichever word wins.
+
+use crate::format;
+use crate::model::{Report, Verdict};
+
+/// Decide the verdict from the run flags and the already-evaluated thresholds.
+pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
+    let mut reasons = Vec::new();
+    if report.run.interrupted {
+        reasons.push("run was interrupted; results are partial".to_owned());
+    }
+    if report.generator.saturated {
+        if report.generator.reasons.is_empty() {
+            reasons.push("load generator saturated; results measure the generator".to_owned());
+        }
+        for r in &report.generator.reasons {
+            reasons.push(format!("load generator saturated: {r}"));
+        }
+    }
+    let mut failed = false;
+    for t in report.thresholds.iter().filter(|t| !t.pass) {
+        failed = true;
+        let detail = match t.observed {
+            Some(v) => format!("observed {}", format::value(v, t.unit)),
+            None => t.reason.clone().unwrap_or_else(|| "no data".to_owned()),
+        };
+        reasons.push(format!("threshold failed: {} ({detail})", t.expression));
+    }
+    let verdict = if report.run.interrupted {
+        Verdict::Aborted
+    } else if report.generator.saturated {
+        Verdict::Invalid
+    } else if failed {
+        Verdict::Fail
+    } else {
+        Verdict::Pass
+    };
+    (verdict, reasons)
+}
+
+/// Store [`decide`]'s result in the report.
+pub fn apply(report: &mut Report) {
+    let (verdict, reasons) = decide(report);
+    report.verdict = verdict;
+    report.reasons = reasons;
+}
+
+/// The process exit code for a verdict (0 pass, 1 fail, 4 invalid, 130 aborted).
+pub fn exit_code(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Pass => 0,
+        Verdict::Fail => 1,
+        Verdict::Invalid => 4,
+        Verdict::Aborted => 130,
+    }
+}

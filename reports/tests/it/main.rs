@@ -1,0 +1,10 @@
+//! Integration tests for gauntlet-reports (one binary; modules by feature).
+
+mod compare;
+mod merge;
+mod record;
+mod render;
+mod schema;
+mod support;
+mod threshold;
+mod verdict;

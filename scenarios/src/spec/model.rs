@@ -1,0 +1,320 @@
+//! The validated scenario spec: what a spec file means once every value has been checked.
+//!
+//! A [`ScenarioSpec`] can only be obtained through [`ScenarioSpec::from_toml_str`] or
+//! [`ScenarioSpec::load`], so holding one means durations parsed, user counts are positive,
+//! weights are not all zero and the version is understood.
+
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::error::{SpecError, line_column};
+
+/// The three load profiles every spec can be run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileName {
+    /// A laptop: a couple of tenants, a few dozen users.
+    Small,
+    /// A CI runner or a workstation: hundreds of users.
+    Medium,
+    /// The claim under test: at least 1,000 concurrent users across many tenants.
+    Enterprise,
+}
+
+impl ProfileName {
+    /// All profiles, smallest first.
+    pub const ALL: [ProfileName; 3] = [
+        ProfileName::Small,
+        ProfileName::Medium,
+        ProfileName::Enterprise,
+    ];
+
+    /// The name as written in spec files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileName::Small => "small",
+            ProfileName::Medium => "medium",
+            ProfileName::Enterprise => "enterprise",
+        }
+    }
+
+    /// Size used when a spec does not override it. Enterprise's peak is the 1,000 concurrent
+    /// users the production-readiness claim was made for.
+    pub fn default_size(self) -> ProfileSize {
+        let (tenants, employees_per_tenant, peak_users) = match self {
+            ProfileName::Small => (2, 50, 20),
+            ProfileName::Medium => (5, 200, 200),
+            ProfileName::Enterprise => (20, 1_000, 1_000),
+        };
+        ProfileSize {
+            tenants,
+            employees_per_tenant,
+            peak_users,
+        }
+    }
+}
+
+impl fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProfileName {
+    type Err = SpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ProfileName::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| SpecError::UnknownProfile { name: s.to_owned() })
+    }
+}
+
+/// How much data is seeded and how many users the profile expects at peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileSize {
+    /// Tenants seeded; cross-tenant probes need at least two to mean anything.
+    pub tenants: u32,
+    /// Employees seeded per tenant.
+    pub employees_per_tenant: u32,
+    /// Expected peak concurrent users; percentage user targets are relative to this.
+    pub peak_users: u32,
+}
+
+/// How a stage moves from the previous stage's user count to its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Linear change to the target over the stage.
+    Ramp,
+    /// Target reached at the stage's start and held.
+    Hold,
+    /// Sudden jump to the target at the stage's start, held; a spike is a hold whose name
+    /// tells the report that the jump is the point.
+    Spike,
+    /// Linear decrease to the target over the stage.
+    RampDown,
+}
+
+impl StageKind {
+    /// Whether users change gradually across the stage (rather than all at its start).
+    pub fn is_gradual(self) -> bool {
+        matches!(self, StageKind::Ramp | StageKind::RampDown)
+    }
+
+    /// The name as written in spec files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageKind::Ramp => "ramp",
+            StageKind::Hold => "hold",
+            StageKind::Spike => "spike",
+            StageKind::RampDown => "ramp_down",
+        }
+    }
+}
+
+/// A stage's user count, as written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UserTarget {
+    /// An exact number of users, whatever the profile (smoke uses this).
+    Absolute(u32),
+    /// A fraction of the profile's peak users (`"150%"` is 1.5); always finite and > 0.
+    PeakFraction(f64),
+}
+
+/// One stage of the user curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// Name shown in reports, e.g. `step-150`.
+    pub name: String,
+    /// How users move to the target.
+    pub kind: StageKind,
+    /// Unscaled length; never zero.
+    pub duration: Duration,
+    /// Users at the end of the stage.
+    pub users: UserTarget,
+}
+
+/// Relative weights of the personas; never all zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonaWeights {
+    /// Reads own profile, payslips, requests leave.
+    pub employee: u32,
+    /// Reads the team, approves leave.
+    pub manager: u32,
+    /// Writes employees and runs tenant-wide reports.
+    pub hr_admin: u32,
+    /// Tries cross-tenant access; small by default because each probe is a security check,
+    /// not load.
+    pub prober: u32,
+}
+
+impl Default for PersonaWeights {
+    fn default() -> Self {
+        PersonaWeights {
+            employee: 70,
+            manager: 20,
+            hr_admin: 8,
+            prober: 2,
+        }
+    }
+}
+
+/// Pause between a user's requests, drawn uniformly from `min..=max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThinkTime {
+    /// Shortest pause.
+    pub min: Duration,
+    /// Longest pause; never below `min`.
+    pub max: Duration,
+}
+
+impl Default for ThinkTime {
+    fn default() -> Self {
+        ThinkTime {
+            min: Duration::from_millis(500),
+            max: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A threshold exactly as written; the reports crate parses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// The expression, e.g. `http.p95 < 300ms`.
+    pub text: String,
+    /// Byte span of the whole TOML string literal (quotes included) in the spec's source.
+    pub span: Range<usize>,
+    /// Where `text` begins in the source, when the literal is a plain one-line string whose
+    /// bytes equal `text` (no escapes), so inner offsets map one-to-one.
+    pub(crate) text_start: Option<usize>,
+}
+
+impl Threshold {
+    /// Maps a byte offset inside [`Threshold::text`] (e.g. where a threshold parser failed) to
+    /// a byte offset in the spec's source; falls back to the literal's start when escapes
+    /// make the mapping inexact.
+    pub fn source_offset(&self, offset_in_text: usize) -> usize {
+        match self.text_start {
+            Some(start) => start + offset_in_text.min(self.text.len()),
+            None => self.span.start,
+        }
+    }
+}
+
+/// One scheduled fault; the chaos crate gives `fault`, `target` and `attributes` meaning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChaosFault {
+    /// Fault name, e.g. `latency`, `down`, `restart`.
+    pub fault: String,
+    /// What it hits, e.g. `postgres`, `redis`, `service`.
+    pub target: String,
+    /// Unscaled offset from the start of the run; always before the last stage ends.
+    pub start: Duration,
+    /// Unscaled length of the fault; never zero.
+    pub duration: Duration,
+    /// Fault-specific attributes, uninterpreted here.
+    pub attributes: toml::Table,
+    /// Byte span of the `fault` value, for error messages about this entry.
+    pub span: Range<usize>,
+}
+
+/// A parsed and validated scenario spec.
+#[derive(Debug, Clone)]
+pub struct ScenarioSpec {
+    pub(crate) name: String,
+    pub(crate) origin: String,
+    pub(crate) source: String,
+    pub(crate) description: String,
+    pub(crate) default_profile: ProfileName,
+    /// Indexed like [`ProfileName::ALL`]; defaults merged with the file's overrides.
+    pub(crate) profiles: [ProfileSize; 3],
+    pub(crate) stages: Vec<Stage>,
+    pub(crate) personas: PersonaWeights,
+    pub(crate) think_time: ThinkTime,
+    pub(crate) thresholds: Vec<Threshold>,
+    pub(crate) chaos: Vec<ChaosFault>,
+}
+
+impl ScenarioSpec {
+    /// Short name: the built-in's name or the file's stem.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the spec came from, as used in error messages.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The TOML text, for mapping spans to positions.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// One-line description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Profile used when the caller does not choose one.
+    pub fn default_profile(&self) -> ProfileName {
+        self.default_profile
+    }
+
+    /// The size of `profile`, including this spec's overrides.
+    pub fn profile(&self, profile: ProfileName) -> ProfileSize {
+        let index = ProfileName::ALL
+            .iter()
+            .position(|p| *p == profile)
+            .unwrap_or(0);
+        self.profiles[index]
+    }
+
+    /// The stages, unscaled.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// Persona weights as written (or the default mix).
+    pub fn personas(&self) -> PersonaWeights {
+        self.personas
+    }
+
+    /// Think time between a user's requests.
+    pub fn think_time(&self) -> ThinkTime {
+        self.think_time
+    }
+
+    /// Thresholds as written, with their spans.
+    pub fn thresholds(&self) -> &[Threshold] {
+        &self.thresholds
+    }
+
+    /// Scheduled faults, unscaled.
+    pub fn chaos(&self) -> &[ChaosFault] {
+        &self.chaos
+    }
+
+    /// Sum of the unscaled stage durations.
+    pub fn total_duration(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration).sum()
+    }
+
+    /// 1-based (line, column) of a byte offset in this spec's source, for messages about it
+    /// (e.g. a threshold that another crate failed to parse).
+    pub fn line_column(&self, byte: usize) -> (usize, usize) {
+        line_column(&self.source, byte)
+    }
+
+    /// `origin:line:column` for a byte offset, the prefix every spec message starts with.
+    pub fn describe_position(&self, byte: usize) -> String {
+        let (line, column) = self.line_column(byte);
+        format!("{}:{line}:{column}", self.origin)
+    }
+}

@@ -1,0 +1,185 @@
+//! From a spec to a concrete [`LoadPlan`]: absolute user counts for one profile, durations
+//! scaled for the time budget at hand, persona weights as shares.
+
+use std::time::Duration;
+
+use super::error::SpecError;
+use super::model::{ProfileName, ProfileSize, ScenarioSpec, StageKind, ThinkTime, UserTarget};
+
+/// Largest accepted `duration_scale`. Scaling exists to shrink runs for CI or stretch them a
+/// little; beyond this, durations stop meaning anything and could overflow.
+pub const MAX_DURATION_SCALE: f64 = 1_000.0;
+
+/// A scaled stage never lasts less than this: shorter stages would be over before the
+/// generator finished starting users, and reports bucket by the second.
+pub const MIN_STAGE: Duration = Duration::from_secs(1);
+
+/// A spec made concrete for one profile and one time scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    /// The spec's name.
+    pub scenario: String,
+    /// The profile planned for.
+    pub profile: ProfileName,
+    /// That profile's size (tenants and employees to seed, expected peak users).
+    pub size: ProfileSize,
+    /// The factor applied to every duration.
+    pub duration_scale: f64,
+    /// Stages in order, back to back.
+    pub stages: Vec<PlannedStage>,
+    /// Sum of the scaled stage durations: how long load is applied.
+    pub total_duration: Duration,
+    /// Highest user count any stage reaches (may exceed `size.peak_users` for stress).
+    pub peak_users: u32,
+    /// Persona weights normalised to shares that sum to 1.
+    pub personas: PersonaShares,
+    /// Think time; not scaled, because it shapes each user's behaviour, not the run's length.
+    pub think_time: ThinkTime,
+    /// Faults with scaled offsets and durations.
+    pub chaos: Vec<PlannedFault>,
+}
+
+/// One stage with absolute users and scaled timing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedStage {
+    /// Stage name from the spec.
+    pub name: String,
+    /// How users move from `from_users` to `users`.
+    pub kind: StageKind,
+    /// Offset of the stage's start from the start of load.
+    pub start: Duration,
+    /// Scaled length, at least [`MIN_STAGE`].
+    pub duration: Duration,
+    /// Users when the stage starts (the previous stage's target; 0 for the first).
+    pub from_users: u32,
+    /// Users at the end of the stage; at least 1.
+    pub users: u32,
+}
+
+impl PlannedStage {
+    /// Offset of the stage's end from the start of load.
+    pub fn end(&self) -> Duration {
+        self.start + self.duration
+    }
+}
+
+/// Persona weights as fractions of all users; they sum to 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PersonaShares {
+    /// Share of employee users.
+    pub employee: f64,
+    /// Share of manager users.
+    pub manager: f64,
+    /// Share of HR admin users.
+    pub hr_admin: f64,
+    /// Share of cross-tenant probers.
+    pub prober: f64,
+}
+
+/// A fault at a concrete time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedFault {
+    /// Fault name, uninterpreted.
+    pub fault: String,
+    /// Target, uninterpreted.
+    pub target: String,
+    /// Scaled offset from the start of load; always before the last stage ends.
+    pub start: Duration,
+    /// Scaled length, at least [`MIN_STAGE`].
+    pub duration: Duration,
+    /// Fault attributes, uninterpreted.
+    pub attributes: toml::Table,
+}
+
+impl ScenarioSpec {
+    /// Makes the spec concrete for `profile`, multiplying every stage and fault duration by
+    /// `duration_scale` (0.05 turns the one-hour endurance hold into three minutes).
+    pub fn plan(&self, profile: ProfileName, duration_scale: f64) -> Result<LoadPlan, SpecError> {
+        // Written so that NaN fails too: every comparison with NaN is false.
+        if !(duration_scale > 0.0 && duration_scale <= MAX_DURATION_SCALE) {
+            return Err(SpecError::InvalidScale {
+                origin: self.origin.clone(),
+                scale: duration_scale,
+            });
+        }
+        let size = self.profile(profile);
+        let mut stages = Vec::with_capacity(self.stages.len());
+        let mut start = Duration::ZERO;
+        let mut from_users = 0;
+        for stage in &self.stages {
+            let users = absolute_users(stage.users, size.peak_users);
+            let duration = scale(stage.duration, duration_scale).max(MIN_STAGE);
+            stages.push(PlannedStage {
+                name: stage.name.clone(),
+                kind: stage.kind,
+                start,
+                duration,
+                from_users,
+                users,
+            });
+            start += duration;
+            from_users = users;
+        }
+        Ok(LoadPlan {
+            scenario: self.name.clone(),
+            profile,
+            size,
+            duration_scale,
+            peak_users: stages.iter().map(|s| s.users).max().unwrap_or(0),
+            total_duration: start,
+            stages,
+            personas: self.persona_shares(),
+            think_time: self.think_time,
+            chaos: self.planned_faults(duration_scale, start),
+        })
+    }
+
+    fn persona_shares(&self) -> PersonaShares {
+        let w = self.personas;
+        // Validation guarantees a non-zero total; the max() only keeps this total-free.
+        let total = (f64::from(w.employee)
+            + f64::from(w.manager)
+            + f64::from(w.hr_admin)
+            + f64::from(w.prober))
+        .max(f64::MIN_POSITIVE);
+        PersonaShares {
+            employee: f64::from(w.employee) / total,
+            manager: f64::from(w.manager) / total,
+            hr_admin: f64::from(w.hr_admin) / total,
+            prober: f64::from(w.prober) / total,
+        }
+    }
+
+    fn planned_faults(&self, duration_scale: f64, total: Duration) -> Vec<PlannedFault> {
+        // Stage durations are rounded up to MIN_STAGE but fault offsets are not, so a scaled
+        // fault can only move earlier relative to the stages; the clamp is belt and braces.
+        let last_start = total.saturating_sub(Duration::from_millis(1));
+        self.chaos
+            .iter()
+            .map(|fault| PlannedFault {
+                fault: fault.fault.clone(),
+                target: fault.target.clone(),
+                start: scale(fault.start, duration_scale).min(last_start),
+                duration: scale(fault.duration, duration_scale).max(MIN_STAGE),
+                attributes: fault.attributes.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Resolves a target to a user count for a profile; a fraction rounds to the nearest user and
+/// never below one, so "10%" of a tiny profile still runs someone.
+fn absolute_users(target: UserTarget, peak_users: u32) -> u32 {
+    match target {
+        UserTarget::Absolute(n) => n,
+        // `as` saturates for out-of-range floats; validation bounds the fraction anyway.
+        UserTarget::PeakFraction(f) => ((f * f64::from(peak_users)).round() as u32).max(1),
+    }
+}
+
+/// Scales a duration, rounded to whole milliseconds (finer precision means nothing to a load
+/// generator). Inputs are bounded by validation, so this cannot overflow.
+fn scale(d: Duration, factor: f64) -> Duration {
+    let millis = (d.as_secs_f64() * 1_000.0 * factor).round();
+    Duration::from_millis(millis as u64)
+}

@@ -1,0 +1,100 @@
+//! The file's shape exactly as serde reads it.
+//!
+//! Every struct denies unknown fields so a typo (`duraton = "5s"`) is an error rather than a
+//! silently ignored key. Values that need checking beyond their TOML type (durations, user
+//! counts, free-text names) stay `Spanned` here so that [`super::model`] can still point at the
+//! line when it rejects them.
+
+use std::num::NonZeroU32;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::model::{ProfileName, StageKind};
+
+/// Read first, on its own and tolerant of any other key, so that a file written for a newer
+/// format gets "unsupported version" rather than a confusing unknown-field error.
+#[derive(Deserialize)]
+pub(crate) struct VersionProbe {
+    pub version: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpec {
+    /// Already checked by [`VersionProbe`]; listed so that it is not an unknown field.
+    #[allow(dead_code)]
+    pub version: toml::Value,
+    pub description: Spanned<String>,
+    pub default_profile: Option<ProfileName>,
+    #[serde(default)]
+    pub profiles: RawProfiles,
+    pub personas: Option<Spanned<RawPersonas>>,
+    pub think_time: Option<RawThinkTime>,
+    pub stages: Option<Spanned<Vec<RawStage>>>,
+    #[serde(default)]
+    pub thresholds: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub chaos: Vec<RawChaos>,
+}
+
+/// Per-profile overrides; a profile not named here keeps its built-in size.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProfiles {
+    pub small: Option<RawProfile>,
+    pub medium: Option<RawProfile>,
+    pub enterprise: Option<RawProfile>,
+}
+
+/// `NonZeroU32` makes serde reject 0 and negative numbers with the value's own span.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProfile {
+    pub tenants: Option<NonZeroU32>,
+    pub employees_per_tenant: Option<NonZeroU32>,
+    pub peak_users: Option<NonZeroU32>,
+}
+
+/// Once a `[personas]` table is written, a persona it leaves out gets weight 0: the table is
+/// the whole mix, not a patch on the default one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPersonas {
+    #[serde(default)]
+    pub employee: u32,
+    #[serde(default)]
+    pub manager: u32,
+    #[serde(default)]
+    pub hr_admin: u32,
+    #[serde(default)]
+    pub prober: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawThinkTime {
+    pub min: Spanned<String>,
+    pub max: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStage {
+    pub name: Spanned<String>,
+    pub kind: StageKind,
+    pub duration: Spanned<String>,
+    /// An integer (absolute) or a string such as "150%" (of the profile's peak users).
+    pub users: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawChaos {
+    pub fault: Spanned<String>,
+    pub target: Spanned<String>,
+    pub start: Spanned<String>,
+    pub duration: Spanned<String>,
+    #[serde(default)]
+    pub attributes: toml::Table,
+}

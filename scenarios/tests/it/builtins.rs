@@ -1,0 +1,141 @@
+use std::time::Duration;
+
+use gauntlet_scenarios::builtin;
+use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
+
+const NAMES: [&str; 5] = ["smoke", "load", "stress", "spike", "endurance"];
+
+#[test]
+fn list_names_every_builtin_with_a_description() {
+    let list = builtin::list();
+    let names: Vec<&str> = list.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, NAMES);
+    for (name, description) in &list {
+        assert!(!description.is_empty(), "{name} has no description");
+        assert!(
+            !description.contains('\n'),
+            "{name}: description is not one line"
+        );
+        assert!(
+            !description.starts_with("(invalid"),
+            "{name}: {description}"
+        );
+    }
+}
+
+#[test]
+fn every_builtin_parses_and_plans_at_every_profile_and_ci_scale() {
+    for name in NAMES {
+        let spec = ScenarioSpec::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(spec.name(), name);
+        assert_eq!(spec.origin(), format!("builtin/{name}.toml"));
+        assert!(!spec.thresholds().is_empty(), "{name} has no thresholds");
+        for profile in ProfileName::ALL {
+            for scale in [1.0, 0.05] {
+                let plan = spec
+                    .plan(profile, scale)
+                    .unwrap_or_else(|e| panic!("{name}/{profile}/{scale}: {e}"));
+                assert_eq!(plan.stages.len(), spec.stages().len());
+                assert!(
+                    plan.stages
+                        .iter()
+                        .all(|s| s.duration >= Duration::from_secs(1))
+                );
+                assert!(plan.stages.iter().all(|s| s.users >= 1));
+                let sum: Duration = plan.stages.iter().map(|s| s.duration).sum();
+                assert_eq!(plan.total_duration, sum);
+                let shares = plan.personas;
+                let total = shares.employee + shares.manager + shares.hr_admin + shares.prober;
+                assert!((total - 1.0).abs() < 1e-9, "{name}: shares sum to {total}");
+            }
+        }
+    }
+}
+
+#[test]
+fn enterprise_reaches_at_least_a_thousand_users() {
+    for name in ["load", "stress", "spike"] {
+        let plan = ScenarioSpec::load(name)
+            .unwrap()
+            .plan(ProfileName::Enterprise, 1.0)
+            .unwrap();
+        assert!(
+            plan.size.peak_users >= 1000,
+            "{name}: {}",
+            plan.size.peak_users
+        );
+        assert!(plan.peak_users >= 1000, "{name}: {}", plan.peak_users);
+    }
+}
+
+#[test]
+fn smoke_applies_at_most_thirty_seconds_of_load_with_a_few_users() {
+    let spec = ScenarioSpec::load("smoke").unwrap();
+    for profile in ProfileName::ALL {
+        let plan = spec.plan(profile, 1.0).unwrap();
+        assert!(
+            plan.total_duration <= Duration::from_secs(30),
+            "{profile}: {:?}",
+            plan.total_duration
+        );
+        assert!(plan.peak_users <= 10, "{profile}: {}", plan.peak_users);
+        assert!(plan.personas.prober > 0.0, "smoke must run the prober");
+    }
+}
+
+#[test]
+fn stress_climbs_past_the_peak_in_steps() {
+    let plan = ScenarioSpec::load("stress")
+        .unwrap()
+        .plan(ProfileName::Medium, 1.0)
+        .unwrap();
+    let holds: Vec<u32> = plan
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Hold)
+        .map(|s| s.users)
+        .collect();
+    assert!(holds.len() >= 3, "{holds:?}");
+    assert!(
+        holds.windows(2).all(|w| w[0] < w[1]),
+        "steps must rise: {holds:?}"
+    );
+    assert!(*holds.last().unwrap() > plan.size.peak_users, "{holds:?}");
+}
+
+#[test]
+fn spike_jumps_tenfold_from_baseline_and_returns() {
+    let plan = ScenarioSpec::load("spike")
+        .unwrap()
+        .plan(ProfileName::Enterprise, 1.0)
+        .unwrap();
+    let spike = plan
+        .stages
+        .iter()
+        .position(|s| s.kind == StageKind::Spike)
+        .unwrap();
+    let before = &plan.stages[spike - 1];
+    let jump = &plan.stages[spike];
+    assert_eq!(jump.from_users, before.users);
+    assert_eq!(jump.users, before.users * 10);
+    assert!(!jump.kind.is_gradual(), "a spike is sudden");
+    assert_eq!(plan.stages.last().unwrap().users, before.users);
+}
+
+#[test]
+fn endurance_holds_an_hour_and_scales_down_for_ci() {
+    let spec = ScenarioSpec::load("endurance").unwrap();
+    let full = spec.plan(ProfileName::Medium, 1.0).unwrap();
+    let longest = full.stages.iter().map(|s| s.duration).max().unwrap();
+    assert!(longest >= Duration::from_secs(3600), "{longest:?}");
+    let ci = spec.plan(ProfileName::Medium, 0.05).unwrap();
+    assert!(
+        ci.total_duration <= Duration::from_secs(240),
+        "{:?}",
+        ci.total_duration
+    );
+    assert_eq!(
+        ci.peak_users, full.peak_users,
+        "scaling changes time, not users"
+    );
+}

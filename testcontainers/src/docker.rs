@@ -1,0 +1,286 @@
+//! The docker backend: one container per server through the `testcontainers` crate, with the
+//! host port pinned so a restarted container keeps its URL (Docker re-maps ephemeral ports on
+//! every start).
+
+use std::time::Duration;
+
+use bollard::Docker;
+use testcontainers::{
+    ContainerAsync, GenericImage, ImageExt,
+    core::{IntoContainerPort, WaitFor},
+    runners::AsyncRunner,
+};
+use url::Url;
+
+use crate::{
+    Role,
+    error::{ControlError, ProvisionError},
+    local_image,
+    ports::free_loopback_port,
+    readiness,
+};
+
+/// Label on every container we start, so leftovers can be found:
+/// `docker ps -a --filter label=dev.gauntlet.provisioned`.
+pub const LABEL: &str = "dev.gauntlet.provisioned";
+
+/// How an image expects to be started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFlavour {
+    /// The official `postgres` / `redis` images: configured through their own conventions.
+    Official,
+    /// Our `gauntlet image build` image: one image, the role chosen by the command.
+    Local,
+}
+
+/// An image reference and how to start it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSpec {
+    /// `name:tag`.
+    pub reference: String,
+    /// How it expects to be started.
+    pub flavour: ImageFlavour,
+}
+
+/// Connects to the daemon named by `DOCKER_HOST` (or the default socket) and pings it, giving
+/// up after `timeout` so that `auto` can fall back quickly.
+pub async fn connect(timeout: Duration) -> Result<Docker, ProvisionError> {
+    let docker = Docker::connect_with_defaults()
+        .map_err(|e| ProvisionError::DockerUnavailable(e.to_string()))?;
+    match tokio::time::timeout(timeout, docker.ping()).await {
+        // Older engines (20.10 speaks API 1.41) reject requests at bollard's default version.
+        Ok(Ok(_)) => docker
+            .negotiate_version()
+            .await
+            .map_err(|e| ProvisionError::DockerUnavailable(format!("version negotiation: {e}"))),
+        Ok(Err(e)) => Err(ProvisionError::DockerUnavailable(format!(
+            "the daemon did not answer a ping: {e}"
+        ))),
+        Err(_) => Err(ProvisionError::DockerUnavailable(format!(
+            "the daemon did not answer a ping within {timeout:?}"
+        ))),
+    }
+}
+
+/// Whether `reference` is present in the engine (inspect, never pull).
+pub async fn image_present(docker: &Docker, reference: &str) -> Result<bool, ProvisionError> {
+    match docker.inspect_image(reference).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(e) => Err(ProvisionError::Docker(e.to_string())),
+    }
+}
+
+/// Picks the image for `role`: the explicit choice if any, else the official image, else the
+/// local image. A missing image fails here, in milliseconds, rather than as a pull error later.
+pub async fn resolve_image(
+    docker: &Docker,
+    role: Role,
+    explicit: Option<&str>,
+) -> Result<ImageSpec, ProvisionError> {
+    let local = local_image::local_image_reference();
+    if let Some(reference) = explicit {
+        if !image_present(docker, reference).await? {
+            return Err(ProvisionError::ImageMissing {
+                image: reference.to_owned(),
+            });
+        }
+        let flavour = if repository(reference) == repository(&local) {
+            ImageFlavour::Local
+        } else {
+            ImageFlavour::Official
+        };
+        return Ok(ImageSpec {
+            reference: reference.to_owned(),
+            flavour,
+        });
+    }
+    let official = role.official_image();
+    if image_present(docker, official).await? {
+        return Ok(ImageSpec {
+            reference: official.to_owned(),
+            flavour: ImageFlavour::Official,
+        });
+    }
+    if image_present(docker, &local).await? {
+        return Ok(ImageSpec {
+            reference: local,
+            flavour: ImageFlavour::Local,
+        });
+    }
+    Err(ProvisionError::ImageMissing {
+        image: format!("{official} (nor the local image {local})"),
+    })
+}
+
+fn repository(reference: &str) -> &str {
+    reference
+        .rsplit_once(':')
+        .map_or(reference, |(repo, _)| repo)
+}
+
+/// One container.
+pub struct DockerServer {
+    role: Role,
+    url: Url,
+    ready_timeout: Duration,
+    docker: Docker,
+    /// `None` once removed by [`DockerServer::remove`]; otherwise testcontainers removes it
+    /// when this is dropped.
+    container: Option<ContainerAsync<GenericImage>>,
+}
+
+impl std::fmt::Debug for DockerServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerServer")
+            .field("role", &self.role)
+            .field("url", &crate::redact(&self.url))
+            .field("container", &self.container_id())
+            .finish()
+    }
+}
+
+impl DockerServer {
+    /// Creates and starts a container for `role` from `image`, then waits until it answers.
+    pub async fn start_new(
+        docker: Docker,
+        role: Role,
+        image: &ImageSpec,
+        ready_timeout: Duration,
+    ) -> Result<Self, ProvisionError> {
+        let host_port = free_loopback_port()?;
+        let container_port = role.default_port();
+        let (name, tag) = image
+            .reference
+            .rsplit_once(':')
+            .unwrap_or((image.reference.as_str(), "latest"));
+        let mut request = GenericImage::new(name, tag)
+            .with_wait_for(WaitFor::Nothing)
+            .with_mapped_port(host_port, container_port.tcp())
+            .with_label(LABEL, std::process::id().to_string())
+            // Published on loopback only: these servers have well-known passwords.
+            .with_host_config_modifier(|host_config| {
+                for bindings in host_config
+                    .port_bindings
+                    .iter_mut()
+                    .flat_map(|m| m.values_mut())
+                {
+                    for binding in bindings.iter_mut().flatten() {
+                        binding.host_ip = Some("127.0.0.1".to_owned());
+                    }
+                }
+            })
+            .with_startup_timeout(ready_timeout);
+        request = match (image.flavour, role) {
+            (ImageFlavour::Local, Role::Postgres) => request.with_cmd(["postgres"]),
+            (ImageFlavour::Local, Role::Redis) => request.with_cmd(["redis"]),
+            (ImageFlavour::Official, Role::Postgres) => request
+                .with_env_var("POSTGRES_PASSWORD", "postgres")
+                // Same reasoning as the native backend: SIGKILL keeps the page cache.
+                .with_cmd(["postgres", "-c", "fsync=off", "-c", "max_connections=300"]),
+            (ImageFlavour::Official, Role::Redis) => request,
+        };
+        let container = request
+            .start()
+            .await
+            .map_err(|e| ProvisionError::Docker(format!("starting {}: {e}", image.reference)))?;
+        let url = match role {
+            Role::Postgres => {
+                format!("postgres://postgres:postgres@127.0.0.1:{host_port}/postgres")
+            }
+            Role::Redis => format!("redis://127.0.0.1:{host_port}"),
+        };
+        let url = Url::parse(&url).map_err(|e| ProvisionError::InvalidConfig(e.to_string()))?;
+        let server = Self {
+            role,
+            url,
+            ready_timeout,
+            docker,
+            container: Some(container),
+        };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// The URL clients use; unchanged by any lifecycle control.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The container id, while the container exists.
+    pub fn container_id(&self) -> Option<&str> {
+        self.container.as_ref().map(|c| c.id())
+    }
+
+    /// Polls until the server answers a query.
+    pub async fn wait_ready(&self) -> Result<Duration, ProvisionError> {
+        readiness::wait_ready(self.role, &self.url, self.ready_timeout, String::new).await
+    }
+
+    fn container(
+        &self,
+        action: &'static str,
+    ) -> Result<&ContainerAsync<GenericImage>, ControlError> {
+        self.container
+            .as_ref()
+            .ok_or_else(|| ControlError::InvalidState {
+                action,
+                reason: "the container was removed".into(),
+            })
+    }
+
+    /// `docker stop` (the image's stop signal, SIGKILL after 10 s).
+    pub async fn stop(&self) -> Result<(), ControlError> {
+        self.container("stop")?
+            .stop_with_timeout(Some(10))
+            .await
+            .map_err(|e| failed("stop", e))
+    }
+
+    /// `docker start`, then wait for readiness.
+    pub async fn start(&self) -> Result<(), ControlError> {
+        self.container("start")?
+            .start()
+            .await
+            .map_err(|e| failed("start", e))?;
+        self.wait_ready().await?;
+        Ok(())
+    }
+
+    /// `docker kill` with SIGKILL.
+    pub async fn kill(&self) -> Result<(), ControlError> {
+        let id = self.container("kill")?.id().to_owned();
+        self.docker
+            .kill_container(&id, None)
+            .await
+            .map_err(|e| failed("kill", e))
+    }
+
+    /// `docker pause` / `docker unpause`: the cgroup freezer stops every process in it.
+    pub async fn freeze(&self, frozen: bool) -> Result<(), ControlError> {
+        let container = self.container(if frozen { "pause" } else { "unpause" })?;
+        if frozen {
+            container.pause().await.map_err(|e| failed("pause", e))
+        } else {
+            container.unpause().await.map_err(|e| failed("unpause", e))
+        }
+    }
+
+    /// Removes the container and waits for Docker to confirm.
+    pub async fn remove(&mut self) -> Result<(), ControlError> {
+        if let Some(container) = self.container.take() {
+            // A paused container cannot be removed without force; testcontainers forces.
+            container.rm().await.map_err(|e| failed("remove", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn failed(action: &'static str, e: impl std::fmt::Display) -> ControlError {
+    ControlError::Failed {
+        action,
+        reason: e.to_string(),
+    }
+}

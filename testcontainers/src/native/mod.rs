@@ -1,0 +1,140 @@
+//! The native backend: `postgres` and `redis-server` as child processes in a temp dir.
+
+pub mod binaries;
+mod postgres;
+mod process;
+mod redis;
+
+use std::time::Duration;
+
+use tempfile::TempDir;
+use url::Url;
+
+pub use binaries::NativeBinaries;
+use process::ManagedProcess;
+
+use crate::{
+    Role, error::ControlError, error::ProvisionError, ports::free_loopback_port, readiness,
+};
+
+/// How many fresh ports to try when a server dies at start (most likely: port taken between our
+/// probe and its bind).
+const PORT_ATTEMPTS: usize = 3;
+
+/// One native server and the directory that holds its data and log.
+#[derive(Debug)]
+pub struct NativeServer {
+    role: Role,
+    url: Url,
+    ready_timeout: Duration,
+    // Field order matters: the process must die before its directory is removed.
+    process: ManagedProcess,
+    dir: TempDir,
+}
+
+impl NativeServer {
+    /// Starts a server of `role` and waits until it answers.
+    pub async fn start_new(
+        role: Role,
+        bins: &NativeBinaries,
+        ready_timeout: Duration,
+    ) -> Result<Self, ProvisionError> {
+        let mut last_error = None;
+        for _ in 0..PORT_ATTEMPTS {
+            match Self::try_start(role, bins, ready_timeout).await {
+                Ok(server) => return Ok(server),
+                Err(e) => {
+                    tracing::debug!(%role, error = %e, "native server failed to start; retrying");
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| ProvisionError::InvalidConfig("no attempt made".into())))
+    }
+
+    async fn try_start(
+        role: Role,
+        bins: &NativeBinaries,
+        ready_timeout: Duration,
+    ) -> Result<Self, ProvisionError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("gauntlet-{role}-"))
+            .tempdir()
+            .map_err(|e| ProvisionError::io("creating a temp dir", e))?;
+        let port = free_loopback_port()?;
+        let (spec, url) = match role {
+            Role::Postgres => {
+                let template = postgres::template(bins).await?;
+                let spec = postgres::prepare_instance(bins, &template, dir.path(), port)?;
+                let url = format!(
+                    "postgres://{user}:{user}@127.0.0.1:{port}/postgres",
+                    user = postgres::SUPERUSER
+                );
+                (spec, url)
+            }
+            Role::Redis => (
+                redis::launch_spec(bins, dir.path(), port),
+                format!("redis://127.0.0.1:{port}"),
+            ),
+        };
+        let url = Url::parse(&url).map_err(|e| ProvisionError::InvalidConfig(e.to_string()))?;
+        let process = ManagedProcess::spawn(spec)?;
+        let server = Self {
+            role,
+            url,
+            ready_timeout,
+            process,
+            dir,
+        };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// The URL clients use; unchanged by any lifecycle control.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The directory holding data and logs; removed on drop.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Polls until the server answers a query, with the configured deadline.
+    pub async fn wait_ready(&self) -> Result<Duration, ProvisionError> {
+        readiness::wait_ready(self.role, &self.url, self.ready_timeout, || {
+            let early = if self.process.exited_early() {
+                " (the server process exited)"
+            } else {
+                ""
+            };
+            format!(
+                "{early}\n--- server log ---\n{}",
+                self.process.log_tail(2000)
+            )
+        })
+        .await
+    }
+
+    /// Clean stop.
+    pub async fn stop(&self) -> Result<(), ControlError> {
+        self.process.stop().await
+    }
+
+    /// Start after a stop or kill, on the same port with the same data; waits for readiness.
+    pub async fn start(&self) -> Result<(), ControlError> {
+        self.process.start()?;
+        self.wait_ready().await?;
+        Ok(())
+    }
+
+    /// SIGKILL to the server's process group.
+    pub fn kill(&self) -> Result<(), ControlError> {
+        self.process.kill()
+    }
+
+    /// Freeze (`true`) or thaw (`false`) the whole process group.
+    pub fn freeze(&self, frozen: bool) -> Result<(), ControlError> {
+        self.process.freeze(frozen)
+    }
+}
