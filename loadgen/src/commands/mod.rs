@@ -1,0 +1,34 @@
+//! One module per subcommand; [`dispatch`] routes to them.
+
+mod env;
+mod image;
+mod serve;
+
+use gauntlet_testcontainers::ProvisionConfig;
+
+use crate::{
+    cli::{BackendArgs, Command, ImageCommand},
+    exit::{Exit, Failure},
+};
+
+/// Runs a subcommand to completion.
+pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
+    match command {
+        Command::Env(args) => env::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Image(ImageCommand::Build) => image::build().await,
+    }
+}
+
+/// Environment first, flags on top (clap already folded `GAUNTLET_*` into the flags).
+pub(crate) fn provision_config(args: &BackendArgs) -> Result<ProvisionConfig, Failure> {
+    let mut config = ProvisionConfig::from_env().map_err(Failure::bad_input)?;
+    config.backend = args.backend;
+    if args.postgres_image.is_some() {
+        config.postgres_image.clone_from(&args.postgres_image);
+    }
+    if args.redis_image.is_some() {
+        config.redis_image.clone_from(&args.redis_image);
+    }
+    Ok(config)
+}

@@ -1,0 +1,4 @@
+//! Black-box tests of the `gauntlet` binary and repo-wide rules.
+
+mod architecture;
+mod cli;
