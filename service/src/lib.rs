@@ -1,1 +1,37 @@
-//! placeholder
+//! `hrms`: Gauntlet's reference multi-tenant HRMS service — the system under test that ships
+//! with the harness, realistic in its bottlenecks and correct enough to be the known-good
+//! baseline.
+//!
+//! Map of the crate:
+//! - [`config`]: typed settings, layered defaults → file → environment.
+//! - [`startup`]: [`startup::Application`] — build, port, run until stopped (graceful drain).
+//! - [`routes`]: the HTTP API, one module per resource; [`routes::router`] builds it.
+//! - [`auth`]: argon2 passwords, JWT tokens, the `AuthUser` / `Operator` extractors.
+//! - [`db`]: the pool, migrations, and tenant transactions under row-level security.
+//! - [`idempotency`]: `Idempotency-Key` replay for writes.
+//! - [`jobs`]: the payroll queue in Redis and its worker pool.
+//! - [`ratelimit`]: per-tenant token buckets (Redis, with a per-process fallback).
+//! - [`metrics`]: Prometheus metrics; [`seed`]: deterministic bulk seeding.
+//! - [`error`] / [`extract`]: one error type and extractors that answer bad input in its shape.
+//!
+//! Architecture invariants: the tenant of a request comes only from its token; every tenant
+//! query filters by tenant *and* runs as `hrms_app` under RLS; no input yields a 500.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod jobs;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use error::ApiError;
+pub use startup::{Application, StartupError};

@@ -1,0 +1,266 @@
+//! Prometheus metrics: what the harness's monitor scrapes each second to build its alert
+//! timeline (error rate, DB pool saturation, queue depth, rate-limit abuse, memory).
+//!
+//! Request metrics are recorded by a middleware as they happen; pool, queue, rate-limit and
+//! RSS gauges are sampled at scrape time, so they are exact at the moment of the scrape.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use crate::ratelimit::EndpointClass;
+use crate::state::AppState;
+
+/// Labels of the per-request metrics. `route` is the matched route template (never the raw
+/// path: ids in label values would explode the series count).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route template, e.g. `/employees/{id}`.
+    pub route: String,
+    /// Response status code.
+    pub status: u16,
+}
+
+/// Labels of the per-tenant rate-limit metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantClassLabels {
+    /// Tenant id.
+    pub tenant: String,
+    /// Endpoint class: read, write or heavy.
+    pub class: &'static str,
+}
+
+/// All metrics of the service.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<HttpLabels, Counter>,
+    /// Requests being handled right now (what a graceful shutdown has to drain).
+    in_flight: Gauge,
+    latency: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    db_pool_size: Gauge,
+    db_pool_in_use: Gauge,
+    db_pool_max: Gauge,
+    job_queue_depth: Gauge,
+    /// Payslips written by the payroll workers.
+    pub payslips_created: Counter,
+    rate_limit_usage: Family<TenantClassLabels, Gauge<f64, AtomicU64>>,
+    /// Times a bucket crossed the warn ratio (90%), as counted by the limiter; a gauge
+    /// because the limiter owns the count and we only mirror it at scrape time.
+    rate_limit_warnings: Family<TenantClassLabels, Gauge>,
+    /// Requests answered 429, per tenant and class.
+    pub rate_limited: Family<TenantClassLabels, Counter>,
+    /// Decisions taken by the per-process fallback because Redis was unreachable.
+    pub rate_limit_degraded: Counter,
+    process_rss: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms .. ~16 s: covers a cached read on loopback up to a request stuck behind a timeout.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.001, 2.0, 15,
+    ))
+}
+
+/// Label text of an endpoint class.
+pub fn class_label(class: EndpointClass) -> &'static str {
+    match class {
+        EndpointClass::Read => "read",
+        EndpointClass::Write => "write",
+        EndpointClass::Heavy => "heavy",
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric under the `hrms_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("hrms");
+        let m = Self {
+            requests: Family::default(),
+            in_flight: Gauge::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            db_pool_size: Gauge::default(),
+            db_pool_in_use: Gauge::default(),
+            db_pool_max: Gauge::default(),
+            job_queue_depth: Gauge::default(),
+            payslips_created: Counter::default(),
+            rate_limit_usage: Family::default(),
+            rate_limit_warnings: Family::default(),
+            rate_limited: Family::default(),
+            rate_limit_degraded: Counter::default(),
+            process_rss: Gauge::default(),
+            registry: Registry::default(),
+        };
+        m.register_all(&mut registry);
+        Self { registry, ..m }
+    }
+
+    fn register_all(&self, registry: &mut Registry) {
+        let m = self;
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            m.requests.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being handled right now",
+            m.in_flight.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route and status",
+            m.latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open connections in the DB pool",
+            m.db_pool_size.clone(),
+        );
+        registry.register(
+            "db_pool_in_use",
+            "DB pool connections checked out",
+            m.db_pool_in_use.clone(),
+        );
+        registry.register("db_pool_max", "DB pool maximum size", m.db_pool_max.clone());
+        registry.register(
+            "job_queue_depth",
+            "Payroll jobs waiting in the queue",
+            m.job_queue_depth.clone(),
+        );
+        registry.register(
+            "payslips_created",
+            "Payslips written by workers",
+            m.payslips_created.clone(),
+        );
+        registry.register(
+            "rate_limit_usage_ratio",
+            "Share of the tenant's token bucket in use (0..1); alert above 0.9",
+            m.rate_limit_usage.clone(),
+        );
+        registry.register(
+            "rate_limit_warnings",
+            "Crossings of the usage warn ratio (webhook calls at most once per window)",
+            m.rate_limit_warnings.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429",
+            m.rate_limited.clone(),
+        );
+        registry.register(
+            "rate_limit_degraded",
+            "Rate-limit decisions taken without Redis",
+            m.rate_limit_degraded.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident set size",
+            m.process_rss.clone(),
+        );
+    }
+
+    /// Records one finished request.
+    pub fn observe_request(&self, labels: HttpLabels, seconds: f64) {
+        self.latency.get_or_create(&labels).observe(seconds);
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Samples the gauges and renders the Prometheus text format.
+    pub async fn render(&self, state: &AppState) -> String {
+        let pool = &state.db;
+        let idle = i64::try_from(pool.num_idle()).unwrap_or(0);
+        self.db_pool_size.set(i64::from(pool.size()));
+        self.db_pool_in_use.set(i64::from(pool.size()) - idle);
+        self.db_pool_max
+            .set(i64::from(pool.options().get_max_connections()));
+        // A dead Redis must not make the scrape fail: the depth then keeps its last value.
+        if let Ok(depth) = state.jobs.depth().await {
+            self.job_queue_depth
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        }
+        self.rate_limit_usage.clear();
+        self.rate_limit_warnings.clear();
+        for usage in state.limiter.usage_snapshot() {
+            let labels = TenantClassLabels {
+                tenant: usage.tenant.to_string(),
+                class: class_label(usage.class),
+            };
+            self.rate_limit_usage
+                .get_or_create(&labels)
+                .set(usage.used_ratio);
+            self.rate_limit_warnings
+                .get_or_create(&labels)
+                .set(i64::try_from(usage.warnings).unwrap_or(i64::MAX));
+        }
+        if let Some(rss) = resident_memory_bytes() {
+            self.process_rss.set(rss);
+        }
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// RSS from /proc (Linux); `None` elsewhere.
+fn resident_memory_bytes() -> Option<i64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // The page size is 4 KiB on every platform this service targets (x86-64, aarch64 Linux).
+    Some(pages * 4096)
+}
+
+/// Middleware: counts and times every request by matched route and status.
+pub async fn track_http(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // Decremented by the guard's drop, so a request dropped mid-flight (timeout, client
+    // gone) does not leave the gauge high.
+    let _in_flight = InFlight::enter(&state.metrics.in_flight);
+    let response = next.run(request).await;
+    let labels = HttpLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    state
+        .metrics
+        .observe_request(labels, start.elapsed().as_secs_f64());
+    response
+}
+
+struct InFlight(Gauge);
+
+impl InFlight {
+    fn enter(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

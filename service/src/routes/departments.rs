@@ -1,0 +1,135 @@
+//! Departments: list, get, create (with an optional manager).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Page, Pagination};
+use crate::auth::{AuthUser, Role};
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+
+/// A department.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Department {
+    /// Id.
+    pub id: Uuid,
+    /// Name (unique within the tenant).
+    pub name: String,
+    /// The managing employee, if any.
+    pub manager_employee_id: Option<Uuid>,
+    /// Employees currently in the department.
+    pub employee_count: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT d.id, d.name, d.manager_employee_id, d.created_at, \
+     (SELECT count(*) FROM employees e WHERE e.tenant_id = d.tenant_id AND e.department_id = d.id) \
+     AS employee_count FROM departments d";
+
+/// Lists the tenant's departments by name.
+#[utoipa::path(get, path = "/departments", tag = "departments", params(Pagination),
+    responses((status = 200, body = Page<Department>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(pagination): Query<Pagination>,
+) -> ApiResult<Json<Page<Department>>> {
+    let (page, per_page, offset) = pagination.resolve()?;
+    let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
+    let items: Vec<Department> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE d.tenant_id = $1 ORDER BY d.name, d.id LIMIT $2 OFFSET $3"
+    )))
+    .bind(user.tenant())
+    .bind(i64::from(per_page))
+    .bind(offset)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM departments WHERE tenant_id = $1")
+        .bind(user.tenant())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// Fetches one department of the caller's tenant.
+#[utoipa::path(get, path = "/departments/{id}", tag = "departments",
+    responses((status = 200, body = Department), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Department>> {
+    let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
+    let department: Department = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE d.tenant_id = $1 AND d.id = $2"
+    )))
+    .bind(user.tenant())
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound("department"))?;
+    tx.commit().await?;
+    Ok(Json(department))
+}
+
+/// Body of `POST /departments`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDepartment {
+    /// Name (1..=100 chars, unique within the tenant).
+    pub name: String,
+    /// An employee of the caller's tenant to manage it.
+    pub manager_employee_id: Option<Uuid>,
+}
+
+/// Creates a department (HR admins only).
+#[utoipa::path(post, path = "/departments", tag = "departments", request_body = NewDepartment,
+    responses((status = 201, body = Department), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    idem: IdempotencyKey,
+    Json(body): Json<NewDepartment>,
+) -> ApiResult<Response> {
+    user.require(&[Role::HrAdmin])?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "name must be 1..=100 characters",
+        ));
+    }
+    let tenant = user.tenant();
+    let mut tx = db::begin_tenant(&state.db, tenant).await?;
+    if let Some(replay) = idem.claim(&mut tx, tenant, "POST /departments").await? {
+        return Ok(replay);
+    }
+    // The composite foreign key refuses a manager from another tenant (422), exactly like a
+    // manager that does not exist.
+    let department: Department = sqlx::query_as(
+        "INSERT INTO departments (id, tenant_id, name, manager_employee_id) VALUES ($1, $2, $3, $4) \
+         RETURNING id, name, manager_employee_id, created_at, 0::bigint AS employee_count",
+    )
+    .bind(Uuid::new_v4())
+    .bind(tenant)
+    .bind(name)
+    .bind(body.manager_employee_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    idem.finish(tx, tenant, StatusCode::CREATED, &department)
+        .await
+}

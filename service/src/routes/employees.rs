@@ -1,0 +1,411 @@
+//! Employees: list (paginated, filtered, searched), get, create, update, deactivate.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Page, Pagination};
+use crate::auth::{AuthUser, Role};
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::idempotency::IdempotencyKey;
+use crate::state::AppState;
+
+/// Employment status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EmployeeStatus {
+    /// Employed; included in payroll runs.
+    Active,
+    /// Deactivated; kept for history, excluded from payroll.
+    Inactive,
+}
+
+impl EmployeeStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+}
+
+/// An employee as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Employee {
+    /// Id.
+    pub id: Uuid,
+    /// Department, if assigned.
+    pub department_id: Option<Uuid>,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Work email (unique within the tenant).
+    pub email: String,
+    /// Job title.
+    pub job_title: String,
+    /// `active` or `inactive`.
+    pub status: String,
+    /// Yearly salary in cents; shown to HR admins and to the employee themself only.
+    pub salary_cents: Option<i64>,
+    /// Hiring date.
+    pub hired_on: NaiveDate,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last update time.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Employee {
+    /// Hides the salary from callers who may not see it.
+    fn redact_for(mut self, user: &AuthUser) -> Self {
+        if user.role() != Role::HrAdmin && user.0.emp != Some(self.id) {
+            self.salary_cents = None;
+        }
+        self
+    }
+}
+
+const COLUMNS: &str = "id, department_id, first_name, last_name, email, job_title, status, \
+                       salary_cents, hired_on, created_at, updated_at";
+
+/// Filters of `GET /employees`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListEmployees {
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Items per page (1..=100).
+    pub per_page: Option<u32>,
+    /// Only this department.
+    pub department_id: Option<Uuid>,
+    /// Only this status.
+    pub status: Option<EmployeeStatus>,
+    /// Case-insensitive substring of "first last".
+    pub q: Option<String>,
+}
+
+/// Escapes LIKE metacharacters so a search for `50%` means the text, not a pattern.
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Lists employees of the caller's tenant, ordered by name.
+#[utoipa::path(get, path = "/employees", tag = "employees", params(ListEmployees),
+    responses((status = 200, body = Page<Employee>), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(filter): Query<ListEmployees>,
+) -> ApiResult<Json<Page<Employee>>> {
+    let (page, per_page, offset) = Pagination {
+        page: filter.page,
+        per_page: filter.per_page,
+    }
+    .resolve()?;
+    if filter.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "q must be at most 100 characters",
+        ));
+    }
+    let pattern = filter.q.as_deref().map(like_pattern);
+    let status = filter.status.map(EmployeeStatus::as_str);
+    // One statement shape for every filter combination keeps the prepared-statement cache
+    // small; `$n IS NULL OR ...` lets the planner drop absent filters.
+    const WHERE: &str = "WHERE tenant_id = $1 \
+         AND ($2::uuid IS NULL OR department_id = $2) \
+         AND ($3::text IS NULL OR status = $3) \
+         AND ($4::text IS NULL OR (first_name || ' ' || last_name) ILIKE $4)";
+    let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
+    let items: Vec<Employee> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM employees {WHERE} ORDER BY last_name, first_name, id LIMIT $5 OFFSET $6"
+    )))
+    .bind(user.tenant())
+    .bind(filter.department_id)
+    .bind(status)
+    .bind(&pattern)
+    .bind(i64::from(per_page))
+    .bind(offset)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM employees {WHERE}"
+    )))
+    .bind(user.tenant())
+    .bind(filter.department_id)
+    .bind(status)
+    .bind(&pattern)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let items = items.into_iter().map(|e| e.redact_for(&user)).collect();
+    Ok(Json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// Fetches one employee of the caller's tenant (404 for other tenants' ids).
+#[utoipa::path(get, path = "/employees/{id}", tag = "employees",
+    responses((status = 200, body = Employee), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Employee>> {
+    let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
+    let employee = fetch(&mut tx, user.tenant(), id).await?;
+    tx.commit().await?;
+    Ok(Json(employee.redact_for(&user)))
+}
+
+/// Loads one employee inside a tenant transaction.
+pub async fn fetch(tx: &mut db::TenantTx, tenant: Uuid, id: Uuid) -> ApiResult<Employee> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM employees WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(ApiError::NotFound("employee"))
+}
+
+/// Body of `POST /employees`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEmployee {
+    /// Given name (1..=100 chars).
+    pub first_name: String,
+    /// Family name (1..=100 chars).
+    pub last_name: String,
+    /// Work email.
+    pub email: String,
+    /// Job title.
+    #[serde(default)]
+    pub job_title: String,
+    /// Department of the caller's tenant.
+    pub department_id: Option<Uuid>,
+    /// Yearly salary in cents.
+    #[serde(default)]
+    pub salary_cents: i64,
+    /// Hiring date (defaults to today).
+    pub hired_on: Option<NaiveDate>,
+}
+
+fn check_name(field: &'static str, value: &str) -> ApiResult<()> {
+    let len = value.trim().chars().count();
+    if len == 0 || len > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field} must be 1..=100 characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_email(value: &str) -> ApiResult<()> {
+    let ok = value.len() <= 254
+        && value
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_field",
+            "email is not a valid address",
+        ))
+    }
+}
+
+fn check_salary(value: i64) -> ApiResult<()> {
+    if (0..=100_000_000_000).contains(&value) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_field",
+            "salary_cents must be 0..=100000000000",
+        ))
+    }
+}
+
+/// Creates an employee (HR admins only).
+#[utoipa::path(post, path = "/employees", tag = "employees", request_body = NewEmployee,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key never create a second row")),
+    responses((status = 201, body = Employee), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    idem: IdempotencyKey,
+    Json(body): Json<NewEmployee>,
+) -> ApiResult<Response> {
+    user.require(&[Role::HrAdmin])?;
+    check_name("first_name", &body.first_name)?;
+    check_name("last_name", &body.last_name)?;
+    check_email(&body.email)?;
+    check_salary(body.salary_cents)?;
+    let tenant = user.tenant();
+    let mut tx = db::begin_tenant(&state.db, tenant).await?;
+    if let Some(replay) = idem.claim(&mut tx, tenant, "POST /employees").await? {
+        return Ok(replay);
+    }
+    let employee: Employee = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO employees (id, tenant_id, department_id, first_name, last_name, email, job_title, \
+         salary_cents, hired_on) VALUES ($1, $2, $3, $4, $5, lower($6), $7, $8, coalesce($9, CURRENT_DATE)) \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(Uuid::new_v4())
+    .bind(tenant)
+    .bind(body.department_id)
+    .bind(body.first_name.trim())
+    .bind(body.last_name.trim())
+    .bind(body.email.trim())
+    .bind(body.job_title.trim())
+    .bind(body.salary_cents)
+    .bind(body.hired_on)
+    .fetch_one(&mut *tx)
+    .await?;
+    seed_balances(&mut tx, tenant, employee.id).await?;
+    idem.finish(tx, tenant, StatusCode::CREATED, &employee)
+        .await
+}
+
+/// Gives a new employee this year's default leave entitlement.
+async fn seed_balances(tx: &mut db::TenantTx, tenant: Uuid, employee: Uuid) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO leave_balances (tenant_id, employee_id, leave_type, year, entitled_days) \
+         SELECT $1, $2, t.leave_type, extract(year FROM CURRENT_DATE)::int, t.days \
+         FROM (VALUES ('annual', 25), ('sick', 10), ('unpaid', 60)) AS t(leave_type, days)",
+    )
+    .bind(tenant)
+    .bind(employee)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Body of `PATCH /employees/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeeUpdate {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Department.
+    pub department_id: Option<Uuid>,
+    /// Yearly salary in cents.
+    pub salary_cents: Option<i64>,
+}
+
+/// Updates an employee (HR admins only).
+#[utoipa::path(patch, path = "/employees/{id}", tag = "employees", request_body = EmployeeUpdate,
+    responses((status = 200, body = Employee), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    idem: IdempotencyKey,
+    Path(id): Path<Uuid>,
+    Json(body): Json<EmployeeUpdate>,
+) -> ApiResult<Response> {
+    user.require(&[Role::HrAdmin])?;
+    if let Some(v) = &body.first_name {
+        check_name("first_name", v)?;
+    }
+    if let Some(v) = &body.last_name {
+        check_name("last_name", v)?;
+    }
+    if let Some(v) = body.salary_cents {
+        check_salary(v)?;
+    }
+    let tenant = user.tenant();
+    let mut tx = db::begin_tenant(&state.db, tenant).await?;
+    if let Some(replay) = idem
+        .claim(&mut tx, tenant, &format!("PATCH /employees/{id}"))
+        .await?
+    {
+        return Ok(replay);
+    }
+    let employee: Employee = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE employees SET first_name = coalesce($3, first_name), last_name = coalesce($4, last_name), \
+         job_title = coalesce($5, job_title), department_id = coalesce($6, department_id), \
+         salary_cents = coalesce($7, salary_cents), updated_at = now() \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .bind(body.first_name.as_deref().map(str::trim))
+    .bind(body.last_name.as_deref().map(str::trim))
+    .bind(body.job_title.as_deref().map(str::trim))
+    .bind(body.department_id)
+    .bind(body.salary_cents)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound("employee"))?;
+    idem.finish(tx, tenant, StatusCode::OK, &employee).await
+}
+
+/// Deactivates an employee (HR admins only); idempotent by nature.
+#[utoipa::path(post, path = "/employees/{id}/deactivate", tag = "employees",
+    responses((status = 200, body = Employee), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    idem: IdempotencyKey,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Response> {
+    user.require(&[Role::HrAdmin])?;
+    let tenant = user.tenant();
+    let mut tx = db::begin_tenant(&state.db, tenant).await?;
+    if let Some(replay) = idem
+        .claim(&mut tx, tenant, &format!("POST /employees/{id}/deactivate"))
+        .await?
+    {
+        return Ok(replay);
+    }
+    let employee: Employee = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE employees SET status = 'inactive', updated_at = now() \
+         WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound("employee"))?;
+    idem.finish(tx, tenant, StatusCode::OK, &employee).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_metacharacters() {
+        assert_eq!(like_pattern("ann"), "%ann%");
+        assert_eq!(like_pattern("50%_\\"), "%50\\%\\_\\\\%");
+    }
+
+    #[test]
+    fn field_checks() {
+        assert!(check_name("x", " ").is_err());
+        assert!(check_name("x", "Ada").is_ok());
+        assert!(check_email("a@b.co").is_ok());
+        assert!(check_email("nope").is_err());
+        assert!(check_salary(-1).is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! The HTTP API: one module per resource, assembled by [`router`].
+//!
+//! Layering (outermost first): panic catcher → metrics → request timeout → body limit →
+//! routes. Tenant routes additionally pass [`guard::tenant_guard`] (token + rate limit);
+//! `/admin/*` checks the operator token in its extractor; health, metrics and the OpenAPI
+//! document are open.
+
+pub mod admin;
+pub mod attendance;
+pub mod auth;
+pub mod departments;
+pub mod employees;
+pub mod guard;
+pub mod leave;
+pub mod ops;
+pub mod payroll;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Builds the whole application router (tests can `oneshot` it without a listener).
+pub fn router(state: AppState) -> Router {
+    let tenant = Router::new()
+        .route("/employees", get(employees::list).post(employees::create))
+        .route(
+            "/employees/{id}",
+            get(employees::get).patch(employees::update),
+        )
+        .route("/employees/{id}/deactivate", post(employees::deactivate))
+        .route("/employees/{id}/attendance", get(attendance::history))
+        .route("/employees/{id}/leave-balances", get(leave::balances))
+        .route(
+            "/departments",
+            get(departments::list).post(departments::create),
+        )
+        .route("/departments/{id}", get(departments::get))
+        .route("/attendance/clock-in", post(attendance::clock_in))
+        .route("/attendance/clock-out", post(attendance::clock_out))
+        .route("/leave/requests", get(leave::list).post(leave::request))
+        .route("/leave/requests/{id}/approve", post(leave::approve))
+        .route("/leave/requests/{id}/reject", post(leave::reject))
+        .route("/payroll/runs", post(payroll::start_run))
+        .route("/payroll/runs/{id}", get(payroll::get_run))
+        .route("/payroll/runs/{id}/payslips", get(payroll::list_payslips))
+        .route("/payslips/{id}", get(payroll::get_payslip))
+        .route_layer(from_fn_with_state(state.clone(), guard::tenant_guard));
+
+    let open = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route(
+            "/admin/tenants/{id}/limits",
+            put(admin::set_limits).get(admin::get_limits),
+        )
+        .route("/admin/rate-limits/usage", get(admin::usage))
+        .route("/health/live", get(ops::live))
+        .route("/health/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi));
+
+    let server = state.server.clone();
+    Router::new()
+        .merge(tenant)
+        .merge(open)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(server.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            server.request_timeout,
+        ))
+        .layer(from_fn(ensure_json_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::metrics::track_http,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+async fn method_not_allowed() -> Response {
+    let body = crate::error::ErrorBody {
+        error: crate::error::ErrorDetail {
+            code: "method_not_allowed".into(),
+            message: "method not allowed on this route".into(),
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// A panic is a bug, but it must still answer in our shape and keep the process serving.
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::Internal("panic".into()).into_response()
+}
+
+/// Rewrites any error response that is not JSON (from layers such as the timeout, or
+/// rejections we did not wrap) into our `{"error":{..}}` shape.
+async fn ensure_json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large"),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "service temporarily unavailable, retry later",
+        ),
+        s if s.is_server_error() => ("internal", "internal server error"),
+        _ => ("bad_request", "the request could not be processed"),
+    };
+    let body = crate::error::ErrorBody {
+        error: crate::error::ErrorDetail {
+            code: code.into(),
+            message: message.into(),
+        },
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut rewritten = (status, axum::Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}
+
+/// Largest page a list endpoint serves.
+pub const MAX_PER_PAGE: u32 = 100;
+/// Highest page number accepted; deeper offsets are a scan, not a page.
+pub const MAX_PAGE: u32 = 10_000;
+
+/// Pagination query parameters shared by list endpoints.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+pub struct Pagination {
+    /// 1-based page number (default 1, at most 10000).
+    pub page: Option<u32>,
+    /// Items per page (default 50, 1..=100).
+    pub per_page: Option<u32>,
+}
+
+impl Pagination {
+    /// Validates and returns `(page, per_page, offset)`; out of range is a 400.
+    pub fn resolve(&self) -> ApiResult<(u32, u32, i64)> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(ApiError::bad_request(
+                "invalid_pagination",
+                format!("page must be 1..={MAX_PAGE}"),
+            ));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(ApiError::bad_request(
+                "invalid_pagination",
+                format!("per_page must be 1..={MAX_PER_PAGE}"),
+            ));
+        }
+        Ok((page, per_page, i64::from(page - 1) * i64::from(per_page)))
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// This page's number.
+    pub page: u32,
+    /// Page size asked for.
+    pub per_page: u32,
+    /// Items matching the filters, over all pages.
+    pub total: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_bounds() {
+        let p = |page, per_page| Pagination { page, per_page }.resolve();
+        assert_eq!(p(None, None).unwrap(), (1, 50, 0));
+        assert_eq!(p(Some(3), Some(10)).unwrap(), (3, 10, 20));
+        assert!(p(Some(0), None).is_err());
+        assert!(p(None, Some(0)).is_err());
+        assert!(p(None, Some(101)).is_err());
+        assert!(p(Some(MAX_PAGE + 1), None).is_err());
+    }
+}
