@@ -1,6 +1,8 @@
 //! Diagnostics go to stderr through `tracing`; stdout is reserved for what the user asked for
 //! (URLs, reports), so it can be piped.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the subscriber. `RUST_LOG` wins over `-v`.
@@ -14,6 +16,8 @@ pub fn init(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Escape codes only for a person at a terminal who has not asked for plain text.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .try_init();
 }

@@ -3,13 +3,16 @@
 //! A [`FaultProxy`] listens on a stable local address and forwards every connection to an
 //! upstream address that can be changed at any time (a restarted dependency may come back on
 //! another port). Toxics are added and removed while traffic flows; live connections pick the
-//! change up at their next chunk or wait (see `pipe.rs`).
+//! change up at their next chunk or wait (see `pipe.rs`). On Linux, a direction without toxics
+//! forwards with zero-copy `splice(2)` (see `splice.rs`).
 //!
 //! Control flow: the accept loop owns the listener and the connection tasks; `down` and
 //! shutdown go through it so that the listener can be closed (connections are *refused*, not
 //! accepted-and-dropped) and reopened on the same address.
 
 mod pipe;
+#[cfg(target_os = "linux")]
+mod splice;
 mod toxics;
 
 pub use toxics::ToxicId;
@@ -394,6 +397,10 @@ async fn connection(client: TcpStream, shared: Arc<Shared>) {
         if let Err(e) = s.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
+    }
+    #[cfg(target_os = "linux")]
+    for s in [&client, &upstream] {
+        splice::cap_socket_buffers(s);
     }
     pipe::serve(client, upstream, shared.clone()).await;
 }

@@ -1,12 +1,16 @@
 //! One proxied connection: two directions, each a read → toxics → write loop.
 //!
 //! Both directions run in the connection's single task (like `copy_bidirectional`), and each
-//! consults the current toxic snapshot once per chunk. Without toxics a chunk is one read and
-//! one write of up to [`BUF_SIZE`] bytes into a buffer allocated once per direction, which keeps
-//! the proxy close to a direct connection. Every wait (read, latency, pacing, hold) also listens
-//! for a toxic-set change, so adding or removing a toxic takes effect on live connections.
+//! consults the current toxic snapshot once per chunk. On Linux a direction with no toxic skips
+//! user space altogether (`splice.rs`) and comes back here when one appears; elsewhere, and
+//! whenever splicing is unavailable, a chunk without toxics is one read and one write of up to
+//! [`BUF_SIZE`] bytes into a buffer allocated once per direction, on first use. Every wait (read, latency,
+//! pacing, hold) also listens for a toxic-set change, so adding or removing a toxic takes effect
+//! on live connections.
 
 use super::Shared;
+#[cfg(target_os = "linux")]
+use super::splice::Kernel;
 use super::toxics::DirState;
 use crate::fault::Direction;
 use std::io;
@@ -24,7 +28,7 @@ const BUF_SIZE: usize = 64 * 1024;
 
 /// How a direction stopped.
 #[derive(Debug)]
-enum Ended {
+pub(super) enum Ended {
     /// The reader hit EOF and the close was passed on; the other direction may continue.
     Eof,
     /// End the whole connection with FIN (timeout, limit_data, down, shutdown, errors).
@@ -75,15 +79,18 @@ async fn both(
 }
 
 /// One direction of one connection.
-struct Pipe<'a> {
+pub(super) struct Pipe<'a> {
     shared: &'a Shared,
-    dir: Direction,
-    state: DirState,
-    changes: watch::Receiver<u64>,
+    pub(super) dir: Direction,
+    pub(super) state: DirState,
+    pub(super) changes: watch::Receiver<u64>,
     /// Bytes forwarded so far (origin of `limit_data`).
     bytes: u64,
     /// Earliest instant the next paced piece may go out (bandwidth).
     next_send: Instant,
+    /// The zero-copy path's pipe, used while no toxic applies.
+    #[cfg(target_os = "linux")]
+    pub(super) kernel: Kernel,
 }
 
 impl<'a> Pipe<'a> {
@@ -99,11 +106,19 @@ impl<'a> Pipe<'a> {
             changes,
             bytes: 0,
             next_send: Instant::now(),
+            #[cfg(target_os = "linux")]
+            kernel: Kernel::default(),
         }
     }
 
+    /// Records `n` bytes delivered to the destination (both paths count only what was written).
+    pub(super) fn count(&mut self, n: usize) {
+        self.bytes += n as u64;
+        self.shared.stats.add_bytes(self.dir, n as u64);
+    }
+
     /// Re-reads the snapshot and says whether the connection must end now.
-    fn check(&mut self) -> Result<(), Ended> {
+    pub(super) fn check(&mut self) -> Result<(), Ended> {
         self.state.refresh(&self.shared.state.load(), self.bytes);
         let plan = &self.state.plan;
         let now = Instant::now();
@@ -141,10 +156,12 @@ impl<'a> Pipe<'a> {
 
     async fn run<R, W>(mut self, mut reader: R, mut writer: W) -> Ended
     where
-        R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
+        R: AsyncRead + AsRef<TcpStream> + Unpin,
+        W: AsyncWrite + AsRef<TcpStream> + Unpin,
     {
-        let mut buf = vec![0u8; BUF_SIZE];
+        // Allocated by `pump` when the user-space path first runs: a spliced direction never
+        // needs it.
+        let mut buf = Vec::new();
         match self.pump(&mut reader, &mut writer, &mut buf).await {
             Ok(ended) | Err(ended) => ended,
         }
@@ -155,18 +172,27 @@ impl<'a> Pipe<'a> {
         &mut self,
         reader: &mut R,
         w: &mut W,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
     ) -> Result<Ended, Ended>
     where
-        R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
+        R: AsyncRead + AsRef<TcpStream> + Unpin,
+        W: AsyncWrite + AsRef<TcpStream> + Unpin,
     {
         loop {
             self.check()?;
+            #[cfg(target_os = "linux")]
+            if self.state.plan.is_clear() && self.kernel.usable() {
+                // No toxic on this direction: forward in the kernel until one appears.
+                self.splice_clear(reader, w).await?;
+                continue;
+            }
             if self.state.plan.hold.is_some() {
                 // timeout toxic: leave the data in the kernel buffers until removal/deadline.
                 self.wait(None).await?;
                 continue;
+            }
+            if buf.is_empty() {
+                buf.resize(BUF_SIZE, 0);
             }
             let timer = self.state.plan.timer();
             let n = tokio::select! {
@@ -272,14 +298,16 @@ impl<'a> Pipe<'a> {
                 return Err(Ended::Close);
             }
             data = &data[n..];
-            self.bytes += n as u64;
-            self.shared.stats.add_bytes(self.dir, n as u64);
+            self.count(n);
         }
         Ok(())
     }
 
     /// Passes EOF on, after the slow_close delay if one applies.
-    async fn close_write<W: AsyncWrite + Unpin>(&mut self, w: &mut W) -> Result<Ended, Ended> {
+    pub(super) async fn close_write<W: AsyncWrite + Unpin>(
+        &mut self,
+        w: &mut W,
+    ) -> Result<Ended, Ended> {
         let until = Instant::now() + self.state.plan.slow_close;
         while Instant::now() < until {
             self.wait(Some(until)).await?;
@@ -304,7 +332,7 @@ async fn sleep_or_never(t: Option<Instant>) {
 }
 
 /// Maps an I/O error to how the connection ends: a reset from one peer is passed on as a reset.
-fn io_end(dir: Direction, op: &'static str, e: &io::Error) -> Ended {
+pub(super) fn io_end(dir: Direction, op: &'static str, e: &io::Error) -> Ended {
     tracing::debug!(?dir, op, error = %e, "proxied connection I/O error");
     match e.kind() {
         io::ErrorKind::ConnectionReset => Ended::Reset,

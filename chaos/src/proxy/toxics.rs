@@ -75,6 +75,20 @@ impl Plan {
         }
     }
 
+    /// True when no toxic touches this direction's data and the connection is not being cut:
+    /// bytes may then bypass user space entirely (see `splice.rs`).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn is_clear(&self) -> bool {
+        self.latency.is_none()
+            && self.bandwidth.is_none()
+            && self.slicer.is_none()
+            && self.hold.is_none()
+            && self.reset_at.is_none()
+            && self.limit_at.is_none()
+            && self.slow_close.is_zero()
+            && !self.cut
+    }
+
     /// True when data must be cut into paced pieces rather than written in one go.
     pub(crate) fn paces(&self) -> bool {
         self.bandwidth.is_some() || self.slicer.is_some()
