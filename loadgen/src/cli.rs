@@ -1,6 +1,9 @@
 //! The command line. Flags map onto typed config; nothing here does work.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
+use gauntlet_scenarios::ProfileName;
 use gauntlet_testcontainers::BackendChoice;
 
 /// Load and chaos harness for multi-tenant services.
@@ -25,6 +28,10 @@ pub enum Command {
     /// Manage the local Postgres+Redis container image.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Run a scenario (built-in name or spec file) and write its report.
+    Run(RunArgs),
+    /// List the built-in scenarios.
+    List,
 }
 
 /// Where Postgres and Redis come from.
@@ -71,4 +78,39 @@ pub struct ServeArgs {
 pub enum ImageCommand {
     /// Build the local Postgres+Redis image from Debian packages (idempotent).
     Build,
+}
+
+/// `gauntlet run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A built-in scenario (see `gauntlet list`) or a path to a spec file (`*.toml`).
+    pub scenario: String,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Load profile: small, medium or enterprise [default: the spec's].
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Option<ProfileName>,
+    /// Multiply every stage duration (0.1 turns a 20 s smoke into 2 s).
+    #[arg(long, default_value_t = 1.0, value_name = "F")]
+    pub duration_scale: f64,
+    /// Seed for the data set and user behaviour; the same seed replays the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where the report files go [default: target/gauntlet/<scenario>-<timestamp>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Drive an existing deployment at this base URL instead of starting one.
+    #[arg(long, value_name = "URL", requires = "credentials")]
+    pub target: Option<url::Url>,
+    /// JSON file with the tenants and credentials of `--target` (the seeder's output format).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub credentials: Option<PathBuf>,
+    /// No progress lines; only the verdict line of the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn parse_profile(raw: &str) -> Result<ProfileName, String> {
+    raw.parse()
+        .map_err(|e: gauntlet_scenarios::SpecError| e.to_string())
 }

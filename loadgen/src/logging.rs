@@ -8,8 +8,9 @@ use tracing_subscriber::EnvFilter;
 /// Installs the subscriber. `RUST_LOG` wins over `-v`.
 pub fn init(verbosity: u8) {
     let default = match verbosity {
-        0 => "warn,gauntlet_loadgen=info,gauntlet_testcontainers=info",
-        1 => "info",
+        // goose logs a WARN per failed request: thousands per second under chaos.
+        0 => "warn,goose=error,gauntlet_loadgen=info,gauntlet_testcontainers=info",
+        1 => "info,goose=warn",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

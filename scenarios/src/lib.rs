@@ -7,12 +7,18 @@
 //!   spec made concrete for one profile and time scale.
 //! - [`builtin`]: `smoke`, `load`, `stress`, `spike` and `endurance`, embedded from
 //!   `builtin/*.toml`.
+//! - [`hrms`]: the HRMS API as virtual users see it — endpoint names matching the service's
+//!   route labels, and the fixture of tenants and credentials they log in with.
+//! - [`personas`]: `employee`, `manager`, `hr_admin` and `prober` as goose scenarios; every
+//!   request is timed and handed to a [`personas::RequestSink`] the harness provides.
 //!
 //! Architecture invariant: this crate depends on no other workspace crate, and nothing in it
 //! panics on input — every problem in a spec is a [`SpecError`] naming file, line, column and
 //! field.
 
 pub mod builtin;
+pub mod hrms;
+pub mod personas;
 pub mod spec;
 
 pub use spec::{LoadPlan, ProfileName, ScenarioSpec, SpecError};

@@ -2,6 +2,8 @@
 
 mod env;
 mod image;
+mod list;
+mod run;
 mod serve;
 
 use gauntlet_testcontainers::ProvisionConfig;
@@ -17,6 +19,8 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Env(args) => env::run(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Image(ImageCommand::Build) => image::build().await,
+        Command::Run(args) => run::run(args).await,
+        Command::List => list::run(),
     }
 }
 

@@ -1,0 +1,132 @@
+//! The goose attack, embedded: configured in code (never from our process arguments), with
+//! the defaults goose would otherwise pick for a CLI user overridden.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gauntlet_scenarios::LoadPlan;
+use gauntlet_scenarios::personas::{self, Ctx, PersonaError};
+use gauntlet_scenarios::spec::StageKind;
+use goose::config::GooseConfiguration;
+use goose::prelude::{GooseAttack, GooseDefault, GooseDefaultType, GooseError};
+
+/// Client timeout of one request; a slower answer is recorded as a timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the attack could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AttackError {
+    /// goose refused its configuration or failed (its Display omits which option; Debug
+    /// names it).
+    #[error("goose: {0:?}")]
+    Goose(#[from] GooseError),
+    /// Building the persona scenarios failed.
+    #[error(transparent)]
+    Personas(#[from] PersonaError),
+    /// No persona can run with this fixture.
+    #[error("no persona has a non-zero share and an account to log in with")]
+    NoPersonas,
+}
+
+/// goose's `--test-plan` for the stages: whole seconds (goose's resolution), each stage at
+/// least one second; a hold or spike jumps to its users at once, then holds; the plan ends by
+/// stopping everyone.
+pub fn test_plan(plan: &LoadPlan) -> String {
+    let mut steps = Vec::with_capacity(plan.stages.len() * 2 + 1);
+    for stage in &plan.stages {
+        let secs = stage_secs(stage.duration);
+        let jumps = matches!(stage.kind, StageKind::Hold | StageKind::Spike)
+            && stage.from_users != stage.users;
+        if jumps {
+            steps.push(format!("{},0", stage.users));
+        }
+        steps.push(format!("{},{secs}", stage.users));
+    }
+    steps.push("0,0".to_owned());
+    steps.join(";")
+}
+
+/// A stage's length as goose will run it.
+pub fn stage_secs(d: Duration) -> u64 {
+    (d.as_secs_f64().round() as u64).max(1)
+}
+
+/// Runs the attack to completion (or until the killswitch) and returns goose's own request
+/// counts per request name, for the cross-check.
+pub async fn run(
+    ctx: &Arc<Ctx>,
+    plan: &LoadPlan,
+    base_url: &str,
+) -> Result<BTreeMap<String, u64>, AttackError> {
+    let think = (plan.think_time.min, plan.think_time.max);
+    let scenarios = personas::scenarios(ctx, &plan.personas, think)?;
+    if scenarios.is_empty() {
+        return Err(AttackError::NoPersonas);
+    }
+    let client = goose::client::GooseClientBuilder::new()
+        .without_cookies()
+        .timeout(REQUEST_TIMEOUT);
+    let mut attack = GooseAttack::initialize_with_config(GooseConfiguration::default())?
+        .set_client_builder_without_cookies(client)?
+        .test_start(personas::test_start(ctx, super::quiet_goose_logs))
+        .test_stop(personas::test_stop(ctx));
+    for scenario in scenarios {
+        attack = attack.register_scenario(scenario);
+    }
+    let attack = configure(attack, &test_plan(plan), base_url)?;
+    let metrics = attack.execute().await?;
+    Ok(metrics
+        .requests
+        .values()
+        .map(|a| (a.path.clone(), (a.success_count + a.fail_count) as u64))
+        .fold(BTreeMap::new(), |mut m, (k, v)| {
+            *m.entry(k).or_default() += v;
+            m
+        }))
+}
+
+/// The defaults that matter for an embedded attack.
+fn configure(attack: GooseAttack, plan: &str, host: &str) -> Result<GooseAttack, GooseError> {
+    let a = *attack.set_default(GooseDefault::Host, host)?;
+    let a = *a.set_default(GooseDefault::TestPlan, plan)?;
+    // No telnet controller: it binds a fixed port (5116) and would let anyone on the host
+    // steer the run. (The WebSocket controller is off unless asked for.)
+    let a = *a.set_default(GooseDefault::NoTelnet, true)?;
+    // goose's own report printing and error summary would interleave with ours.
+    let a = *a.set_default(GooseDefault::NoPrintMetrics, true)?;
+    let a = *a.set_default(GooseDefault::NoErrorSummary, true)?;
+    // Only goose's request counts are used (cross-check); skip the rest of its bookkeeping.
+    let a = *a.set_default(GooseDefault::NoTransactionMetrics, true)?;
+    let a = *a.set_default(GooseDefault::NoScenarioMetrics, true)?;
+    let a = *a.set_default(GooseDefault::Quiet, 1usize)?;
+    let secs = REQUEST_TIMEOUT.as_secs().to_string();
+    Ok(*a.set_default(GooseDefault::Timeout, secs.as_str())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_jump_ramps_glide_and_everyone_stops() {
+        let spec = gauntlet_scenarios::ScenarioSpec::load("smoke").unwrap();
+        let plan = spec
+            .plan(gauntlet_scenarios::ProfileName::Small, 1.0)
+            .unwrap();
+        assert_eq!(test_plan(&plan), "3,5;3,15;0,0");
+        let spike = gauntlet_scenarios::ScenarioSpec::load("spike").unwrap();
+        let plan = spike
+            .plan(gauntlet_scenarios::ProfileName::Small, 0.01)
+            .unwrap();
+        let text = test_plan(&plan);
+        assert!(text.ends_with(";0,0"), "{text}");
+        for step in text.split(';') {
+            let (users, secs) = step.split_once(',').unwrap();
+            assert!(
+                users.parse::<u32>().is_ok() && secs.parse::<u64>().is_ok(),
+                "{step}"
+            );
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The system under test when no `--target` is given: Postgres and Redis provisioned for this
+//! run, the reference service in this process on 127.0.0.1:0, seeded from the run's seed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use gauntlet_scenarios::LoadPlan;
+use gauntlet_scenarios::hrms::{Fixture, Role, TenantFixture, UserCredential};
+use gauntlet_testcontainers::{ProvisionConfig, Stack};
+use hrms::config::{Argon2Settings, Settings};
+use hrms::ratelimit::Tier;
+use hrms::seed::{SeedSpec, SeededData};
+use hrms::{Application, StartupError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long the service may take to answer `/health/ready` after it started serving.
+pub const READY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A running reference service and what it stands on. Dropping it stops everything
+/// (the stack removes its servers on drop); [`LocalService::stop`] does it gracefully.
+pub struct LocalService {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The seeded tenants and credentials.
+    pub fixture: Fixture,
+    /// `docker` or `native`.
+    pub backend: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), StartupError>>>,
+    stack: Option<Stack>,
+}
+
+/// Provisions, starts, waits for readiness and seeds the plan's profile.
+pub async fn start(
+    config: &ProvisionConfig,
+    plan: &LoadPlan,
+    seed: u64,
+) -> anyhow::Result<LocalService> {
+    start_seeded(config, &seed_spec(plan, seed))
+        .await
+        .map(|(service, _)| service)
+}
+
+/// Provisions, starts, seeds `spec` and waits for readiness; also returns what was seeded
+/// (`gauntlet serve` prints its credentials).
+pub async fn start_seeded(
+    config: &ProvisionConfig,
+    spec: &SeedSpec,
+) -> anyhow::Result<(LocalService, SeededData)> {
+    let stack = Stack::provision(config)
+        .await
+        .context("provisioning Postgres and Redis")?;
+    let backend = stack.backend().to_string();
+    let app = Application::build(settings(&stack))
+        .await
+        .context("starting the reference service")?;
+    let seeded = hrms::seed::seed(&app.state().db, spec)
+        .await
+        .context("seeding the database")?;
+    let base_url = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let service = LocalService {
+        base_url,
+        fixture: fixture(&seeded),
+        backend,
+        shutdown: Some(tx),
+        server: Some(server),
+        stack: Some(stack),
+    };
+    wait_ready(&service.base_url, READY_DEADLINE).await?;
+    Ok((service, seeded))
+}
+
+impl LocalService {
+    /// The provisioned Postgres and Redis (for printing and for lifecycle faults).
+    pub fn stack(&self) -> Option<&Stack> {
+        self.stack.as_ref()
+    }
+
+    /// Graceful stop: the service drains, then the stack is removed.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            match server.await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "service stopped with an error"),
+                Err(e) => tracing::warn!(error = %e, "service task failed"),
+                Ok(Ok(())) => {}
+            }
+        }
+        if let Some(stack) = self.stack.take() {
+            stack.shutdown().await;
+        }
+    }
+}
+
+impl Drop for LocalService {
+    fn drop(&mut self) {
+        // A drop without `stop` (an error path): abort serving; the stack's own drop removes
+        // the servers.
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Load-test settings: cheap password hashing (the run measures the API, not argon2) and
+/// everything else as in production, rate limits included.
+fn settings(stack: &Stack) -> Settings {
+    let mut s = Settings::default();
+    s.server.bind = ([127, 0, 0, 1], 0).into();
+    s.server.shutdown_grace = Duration::from_secs(5);
+    s.database.url = stack.postgres.url().clone();
+    s.redis.url = stack.redis.url().clone();
+    s.auth.argon2 = Argon2Settings::CHEAP;
+    s
+}
+
+/// The profile's data set. Tiers are assigned largest first so that the small profile's two
+/// tenants are not both throttled by the free tier, while medium and larger cover every tier.
+fn seed_spec(plan: &LoadPlan, seed: u64) -> SeedSpec {
+    let employees = plan.size.employees_per_tenant as usize;
+    SeedSpec {
+        tenants: plan.size.tenants as usize,
+        employees_per_tenant: employees,
+        // One department (and manager) per ~12 employees, at least one, at most eight.
+        departments_per_tenant: (employees / 12).clamp(1, 8),
+        seed,
+        tiers: vec![
+            Tier::Enterprise,
+            Tier::Professional,
+            Tier::Starter,
+            Tier::Free,
+        ],
+        argon2: Argon2Settings::CHEAP,
+        ..SeedSpec::default()
+    }
+}
+
+/// The seeder's layout (documented in `hrms::seed`): employee 0 is the HR admin, employees
+/// 1..=D manage departments 0..D, and employee `e` belongs to department `e % D`.
+fn group(role: Role, e: usize, departments: usize) -> Option<u32> {
+    if departments == 0 {
+        return None;
+    }
+    let g = match role {
+        Role::Manager => e.checked_sub(1)?,
+        _ => e % departments,
+    };
+    u32::try_from(g).ok()
+}
+
+fn fixture(seeded: &SeededData) -> Fixture {
+    let role = |r: hrms::auth::Role| match r {
+        hrms::auth::Role::Employee => Role::Employee,
+        hrms::auth::Role::Manager => Role::Manager,
+        hrms::auth::Role::HrAdmin => Role::HrAdmin,
+    };
+    Fixture {
+        tenants: seeded
+            .tenants
+            .iter()
+            .map(|t| TenantFixture {
+                id: Some(t.id.to_string()),
+                marker: t.marker.clone(),
+                users: t
+                    .users
+                    .iter()
+                    .enumerate()
+                    .map(|(e, u)| UserCredential {
+                        email: u.email.clone(),
+                        password: u.password.clone(),
+                        role: role(u.role),
+                        employee_id: Some(u.employee_id.to_string()),
+                        group: group(role(u.role), e, t.department_ids.len()),
+                    })
+                    .collect(),
+                employee_ids: t.employee_ids.iter().map(|id| id.to_string()).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Polls `/health/ready` until it answers 200 or `deadline` passes.
+pub async fn wait_ready(base_url: &str, deadline: Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .context("building the HTTP client")?;
+    let started = Instant::now();
+    let url = format!("{base_url}/health/ready");
+    loop {
+        let last = match client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => format!("status {}", r.status()),
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() >= deadline {
+            anyhow::bail!("{url} not ready after {deadline:?}: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,356 @@
+//! `gauntlet run`: the main job.
+//!
+//! Order of work: load and plan the spec, parse its thresholds (bad input fails here, before
+//! anything is started) → bring up the system under test ([`local`]: provision, start the
+//! reference service in-process, seed; or [`remote`]: check `--target` answers) → scrape the
+//! service's request counters → run the goose [`attack`] with every request recorded by the
+//! [`recorder`] → scrape again, stop everything → evaluate thresholds, write the [`output`]
+//! files, print the summary, exit with the verdict's code.
+//!
+//! Ctrl-C at any point ([`signal`]) stops what is running, still writes a (partial) report
+//! with verdict `aborted`, removes what was provisioned and exits 130.
+
+pub mod attack;
+pub mod local;
+pub mod output;
+pub mod progress;
+pub mod recorder;
+pub mod remote;
+pub mod scrape;
+pub mod signal;
+pub mod thresholds;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use gauntlet_reports::model::{RunInfo, Stage as ReportStage};
+use gauntlet_reports::{Report, Threshold, Verdict};
+use gauntlet_scenarios::hrms::Fixture;
+use gauntlet_scenarios::personas::{Ctx, RequestSink};
+use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
+use gauntlet_testcontainers::ProvisionConfig;
+
+use crate::exit::{Exit, Failure};
+use local::LocalService;
+use output::CrossCheck;
+use recorder::Recorder;
+use signal::Interrupt;
+
+/// What to run, where, and where the report goes.
+#[derive(Debug)]
+pub struct RunConfig {
+    /// Built-in name or spec path.
+    pub scenario: String,
+    /// Profile; the spec's default when `None`.
+    pub profile: Option<ProfileName>,
+    /// Factor on every stage duration.
+    pub duration_scale: f64,
+    /// Data and behaviour seed.
+    pub seed: u64,
+    /// Report directory; `target/gauntlet/<scenario>-<timestamp>/` when `None`.
+    pub out: Option<PathBuf>,
+    /// The system under test.
+    pub target: Target,
+    /// No progress lines, a one-line summary.
+    pub quiet: bool,
+}
+
+/// Where the system under test comes from.
+#[derive(Debug)]
+pub enum Target {
+    /// Provision a stack and start the reference service in this process.
+    Local(ProvisionConfig),
+    /// An existing deployment and the credentials file for it.
+    Remote {
+        /// Base URL.
+        url: url::Url,
+        /// JSON fixture (tenants and credentials).
+        credentials: PathBuf,
+    },
+}
+
+/// The system under test while the run uses it.
+enum Sut {
+    // Boxed: the service and its stack are large next to a URL and a fixture.
+    Local(Box<LocalService>),
+    Remote { base_url: String, fixture: Fixture },
+}
+
+impl Sut {
+    fn base_url(&self) -> &str {
+        match self {
+            Sut::Local(s) => &s.base_url,
+            Sut::Remote { base_url, .. } => base_url,
+        }
+    }
+
+    fn fixture(&self) -> &Fixture {
+        match self {
+            Sut::Local(s) => &s.fixture,
+            Sut::Remote { fixture, .. } => fixture,
+        }
+    }
+
+    fn backend(&self) -> String {
+        match self {
+            Sut::Local(s) => s.backend.clone(),
+            Sut::Remote { .. } => "external".to_owned(),
+        }
+    }
+
+    async fn stop(self) {
+        if let Sut::Local(service) = self {
+            service.stop().await;
+        }
+    }
+}
+
+/// Everything decided before the system under test exists.
+struct Prepared {
+    spec: ScenarioSpec,
+    plan: LoadPlan,
+    thresholds: Vec<Threshold>,
+    remote_fixture: Option<Fixture>,
+    out_dir: PathBuf,
+}
+
+/// Runs a scenario to its verdict.
+pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
+    quiet_goose_logs();
+    let interrupt = Interrupt::install();
+    let prepared = prepare(&config)?;
+    if !config.quiet {
+        let p = &prepared.plan;
+        eprintln!(
+            "gauntlet: {} ({}), seed {}, {} tenants × {} employees, peak {} users, {:.0} s of load",
+            p.scenario,
+            p.profile,
+            config.seed,
+            p.size.tenants,
+            p.size.employees_per_tenant,
+            p.peak_users,
+            p.total_duration.as_secs_f64()
+        );
+    }
+    let sut = tokio::select! {
+        sut = bring_up(&config, &prepared) => sut?,
+        () = interrupt.wait() => {
+            eprintln!("interrupted before the attack; nothing left running");
+            let report = empty_report(&config, &prepared, "none", "", true);
+            return finish(&config, &prepared, report, CrossCheck::new(&Default::default(), &Default::default(), None, None, 0.0));
+        }
+    };
+    let (report, cross) = attack_and_record(&config, &prepared, sut, &interrupt).await?;
+    finish(&config, &prepared, report, cross)
+}
+
+/// Spec, plan, thresholds and (for `--target`) the fixture: all bad input, exit 2.
+fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
+    let spec = ScenarioSpec::load(&config.scenario).map_err(Failure::bad_input)?;
+    let profile = config.profile.unwrap_or(spec.default_profile());
+    let plan = spec
+        .plan(profile, config.duration_scale)
+        .map_err(Failure::bad_input)?;
+    let remote_fixture = match &config.target {
+        Target::Remote { credentials, .. } => Some(remote::load_fixture(credentials)?),
+        Target::Local(_) => None,
+    };
+    let tenants = remote_fixture
+        .as_ref()
+        .map_or(plan.size.tenants as usize, |f| f.tenants.len());
+    let thresholds = thresholds::for_run(&spec, tenants >= 2).map_err(Failure::bad_input)?;
+    let out_dir = config
+        .out
+        .clone()
+        .unwrap_or_else(|| output::default_dir(spec.name()));
+    Ok(Prepared {
+        spec,
+        plan,
+        thresholds,
+        remote_fixture,
+        out_dir,
+    })
+}
+
+async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<Sut, Failure> {
+    match &config.target {
+        Target::Local(provision) => {
+            let service = local::start(provision, &prepared.plan, config.seed)
+                .await
+                .map_err(Failure::infrastructure)?;
+            Ok(Sut::Local(Box::new(service)))
+        }
+        Target::Remote { url, .. } => Ok(Sut::Remote {
+            base_url: remote::reach(url).await?,
+            fixture: prepared.remote_fixture.clone().unwrap_or_default(),
+        }),
+    }
+}
+
+fn now_unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// What the measured part leaves behind.
+struct Measured {
+    recorder: Arc<Recorder>,
+    goose: Result<std::collections::BTreeMap<String, u64>, attack::AttackError>,
+    service: Option<scrape::Counts>,
+    finished_unix_us: u64,
+    backend: String,
+    base_url: String,
+}
+
+/// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
+async fn measure(config: &RunConfig, plan: &LoadPlan, sut: Sut, interrupt: &Interrupt) -> Measured {
+    let client = reqwest::Client::new();
+    let before = scrape::scrape(&client, sut.base_url()).await;
+    let recorder = Arc::new(Recorder::new(now_unix_us()));
+    let sink: Arc<dyn RequestSink> = recorder.clone();
+    let ctx = Arc::new(Ctx::new(sink, sut.fixture().clone()));
+    let progress = (!config.quiet).then(|| {
+        let recorder = Arc::clone(&recorder);
+        tokio::spawn(progress::report(recorder, plan.clone(), Instant::now()))
+    });
+    let keeper = tokio::spawn({
+        let interrupt = interrupt.clone();
+        async move { interrupt.keep_goose_informed().await }
+    });
+    let goose = attack::run(&ctx, plan, sut.base_url()).await;
+    keeper.abort();
+    if let Some(p) = progress {
+        p.abort();
+        progress::finish();
+    }
+    let finished_unix_us = now_unix_us();
+    let after = scrape::scrape(&client, sut.base_url()).await;
+    let (backend, base_url) = (sut.backend(), sut.base_url().to_owned());
+    sut.stop().await;
+    Measured {
+        recorder,
+        goose,
+        service: before.zip(after).map(|(b, a)| scrape::delta(&b, &a)),
+        finished_unix_us,
+        backend,
+        base_url,
+    }
+}
+
+/// The attack, then the report with thresholds applied and the cross-check.
+async fn attack_and_record(
+    config: &RunConfig,
+    prepared: &Prepared,
+    sut: Sut,
+    interrupt: &Interrupt,
+) -> Result<(Report, CrossCheck), Failure> {
+    let m = measure(config, &prepared.plan, sut, interrupt).await;
+    let goose = m
+        .goose
+        .context("running the attack")
+        .map_err(Failure::infrastructure)?;
+    let mut report = empty_report(
+        config,
+        prepared,
+        &m.backend,
+        &m.base_url,
+        interrupt.is_set(),
+    );
+    let (run, probes) = m.recorder.take();
+    if let Some(run) = run {
+        run.finish_into(&mut report, m.finished_unix_us)
+            .context("summarising the recorded requests")
+            .map_err(Failure::infrastructure)?;
+    }
+    report.probes.results = probes;
+    gauntlet_reports::evaluate_all(&prepared.thresholds, &mut report);
+    let harness = report
+        .endpoints
+        .iter()
+        .map(|e| (e.name.clone(), e.count))
+        .collect();
+    let cross = CrossCheck::new(
+        &harness,
+        &m.recorder.setup_counts(),
+        Some(&goose),
+        m.service.as_ref(),
+        m.recorder.overhead_ns_per_request(),
+    );
+    Ok((report, cross))
+}
+
+fn empty_report(
+    config: &RunConfig,
+    prepared: &Prepared,
+    backend: &str,
+    target: &str,
+    interrupted: bool,
+) -> Report {
+    let plan = &prepared.plan;
+    let mut report = Report::empty(RunInfo {
+        scenario: prepared.spec.name().to_owned(),
+        profile: plan.profile.to_string(),
+        seed: config.seed,
+        command_line: std::env::args().collect(),
+        versions: [("gauntlet".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
+        git_revision: None,
+        backend: backend.to_owned(),
+        target: target.to_owned(),
+        interrupted,
+        ..RunInfo::default()
+    });
+    // Offsets as goose runs the plan (whole seconds), from the start of measurement.
+    let mut offset = 0;
+    for s in &plan.stages {
+        let len = attack::stage_secs(s.duration) * 1_000_000;
+        report.stages.push(ReportStage {
+            name: s.name.clone(),
+            start_offset_us: offset,
+            end_offset_us: offset + len,
+            target_users: s.users,
+            target_rps: None,
+        });
+        offset += len;
+    }
+    if interrupted {
+        gauntlet_reports::verdict::apply(&mut report);
+    }
+    report
+}
+
+/// Writes the files, prints the summary and maps the verdict to the exit code.
+fn finish(
+    config: &RunConfig,
+    prepared: &Prepared,
+    report: Report,
+    cross: CrossCheck,
+) -> Result<Exit, Failure> {
+    let files = output::write_all(&prepared.out_dir, &report, &cross)
+        .context("writing the report")
+        .map_err(Failure::infrastructure)?;
+    print!("{}", output::console(&report, &files, config.quiet));
+    if !config.quiet {
+        println!("{}", cross.summary());
+    }
+    if !cross.consistent {
+        tracing::warn!("request counts disagree between observers; see crosscheck.json");
+    }
+    Ok(match report.verdict {
+        Verdict::Pass => Exit::Success,
+        Verdict::Fail => Exit::VerdictFail,
+        Verdict::Invalid => Exit::Invalid,
+        Verdict::Aborted => Exit::Interrupted,
+    })
+}
+
+/// goose logs a WARN through `log` for every failed request; under load that drowns the
+/// terminal. Unless the user asked for logs with RUST_LOG, only errors get through. goose's
+/// start-up resets the `log` level, so the attack calls this again once goose is up.
+pub(crate) fn quiet_goose_logs() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        log::set_max_level(log::LevelFilter::Error);
+    }
+}

@@ -1,0 +1,155 @@
+//! The run's files (report.json, report.md, report.html, junit.xml and crosscheck.json) and
+//! the console summary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use gauntlet_reports::{Report, render};
+use serde::Serialize;
+
+/// Request counts per endpoint as three independent observers saw them: the harness's own
+/// recorder, goose's metrics, and the service's `/metrics` (when it has one).
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossCheck {
+    /// One row per endpoint any observer saw.
+    pub endpoints: Vec<CrossCheckRow>,
+    /// Sum of the harness column.
+    pub harness_total: u64,
+    /// Sum of the goose column, when goose's metrics were available.
+    pub goose_total: Option<u64>,
+    /// Sum of the setup column.
+    pub setup_total: u64,
+    /// Sum of the service column, when the service exposes `/metrics`.
+    pub service_total: Option<u64>,
+    /// True when every row agrees among the observers that were available.
+    pub consistent: bool,
+    /// Mean time spent recording one request, nanoseconds.
+    pub recording_overhead_ns: f64,
+}
+
+/// One endpoint's counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossCheckRow {
+    /// `METHOD /route`.
+    pub endpoint: String,
+    /// Requests the harness recorded.
+    pub harness: u64,
+    /// Requests goose counted (its metrics leave out the setup and sweeps).
+    pub goose: Option<u64>,
+    /// Requests of the setup and sweeps, which goose does not count.
+    pub setup: u64,
+    /// Requests the service counted (after minus before the attack).
+    pub service: Option<u64>,
+}
+
+impl CrossCheck {
+    /// Joins the three count maps.
+    pub fn new(
+        harness: &BTreeMap<String, u64>,
+        setup: &BTreeMap<String, u64>,
+        goose: Option<&BTreeMap<String, u64>>,
+        service: Option<&BTreeMap<String, u64>>,
+        recording_overhead_ns: f64,
+    ) -> CrossCheck {
+        let mut names: BTreeSet<&String> = harness.keys().collect();
+        names.extend(goose.into_iter().flat_map(|g| g.keys()));
+        names.extend(service.into_iter().flat_map(|s| s.keys()));
+        let get = |m: Option<&BTreeMap<String, u64>>, k: &String| {
+            m.map(|m| m.get(k).copied().unwrap_or(0))
+        };
+        let endpoints: Vec<CrossCheckRow> = names
+            .into_iter()
+            .map(|k| CrossCheckRow {
+                endpoint: k.clone(),
+                harness: harness.get(k).copied().unwrap_or(0),
+                goose: get(goose, k),
+                setup: setup.get(k).copied().unwrap_or(0),
+                service: get(service, k),
+            })
+            .collect();
+        let consistent = endpoints.iter().all(|r| {
+            r.goose.is_none_or(|g| g + r.setup == r.harness)
+                && r.service.is_none_or(|s| s == r.harness)
+        });
+        CrossCheck {
+            harness_total: endpoints.iter().map(|r| r.harness).sum(),
+            goose_total: goose.map(|g| g.values().sum()),
+            setup_total: setup.values().sum(),
+            service_total: service.map(|s| s.values().sum()),
+            consistent,
+            recording_overhead_ns,
+            endpoints,
+        }
+    }
+
+    /// One line for the console.
+    pub fn summary(&self) -> String {
+        let show = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
+        format!(
+            "cross-check: harness {} · goose {} (+{} setup) · service {} requests{}; recording {:.0} ns/request",
+            self.harness_total,
+            show(self.goose_total),
+            self.setup_total,
+            show(self.service_total),
+            if self.consistent {
+                ""
+            } else {
+                " — MISMATCH, see crosscheck.json"
+            },
+            self.recording_overhead_ns
+        )
+    }
+}
+
+/// `target/gauntlet/<scenario>-<UTC timestamp>/`.
+pub fn default_dir(scenario: &str) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    PathBuf::from("target/gauntlet").join(format!("{scenario}-{stamp}"))
+}
+
+/// Writes every file; returns (label, path) pairs for the summary.
+pub fn write_all(
+    dir: &Path,
+    report: &Report,
+    cross: &CrossCheck,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let files = [
+        (
+            "json",
+            "report.json",
+            render::json(report).context("report.json")?,
+        ),
+        ("markdown", "report.md", render::markdown::render(report)),
+        ("html", "report.html", render::html::render(report)),
+        (
+            "junit",
+            "junit.xml",
+            render::junit::render(report).context("junit.xml")?,
+        ),
+        (
+            "cross-check",
+            "crosscheck.json",
+            serde_json::to_string_pretty(cross).context("crosscheck.json")?,
+        ),
+    ];
+    let mut written = Vec::with_capacity(files.len());
+    for (label, name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written.push((label, path.display().to_string()));
+    }
+    Ok(written)
+}
+
+/// The console summary (only its first line with `quiet`).
+pub fn console(report: &Report, files: &[(&str, String)], quiet: bool) -> String {
+    let pairs: Vec<(&str, &str)> = files.iter().map(|(l, p)| (*l, p.as_str())).collect();
+    let text = render::console::render(report, &pairs);
+    if quiet {
+        text.lines().next().unwrap_or_default().to_owned() + "\n"
+    } else {
+        text
+    }
+}

@@ -1,0 +1,85 @@
+//! Thresholds of a run: the spec's, parsed with positions, plus defaults for what every run
+//! should hold and the spec left unsaid.
+
+use gauntlet_reports::threshold::Metric;
+use gauntlet_reports::{Threshold, parse_threshold};
+use gauntlet_scenarios::ScenarioSpec;
+
+/// Why a threshold was refused; the message starts with `file:line:column`.
+#[derive(Debug, thiserror::Error)]
+#[error("{position}: invalid threshold {text:?}: {source}")]
+pub struct ThresholdError {
+    /// `origin:line:column` of the problem in the spec.
+    pub position: String,
+    /// The threshold as written.
+    pub text: String,
+    /// The parser's error.
+    #[source]
+    pub source: gauntlet_reports::ThresholdParseError,
+}
+
+/// Defaults: a run without an error-rate budget would pass with every request failing, and a
+/// multi-tenant run without a leak budget would pass while leaking.
+const DEFAULT_ERROR_RATE: &str = "http.error_rate < 1%";
+const DEFAULT_LEAKS: &str = "probes.leaks == 0";
+
+/// The spec's thresholds in order, then the defaults it does not already cover.
+/// `probes` says whether the run probes (two or more tenants).
+pub fn for_run(spec: &ScenarioSpec, probes: bool) -> Result<Vec<Threshold>, ThresholdError> {
+    let mut out = Vec::with_capacity(spec.thresholds().len() + 2);
+    for t in spec.thresholds() {
+        let parsed = parse_threshold(&t.text).map_err(|source| ThresholdError {
+            position: spec.describe_position(t.source_offset(source.offset)),
+            text: t.text.clone(),
+            source,
+        })?;
+        out.push(parsed);
+    }
+    let covers = |metric: Metric| {
+        out.iter()
+            .any(|t| t.metric == metric && t.phase.is_none() && t.endpoint.is_none())
+    };
+    let mut defaults = Vec::new();
+    if !covers(Metric::Http(
+        gauntlet_reports::threshold::HttpMetric::ErrorRate,
+    )) {
+        defaults.push(DEFAULT_ERROR_RATE);
+    }
+    if probes && !covers(Metric::ProbeLeaks) {
+        defaults.push(DEFAULT_LEAKS);
+    }
+    for text in defaults {
+        // Constants of this module: a parse failure is a bug caught by the test below.
+        if let Ok(t) = parse_threshold(text) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_are_added_once() {
+        assert!(parse_threshold(DEFAULT_ERROR_RATE).is_ok());
+        assert!(parse_threshold(DEFAULT_LEAKS).is_ok());
+        let smoke = ScenarioSpec::load("smoke").unwrap();
+        let all = for_run(&smoke, true).unwrap();
+        assert_eq!(
+            all.len(),
+            smoke.thresholds().len(),
+            "smoke already covers both"
+        );
+    }
+
+    #[test]
+    fn a_bad_threshold_names_file_line_and_column() {
+        let text = "version = 1\ndescription = \"x\"\nthresholds = [\n  \"http.p95 < 3 parsecs\",\n]\n\
+            [[stages]]\nname = \"a\"\nkind = \"hold\"\nduration = \"1s\"\nusers = 1\n";
+        let spec = ScenarioSpec::from_toml_str(text, "bad.toml").unwrap();
+        let err = for_run(&spec, false).unwrap_err();
+        assert!(err.to_string().starts_with("bad.toml:4:"), "{err}");
+    }
+}

@@ -1,0 +1,299 @@
+//! `gauntlet run` and `gauntlet list` as a user runs them: real service, real Postgres and
+//! Redis (native backend for speed), short scaled runs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use serde_json::Value;
+
+/// Smoke is 5 s + 15 s of load; × 0.3 that is 2 s + 5 s (goose runs whole seconds).
+const SMOKE_SCALE: &str = "0.3";
+
+fn gauntlet() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
+    cmd.env("GAUNTLET_BACKEND", "native")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn out_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("gauntlet-{name}-"))
+        .tempdir()
+        .expect("temp dir")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn explain(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Every endpoint a persona calls in a smoke run.
+const PERSONA_ENDPOINTS: &[&str] = &[
+    // employee
+    "POST /auth/login",
+    "GET /employees/{id}",
+    "POST /attendance/clock-in",
+    "POST /leave/requests",
+    "GET /employees/{id}/leave-balances",
+    "POST /attendance/clock-out",
+    "GET /payroll/runs/{id}/payslips",
+    // manager
+    "GET /employees",
+    "GET /leave/requests",
+    "POST /leave/requests/{id}/approve",
+    "GET /employees/{id}/attendance",
+    // hr_admin
+    "POST /employees",
+    "PATCH /employees/{id}",
+    "POST /payroll/runs",
+    "GET /payroll/runs/{id}",
+    "GET /departments",
+];
+
+#[test]
+fn smoke_passes_and_the_harness_counts_what_the_service_counted() {
+    let dir = out_dir("smoke");
+    let started = Instant::now();
+    let output = gauntlet()
+        .args(["run", "smoke", "--duration-scale", SMOKE_SCALE, "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report = read_json(&dir.path().join("report.json"));
+    let schema = gauntlet_reports::schema::json_schema();
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let problems: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "report.json breaks its schema: {problems:?}"
+    );
+    assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
+    assert_eq!(report["run"]["seed"], 42);
+    let counts: BTreeMap<String, u64> = report["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for endpoint in PERSONA_ENDPOINTS {
+        assert!(
+            counts.get(*endpoint).copied().unwrap_or(0) > 0,
+            "{endpoint} not exercised: {counts:?}"
+        );
+    }
+    assert!(!report["probes"]["results"].as_array().unwrap().is_empty());
+    let cross = read_json(&dir.path().join("crosscheck.json"));
+    let total = report["total"]["count"].as_u64().unwrap();
+    assert_eq!(cross["harness_total"].as_u64(), Some(total));
+    assert_eq!(cross["service_total"].as_u64(), Some(total), "{cross:#}");
+    let goose = cross["goose_total"].as_u64().unwrap() + cross["setup_total"].as_u64().unwrap();
+    assert_eq!(goose, total, "{cross:#}");
+    assert_eq!(cross["consistent"], true, "{cross:#}");
+    for row in cross["endpoints"].as_array().unwrap() {
+        assert_eq!(row["service"], row["harness"], "{row}");
+    }
+    for file in ["report.md", "report.html", "junit.xml"] {
+        assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    eprintln!("smoke run took {took:?}, {total} requests");
+}
+
+/// A spec with an impossible latency budget, and its parse-error twin.
+fn spec(dir: &Path, threshold: &str) -> std::path::PathBuf {
+    let path = dir.join("tiny.toml");
+    let text = format!(
+        "version = 1\ndescription = \"tiny\"\nthresholds = [\n  \"{threshold}\",\n]\n\n\
+         [[stages]]\nname = \"hold\"\nkind = \"hold\"\nduration = \"2s\"\nusers = 2\n\n\
+         [think_time]\nmin = \"50ms\"\nmax = \"100ms\"\n\n\
+         [personas]\nemployee = 1\nmanager = 0\nhr_admin = 0\nprober = 0\n"
+    );
+    std::fs::write(&path, text).expect("write spec");
+    path
+}
+
+#[test]
+fn an_impossible_threshold_fails_the_run_and_the_report_says_why() {
+    let dir = out_dir("fail");
+    let path = spec(dir.path(), "http.p95 < 1us");
+    let output = gauntlet()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&path)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let report = read_json(&dir.path().join("out/report.json"));
+    assert_eq!(report["verdict"], "fail");
+    let t = &report["thresholds"][0];
+    assert_eq!(t["expression"], "http.p95 < 1us");
+    assert_eq!(t["pass"], false);
+    assert!(t["observed"].as_f64().unwrap() > 1.0, "{t}");
+    let reasons = report["reasons"].to_string();
+    assert!(reasons.contains("http.p95 < 1us"), "{reasons}");
+}
+
+#[test]
+fn a_malformed_spec_is_bad_input_naming_the_line() {
+    let dir = out_dir("bad");
+    let path = spec(dir.path(), "http.p95 < 300 parsecs");
+    let output = gauntlet()
+        .arg("run")
+        .arg(&path)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tiny.toml:4:"), "{stderr}");
+}
+
+#[test]
+fn list_shows_every_builtin_with_its_description() {
+    let output = gauntlet().arg("list").output().expect("gauntlet runs");
+    assert!(output.status.success(), "{}", explain(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for name in ["smoke", "load", "stress", "spike", "endurance"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{stdout}"));
+        assert!(line.len() > name.len() + 10, "no description: {line}");
+    }
+}
+
+#[test]
+fn an_unreachable_target_is_an_infrastructure_failure_within_five_seconds() {
+    let dir = out_dir("target");
+    let creds = dir.path().join("creds.json");
+    std::fs::write(
+        &creds,
+        r#"{"tenants":[{"users":[{"email":"a@x.example.com","password":"p","role":"employee"}]}]}"#,
+    )
+    .expect("write credentials");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let started = Instant::now();
+    let output = gauntlet()
+        .args(["run", "smoke", "--target"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--credentials")
+        .arg(&creds)
+        .output()
+        .expect("gauntlet runs");
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn ctrl_c_mid_run_writes_an_aborted_report_and_leaves_nothing_running() {
+    let dir = out_dir("sigint");
+    let mut child = gauntlet()
+        .args(["run", "smoke", "--out"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gauntlet starts");
+    // Wait for the attack to be under way: the first progress line (non-tty: every 5 s).
+    let stderr = child.stderr.take().expect("piped stderr");
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let progress = line.contains("requests");
+            seen.push(line);
+            if progress {
+                break;
+            }
+        }
+        seen
+    });
+    let seen = lines.join().expect("reader");
+    assert!(seen.iter().any(|l| l.contains("requests")), "{seen:?}");
+    let pid = child.id() as i32;
+    let servers = children_of(pid);
+    assert!(
+        !servers.is_empty(),
+        "the native Postgres and Redis run as children"
+    );
+    nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGINT).expect("signal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "run did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["verdict"], "aborted");
+    assert_eq!(report["run"]["interrupted"], true);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while servers.iter().any(|p| alive(*p)) {
+        assert!(Instant::now() < deadline, "left running: {servers:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie has exited; only its parent's wait is missing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
+/// Pids whose parent is `pid` (the native Postgres and Redis servers of a run).
+fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let child: i32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // After the parenthesised name: state, then the parent pid.
+            let ppid = stat
+                .rsplit_once(") ")?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .to_owned();
+            (ppid == pid.to_string()).then_some(child)
+        })
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! One timed API call: build it on the virtual user's goose client, send it through goose
+//! (so goose's own metrics still count it, for a cross-check), read the body, classify the
+//! outcome and hand one [`Sample`] to the sink.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use goose::goose::{GooseMethod, GooseRequest, GooseUser};
+
+use super::{CallOutcome, Ctx, Sample};
+use crate::hrms::{Endpoint, Method};
+
+/// A response the persona may look at.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Whether the status was one the call declared expected.
+    pub expected: bool,
+    /// The body (empty when it could not be read).
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// A string field of a JSON object body.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.json()?.get(name)?.as_str().map(str::to_owned)
+    }
+
+    /// The `items` of a page body.
+    pub fn items(&self) -> Vec<serde_json::Value> {
+        match self.json() {
+            Some(serde_json::Value::Object(mut o)) => match o.remove("items") {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What to send.
+pub struct Call<'a> {
+    /// Which endpoint (names the sample).
+    pub endpoint: Endpoint,
+    /// Concrete path with query, e.g. `/employees/123?x=1`.
+    pub path: &'a str,
+    /// Bearer token, if the route needs one.
+    pub token: Option<&'a str>,
+    /// JSON body, if any.
+    pub body: Option<serde_json::Value>,
+    /// Statuses that count as success; anything else is an error of its class.
+    pub expected: &'a [u16],
+}
+
+fn now_unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// Sends `call`, records it, and returns the reply (None when no HTTP response came back).
+pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Option<Reply> {
+    let method = match call.endpoint.method() {
+        Method::Get => GooseMethod::Get,
+        Method::Post => GooseMethod::Post,
+        Method::Patch => GooseMethod::Patch,
+    };
+    let mut builder = match user.get_request_builder(&method, call.path) {
+        Ok(b) => b,
+        Err(_) => {
+            record(user, ctx, call.endpoint, 0, None, CallOutcome::Other);
+            return None;
+        }
+    };
+    if let Some(token) = call.token {
+        builder = builder.bearer_auth(token);
+    }
+    if let Some(body) = &call.body {
+        builder = builder.json(body);
+    }
+    let request = GooseRequest::builder()
+        .name(call.endpoint.name())
+        .set_request_builder(builder)
+        .build();
+    let started = Instant::now();
+    let sent = user.request(request).await;
+    let (status, body, outcome) = match sent {
+        Ok(goose) => match goose.response {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                // The whole body is part of the latency a client sees.
+                match response.bytes().await {
+                    Ok(bytes) => (
+                        Some(status),
+                        bytes.to_vec(),
+                        classify(status, call.expected),
+                    ),
+                    Err(e) => (Some(status), Vec::new(), transport(&e)),
+                }
+            }
+            Err(e) => (None, Vec::new(), transport(&e)),
+        },
+        Err(_) => (None, Vec::new(), CallOutcome::Other),
+    };
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    record(user, ctx, call.endpoint, latency_us, status, outcome);
+    status.map(|status| Reply {
+        status,
+        expected: outcome == CallOutcome::Ok,
+        body,
+    })
+}
+
+/// Session marker of the goose user that runs the setup and the sweeps.
+#[derive(Debug, Clone, Copy)]
+pub struct SetupUser;
+
+fn record(
+    user: &GooseUser,
+    ctx: &Ctx,
+    endpoint: Endpoint,
+    latency_us: u64,
+    status: Option<u16>,
+    outcome: CallOutcome,
+) {
+    ctx.sink.request(&Sample {
+        endpoint,
+        at_unix_us: now_unix_us(),
+        latency_us,
+        status,
+        outcome,
+        setup: user.get_session_data::<SetupUser>().is_some(),
+    });
+}
+
+fn classify(status: u16, expected: &[u16]) -> CallOutcome {
+    if expected.contains(&status) {
+        CallOutcome::Ok
+    } else {
+        CallOutcome::Unexpected
+    }
+}
+
+fn transport(e: &reqwest::Error) -> CallOutcome {
+    if e.is_timeout() {
+        CallOutcome::Timeout
+    } else if e.is_connect() || e.is_request() {
+        CallOutcome::Connection
+    } else {
+        CallOutcome::Other
+    }
+}

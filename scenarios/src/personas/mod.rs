@@ -1,0 +1,267 @@
+//! Personas as goose scenarios: `employee`, `manager`, `hr_admin` and the cross-tenant
+//! `prober`, plus the once-per-run setup and probe sweeps.
+//!
+//! Every request goes through [`call::send`], which times it (full response, body included),
+//! classifies it against the statuses the persona expects and hands a [`Sample`] to the
+//! run's [`RequestSink`]. The sink is how the harness records without this crate knowing
+//! about reports: the dependency points from the harness to here, never back.
+//!
+//! Each virtual user logs in (an `on_start` transaction) with a credential of *its* tenant,
+//! chosen by its goose user index ([`Fixture::pick`]), and keeps the token in goose session
+//! data; a user whose login failed retries it before its next action.
+
+pub mod call;
+mod employee;
+mod hr_admin;
+mod manager;
+pub mod prober;
+mod session;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use goose::goose::{Scenario, Transaction};
+use goose::prelude::GooseError;
+
+use crate::hrms::{Endpoint, Fixture, Role};
+use crate::spec::PersonaShares;
+
+pub use session::Session;
+
+/// How a recorded call ended, from the persona's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// A status the call declared expected.
+    Ok,
+    /// Any other status (the sink classifies 4xx/5xx from [`Sample::status`]).
+    Unexpected,
+    /// The client timeout fired.
+    Timeout,
+    /// No HTTP response: refused, reset.
+    Connection,
+    /// Anything else (the request could not be built, the body could not be read).
+    Other,
+}
+
+/// One finished request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// What was called.
+    pub endpoint: Endpoint,
+    /// When it finished, unix µs.
+    pub at_unix_us: u64,
+    /// Send to last body byte, µs.
+    pub latency_us: u64,
+    /// HTTP status, when a response came back.
+    pub status: Option<u16>,
+    /// Classification.
+    pub outcome: CallOutcome,
+    /// Sent by the once-per-run setup or sweeps (goose's `test_start`/`test_stop`), which
+    /// goose's own metrics do not count.
+    pub setup: bool,
+}
+
+/// The result of one probe attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeVerdict {
+    /// The service refused or hid the other tenant's data.
+    Held,
+    /// Data of another tenant came back; the text says what, for the report.
+    Leak(String),
+    /// The probe could not conclude (transport error, 5xx, no token).
+    Inconclusive(String),
+}
+
+/// Where personas report. Called on the request path: implementations must be cheap and
+/// must not block for long.
+pub trait RequestSink: Send + Sync {
+    /// One finished request.
+    fn request(&self, sample: &Sample);
+    /// One probe attempt; `kind` groups probes, `name` identifies this one.
+    fn probe(&self, kind: &'static str, name: &'static str, verdict: ProbeVerdict);
+}
+
+/// The persona a scenario plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persona {
+    /// See the crate docs.
+    Employee,
+    /// See the crate docs.
+    Manager,
+    /// See the crate docs.
+    HrAdmin,
+    /// Cross-tenant prober.
+    Prober,
+}
+
+impl Persona {
+    /// All personas.
+    pub const ALL: [Persona; 4] = [
+        Persona::Employee,
+        Persona::Manager,
+        Persona::HrAdmin,
+        Persona::Prober,
+    ];
+
+    /// Name as in spec files and goose scenario names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Persona::Employee => "employee",
+            Persona::Manager => "manager",
+            Persona::HrAdmin => "hr_admin",
+            Persona::Prober => "prober",
+        }
+    }
+
+    /// The account role the persona logs in with (probers use plain employees: the least
+    /// privileged account is the most telling one to leak to).
+    pub fn role(self) -> Role {
+        match self {
+            Persona::Employee | Persona::Prober => Role::Employee,
+            Persona::Manager => Role::Manager,
+            Persona::HrAdmin => Role::HrAdmin,
+        }
+    }
+
+    /// The persona's share of users in a plan.
+    pub fn share(self, shares: &PersonaShares) -> f64 {
+        match self {
+            Persona::Employee => shares.employee,
+            Persona::Manager => shares.manager,
+            Persona::HrAdmin => shares.hr_admin,
+            Persona::Prober => shares.prober,
+        }
+    }
+}
+
+/// State shared by every virtual user of a run.
+pub struct Ctx {
+    /// Where samples go.
+    pub sink: Arc<dyn RequestSink>,
+    /// Tenants and credentials.
+    pub fixture: Fixture,
+    /// Latest payroll run id per tenant (index like `fixture.tenants`), so employees can
+    /// read their payslips of a run an HR admin started.
+    pub payroll_runs: Mutex<Vec<Option<String>>>,
+    /// Shortest time between two payroll runs started by one HR admin user: payroll is
+    /// heavy, rate-limited work that real admins start rarely.
+    pub payroll_interval: Duration,
+    /// Users started so far per persona (indexed like [`Persona::ALL`]): the k-th user of a
+    /// persona gets the k-th account of its role, spread over tenants.
+    started: [AtomicUsize; 4],
+}
+
+impl Ctx {
+    /// Context for a run.
+    pub fn new(sink: Arc<dyn RequestSink>, fixture: Fixture) -> Ctx {
+        let tenants = fixture.tenants.len();
+        Ctx {
+            sink,
+            fixture,
+            payroll_runs: Mutex::new(vec![None; tenants]),
+            payroll_interval: Duration::from_secs(30),
+            started: Default::default(),
+        }
+    }
+
+    /// The next account index for a user of `persona`.
+    pub fn next_index(&self, persona: Persona) -> usize {
+        let slot = Persona::ALL.iter().position(|p| *p == persona).unwrap_or(0);
+        self.started[slot].fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The latest payroll run of tenant `t`.
+    pub fn payroll_run(&self, t: usize) -> Option<String> {
+        let runs = self.payroll_runs.lock().unwrap_or_else(|p| p.into_inner());
+        runs.get(t).cloned().flatten()
+    }
+
+    /// Remember a payroll run of tenant `t`.
+    pub fn set_payroll_run(&self, t: usize, id: String) {
+        let mut runs = self.payroll_runs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = runs.get_mut(t) {
+            *slot = Some(id);
+        }
+    }
+}
+
+/// Why the personas could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PersonaError {
+    /// goose refused a weight.
+    #[error("goose: {0}")]
+    Goose(#[from] Box<GooseError>),
+}
+
+/// Wraps an `async fn(Arc<Ctx>, &mut GooseUser) -> TransactionResult` as a goose transaction.
+macro_rules! transaction_with {
+    ($ctx:expr, $f:path, $name:expr) => {{
+        let ctx = ::std::sync::Arc::clone(&$ctx);
+        ::goose::goose::Transaction::new(::std::sync::Arc::new(move |user| {
+            ::std::boxed::Box::pin($f(::std::sync::Arc::clone(&ctx), user))
+        }))
+        .set_name($name)
+    }};
+}
+pub(crate) use transaction_with;
+
+/// Goose scenario weights from persona shares: integers in 1..=1000 with the same ratios;
+/// personas with a zero share (or whose role no tenant has) are left out.
+pub fn weights(shares: &PersonaShares, fixture: &Fixture) -> Vec<(Persona, usize)> {
+    Persona::ALL
+        .into_iter()
+        .filter(|p| fixture.has_role(p.role()))
+        .filter_map(|p| {
+            let w = (p.share(shares) * 1000.0).round();
+            (w >= 1.0).then_some((p, w as usize))
+        })
+        .collect()
+}
+
+/// The goose scenarios of a run, one per persona with a non-zero weight, each waiting
+/// `think` (min, max) between its transactions.
+pub fn scenarios(
+    ctx: &Arc<Ctx>,
+    shares: &PersonaShares,
+    think: (Duration, Duration),
+) -> Result<Vec<Scenario>, PersonaError> {
+    let mut out = Vec::new();
+    for (persona, weight) in weights(shares, &ctx.fixture) {
+        let transactions = match persona {
+            Persona::Employee => employee::transactions(ctx),
+            Persona::Manager => manager::transactions(ctx),
+            Persona::HrAdmin => hr_admin::transactions(ctx),
+            Persona::Prober => prober::transactions(ctx),
+        };
+        let mut scenario = Scenario::new(persona.as_str())
+            .set_weight(weight)
+            .map_err(Box::new)?
+            .set_wait_time(think.0, think.1)
+            .map_err(Box::new)?;
+        for t in transactions {
+            scenario = scenario.register_transaction(t);
+        }
+        out.push(scenario);
+    }
+    Ok(out)
+}
+
+/// Runs once before any virtual user starts: one payroll run per tenant (so employees have
+/// payslips to read from the start) and a full probe sweep. `first` runs before that, after
+/// goose has finished its own start-up (the harness re-applies its log settings there,
+/// which goose's logger initialisation overrides).
+pub fn test_start(ctx: &Arc<Ctx>, first: fn()) -> Transaction {
+    let ctx = Arc::clone(ctx);
+    Transaction::new(Arc::new(move |user| {
+        first();
+        Box::pin(prober::setup_and_sweep(Arc::clone(&ctx), user))
+    }))
+    .set_name("setup")
+}
+
+/// Runs once after every virtual user stopped: the probe sweep again, now over data the
+/// personas wrote.
+pub fn test_stop(ctx: &Arc<Ctx>) -> Transaction {
+    transaction_with!(ctx, prober::final_sweep, "final sweep")
+}

@@ -1,0 +1,222 @@
+//! `prober`: cross-tenant security probes, as a persona during the load and as a sweep over
+//! every pair of tenants before and after it.
+//!
+//! The catalogue (`kind` / what it asks):
+//! - `cross_tenant_read`: read another tenant's employee by id — must be refused (404/403);
+//! - `cross_tenant_list`: the own directory must not contain another tenant's marker;
+//! - `cross_tenant_payslips`: list another tenant's payroll run's payslips — must be refused.
+//!
+//! A probe that gets no clear answer (transport error, 5xx) is inconclusive, never a pass.
+
+use std::sync::Arc;
+
+use goose::goose::{GooseUser, Transaction, TransactionResult};
+use serde_json::json;
+
+use super::call::{self, Call, Reply, SetupUser};
+use super::hr_admin::start_payroll;
+use super::session;
+use super::{Ctx, Persona, ProbeVerdict, transaction_with};
+use crate::hrms::{Endpoint, Role, UserCredential};
+
+/// Tenants covered by a sweep: every ordered pair of the first few is probed, which is
+/// quadratic, so larger profiles sweep a prefix (prober users cycle through all the others).
+const SWEEP_TENANTS: usize = 4;
+
+const READ: (&str, &str) = ("cross_tenant_read", "read another tenant's employee by id");
+const LIST: (&str, &str) = (
+    "cross_tenant_list",
+    "own directory shows no other tenant's marker",
+);
+const PAYSLIPS: (&str, &str) = (
+    "cross_tenant_payslips",
+    "list another tenant's payslips by run id",
+);
+
+pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
+    vec![
+        transaction_with!(ctx, login, "login").set_on_start(),
+        transaction_with!(ctx, probe, "probe"),
+    ]
+}
+
+async fn login(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
+    session::ensure(user, &ctx, Persona::Prober).await;
+    Ok(())
+}
+
+/// One round of the catalogue against a tenant other than the user's own.
+async fn probe(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
+    let tenants = ctx.fixture.tenants.len();
+    if tenants < 2 {
+        return Ok(());
+    }
+    let Some(mut s) = session::ensure(user, &ctx, Persona::Prober).await else {
+        return Ok(());
+    };
+    let other = (s.tenant + 1 + s.tick() as usize % (tenants - 1)) % tenants;
+    let (token, own) = (s.token.clone(), s.tenant);
+    session::save(user, s);
+    probe_pair(user, &ctx, &token, own, other, ctx.payroll_run(other)).await;
+    Ok(())
+}
+
+/// Before any user starts: a payroll run per tenant, then a sweep.
+pub(super) async fn setup_and_sweep(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
+    user.set_session_data(SetupUser);
+    for t in 0..ctx.fixture.tenants.len() {
+        let Some(admin) = first_with(&ctx, t, Role::HrAdmin) else {
+            continue;
+        };
+        if let Some(token) = login_as(user, &ctx, &admin).await
+            && let Some(run) = start_payroll(user, &ctx, &token).await
+        {
+            ctx.set_payroll_run(t, run);
+        }
+    }
+    sweep(&ctx, user).await;
+    Ok(())
+}
+
+/// After every user stopped: the sweep again.
+pub(super) async fn final_sweep(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
+    user.set_session_data(SetupUser);
+    sweep(&ctx, user).await;
+    Ok(())
+}
+
+async fn sweep(ctx: &Ctx, user: &mut GooseUser) {
+    let n = ctx.fixture.tenants.len().min(SWEEP_TENANTS);
+    let mut tokens = Vec::with_capacity(n);
+    for t in 0..n {
+        let credential = first_with(ctx, t, Role::Employee);
+        tokens.push(match credential {
+            Some(c) => login_as(user, ctx, &c).await,
+            None => None,
+        });
+    }
+    for (own, token) in tokens.iter().enumerate() {
+        for other in (0..n).filter(|o| *o != own) {
+            match token {
+                Some(token) => {
+                    probe_pair(user, ctx, token, own, other, ctx.payroll_run(other)).await;
+                }
+                None => ctx.sink.probe(
+                    READ.0,
+                    READ.1,
+                    ProbeVerdict::Inconclusive(format!("tenant #{own}: login failed")),
+                ),
+            }
+        }
+    }
+}
+
+fn first_with(ctx: &Ctx, tenant: usize, role: Role) -> Option<UserCredential> {
+    let users = &ctx.fixture.tenants[tenant].users;
+    users.iter().find(|u| u.role == role).cloned()
+}
+
+async fn login_as(user: &mut GooseUser, ctx: &Ctx, c: &UserCredential) -> Option<String> {
+    let reply = call::send(
+        user,
+        ctx,
+        Call {
+            endpoint: Endpoint::Login,
+            path: "/auth/login",
+            token: None,
+            body: Some(json!({"email": c.email, "password": c.password})),
+            expected: &[200],
+        },
+    )
+    .await?;
+    reply.field("access_token").filter(|_| reply.expected)
+}
+
+/// The whole catalogue with `token` of tenant `own` against tenant `other`.
+async fn probe_pair(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    token: &str,
+    own: usize,
+    other: usize,
+    other_run: Option<String>,
+) {
+    let target = &ctx.fixture.tenants[other];
+    if let Some(id) = target.employee_ids.first() {
+        let path = format!("/employees/{id}");
+        let reply = refused(user, ctx, Endpoint::GetEmployee, &path, token).await;
+        let what = format!("tenant #{own} read employee {id} of tenant #{other}");
+        ctx.sink.probe(READ.0, READ.1, refusal_verdict(reply, what));
+    }
+    let reply = call::send(
+        user,
+        ctx,
+        Call {
+            endpoint: Endpoint::ListEmployees,
+            path: "/employees?per_page=100",
+            token: Some(token),
+            body: None,
+            expected: &[200],
+        },
+    )
+    .await;
+    let marker = target.marker.as_str();
+    let verdict = match reply {
+        _ if marker.is_empty() => None,
+        Some(r) if r.status == 200 => Some(if contains(&r.body, marker) {
+            ProbeVerdict::Leak(format!(
+                "tenant #{own}'s directory contains tenant #{other}'s marker {marker}"
+            ))
+        } else {
+            ProbeVerdict::Held
+        }),
+        Some(r) => Some(ProbeVerdict::Inconclusive(format!("status {}", r.status))),
+        None => Some(ProbeVerdict::Inconclusive("no response".into())),
+    };
+    if let Some(verdict) = verdict {
+        ctx.sink.probe(LIST.0, LIST.1, verdict);
+    }
+    if let Some(run) = other_run {
+        let path = format!("/payroll/runs/{run}/payslips");
+        let reply = refused(user, ctx, Endpoint::ListPayslips, &path, token).await;
+        let what = format!("tenant #{own} listed payslips of run {run} of tenant #{other}");
+        ctx.sink
+            .probe(PAYSLIPS.0, PAYSLIPS.1, refusal_verdict(reply, what));
+    }
+}
+
+/// A GET that the service must refuse: 404 (hidden) and 403 are the expected answers.
+async fn refused(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    endpoint: Endpoint,
+    path: &str,
+    token: &str,
+) -> Option<Reply> {
+    call::send(
+        user,
+        ctx,
+        Call {
+            endpoint,
+            path,
+            token: Some(token),
+            body: None,
+            expected: &[404, 403],
+        },
+    )
+    .await
+}
+
+fn refusal_verdict(reply: Option<Reply>, what: String) -> ProbeVerdict {
+    match reply {
+        Some(r) if r.expected => ProbeVerdict::Held,
+        Some(r) if (200..300).contains(&r.status) => ProbeVerdict::Leak(what),
+        Some(r) => ProbeVerdict::Inconclusive(format!("status {}", r.status)),
+        None => ProbeVerdict::Inconclusive("no response".into()),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
