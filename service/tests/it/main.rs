@@ -16,6 +16,8 @@ mod isolation;
 mod leave;
 mod payroll;
 mod ratelimit;
+mod ratelimit_redis;
+mod ratelimit_redis_support;
 mod resilience;
 mod rls;
 mod seed;
