@@ -20,6 +20,17 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         out: args.out,
         target,
         quiet: args.quiet,
+        max_generator_cpu: max_generator_cpu()?,
     })
     .await
+}
+
+/// The generator's CPU bound: `GAUNTLET_MAX_GENERATOR_CPU` (e.g. `90%`), else the default.
+/// An environment variable rather than a flag: it is a knob for the harness's own tests and
+/// for unusual machines, not for everyday runs.
+fn max_generator_cpu() -> Result<f64, Failure> {
+    match std::env::var("GAUNTLET_MAX_GENERATOR_CPU") {
+        Ok(raw) => run::generator::parse_bound(&raw).map_err(Failure::bad_input),
+        Err(_) => Ok(run::generator::DEFAULT_MAX_CPU),
+    }
 }

@@ -4,14 +4,19 @@
 //! anything is started) → bring up the system under test ([`local`]: provision, start the
 //! reference service in-process, seed; or [`remote`]: check `--target` answers) → scrape the
 //! service's request counters → run the goose [`attack`] with every request recorded by the
-//! [`recorder`] → scrape again, stop everything → evaluate thresholds, write the [`output`]
-//! files, print the summary, exit with the verdict's code.
+//! [`recorder`] while the [`monitor`] samples the service and the generator each second →
+//! scrape again, stop everything → judge the [`generator`]'s health, evaluate thresholds, run
+//! the scenario's [`analysis`], write the [`output`] files, print the summary, exit with the
+//! verdict's code (4 when the generator saturated).
 //!
 //! Ctrl-C at any point ([`signal`]) stops what is running, still writes a (partial) report
 //! with verdict `aborted`, removes what was provisioned and exits 130.
 
+pub mod analysis;
 pub mod attack;
+pub mod generator;
 pub mod local;
+pub mod monitor;
 pub mod output;
 pub mod progress;
 pub mod recorder;
@@ -55,6 +60,9 @@ pub struct RunConfig {
     pub target: Target,
     /// No progress lines, a one-line summary.
     pub quiet: bool,
+    /// CPU bound of the generator, fraction of the available cores; above it the run is
+    /// invalid.
+    pub max_generator_cpu: f64,
 }
 
 /// Where the system under test comes from.
@@ -139,11 +147,12 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
         () = interrupt.wait() => {
             eprintln!("interrupted before the attack; nothing left running");
             let report = empty_report(&config, &prepared, "none", "", true);
-            return finish(&config, &prepared, report, CrossCheck::new(&Default::default(), &Default::default(), None, None, 0.0));
+            let cross = CrossCheck::new(&Default::default(), &Default::default(), None, None, 0.0);
+            return finish(&config, &prepared, report, cross, &Sidecar::default());
         }
     };
-    let (report, cross) = attack_and_record(&config, &prepared, sut, &interrupt).await?;
-    finish(&config, &prepared, report, cross)
+    let (report, cross, sidecar) = attack_and_record(&config, &prepared, sut, &interrupt).await?;
+    finish(&config, &prepared, report, cross, &sidecar)
 }
 
 /// Spec, plan, thresholds and (for `--target`) the fixture: all bad input, exit 2.
@@ -203,13 +212,33 @@ struct Measured {
     finished_unix_us: u64,
     backend: String,
     base_url: String,
+    monitored: monitor::Monitored,
+    /// Whether the process CPU includes the in-process service.
+    local: bool,
+}
+
+/// `analysis.json`: what the report's schema has no place for.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Sidecar {
+    /// The generator's CPU and scheduling figures.
+    pub generator: Option<generator::GeneratorDetail>,
+    /// The service's gauges, one per second.
+    pub service_samples: Vec<monitor::ServiceSample>,
+    /// Monitoring scrapes that failed or timed out.
+    pub failed_scrapes: u64,
+    /// The scenario's own results (stress, spike, trends).
+    pub analysis: analysis::Analysis,
 }
 
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
 async fn measure(config: &RunConfig, plan: &LoadPlan, sut: Sut, interrupt: &Interrupt) -> Measured {
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, sut.base_url()).await;
-    let recorder = Arc::new(Recorder::new(now_unix_us()));
+    let histograms = analysis::needs_histograms(&plan.scenario, plan);
+    let recorder = Arc::new(Recorder::new(now_unix_us(), histograms));
+    // Bounded even if the stop is never sent: the plan's length plus generous slack.
+    let max_ticks = plan.total_duration.as_secs() * 2 + 120;
+    let monitor = monitor::Monitor::start(sut.base_url(), max_ticks);
     let sink: Arc<dyn RequestSink> = recorder.clone();
     let ctx = Arc::new(Ctx::new(sink, sut.fixture().clone()));
     let progress = (!config.quiet).then(|| {
@@ -222,6 +251,7 @@ async fn measure(config: &RunConfig, plan: &LoadPlan, sut: Sut, interrupt: &Inte
     });
     let goose = attack::run(&ctx, plan, sut.base_url()).await;
     keeper.abort();
+    let monitored = monitor.stop().await;
     if let Some(p) = progress {
         p.abort();
         progress::finish();
@@ -229,6 +259,7 @@ async fn measure(config: &RunConfig, plan: &LoadPlan, sut: Sut, interrupt: &Inte
     let finished_unix_us = now_unix_us();
     let after = scrape::scrape(&client, sut.base_url()).await;
     let (backend, base_url) = (sut.backend(), sut.base_url().to_owned());
+    let local = matches!(sut, Sut::Local(_));
     sut.stop().await;
     Measured {
         recorder,
@@ -237,6 +268,8 @@ async fn measure(config: &RunConfig, plan: &LoadPlan, sut: Sut, interrupt: &Inte
         finished_unix_us,
         backend,
         base_url,
+        monitored,
+        local,
     }
 }
 
@@ -246,7 +279,7 @@ async fn attack_and_record(
     prepared: &Prepared,
     sut: Sut,
     interrupt: &Interrupt,
-) -> Result<(Report, CrossCheck), Failure> {
+) -> Result<(Report, CrossCheck, Sidecar), Failure> {
     let m = measure(config, &prepared.plan, sut, interrupt).await;
     let goose = m
         .goose
@@ -266,7 +299,25 @@ async fn attack_and_record(
             .map_err(Failure::infrastructure)?;
     }
     report.probes.results = probes;
+    align_stages(&mut report, m.recorder.plan_started_unix_us());
+    let mon = &m.monitored;
+    let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
+    report.generator = health;
+    report.resources.samples = mon.resources.clone();
+    // Also applies the verdict, which reads `generator.saturated`.
     gauntlet_reports::evaluate_all(&prepared.thresholds, &mut report);
+    let sidecar = Sidecar {
+        generator: Some(detail),
+        service_samples: mon.service.clone(),
+        failed_scrapes: mon.failed_scrapes,
+        analysis: analysis::analyse(
+            prepared.spec.name(),
+            &prepared.plan,
+            &report,
+            &prepared.thresholds,
+            &mon.service,
+        ),
+    };
     let harness = report
         .endpoints
         .iter()
@@ -279,7 +330,7 @@ async fn attack_and_record(
         m.service.as_ref(),
         m.recorder.overhead_ns_per_request(),
     );
-    Ok((report, cross))
+    Ok((report, cross, sidecar))
 }
 
 fn empty_report(
@@ -321,19 +372,36 @@ fn empty_report(
     report
 }
 
+/// Moves the planned stages to where goose actually ran them: its plan starts after its own
+/// start-up and the setup, which takes a noticeable part of a scaled run.
+fn align_stages(report: &mut Report, plan_started_unix_us: Option<u64>) {
+    let Some(at) = plan_started_unix_us else {
+        return;
+    };
+    let shift = at.saturating_sub(report.run.started_at_unix_us);
+    for stage in &mut report.stages {
+        stage.start_offset_us += shift;
+        stage.end_offset_us += shift;
+    }
+}
+
 /// Writes the files, prints the summary and maps the verdict to the exit code.
 fn finish(
     config: &RunConfig,
     prepared: &Prepared,
     report: Report,
     cross: CrossCheck,
+    sidecar: &Sidecar,
 ) -> Result<Exit, Failure> {
-    let files = output::write_all(&prepared.out_dir, &report, &cross)
+    let files = output::write_all(&prepared.out_dir, &report, &cross, sidecar)
         .context("writing the report")
         .map_err(Failure::infrastructure)?;
     print!("{}", output::console(&report, &files, config.quiet));
     if !config.quiet {
         println!("{}", cross.summary());
+        for line in sidecar.analysis.summary() {
+            println!("{line}");
+        }
     }
     if !cross.consistent {
         tracing::warn!("request counts disagree between observers; see crosscheck.json");

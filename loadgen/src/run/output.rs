@@ -1,5 +1,5 @@
-//! The run's files (report.json, report.md, report.html, junit.xml and crosscheck.json) and
-//! the console summary.
+//! The run's files (report.json, report.md, report.html, junit.xml, and the sidecars
+//! crosscheck.json and analysis.json) and the console summary.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -113,6 +113,7 @@ pub fn write_all(
     dir: &Path,
     report: &Report,
     cross: &CrossCheck,
+    sidecar: &super::Sidecar,
 ) -> anyhow::Result<Vec<(&'static str, String)>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let files = [
@@ -132,6 +133,11 @@ pub fn write_all(
             "cross-check",
             "crosscheck.json",
             serde_json::to_string_pretty(cross).context("crosscheck.json")?,
+        ),
+        (
+            "analysis",
+            "analysis.json",
+            serde_json::to_string_pretty(sidecar).context("analysis.json")?,
         ),
     ];
     let mut written = Vec::with_capacity(files.len());

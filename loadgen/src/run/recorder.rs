@@ -27,19 +27,31 @@ pub struct Recorder {
     overhead_ns: AtomicU64,
     /// Requests of the setup and sweeps per endpoint (goose does not count them).
     setup: Mutex<BTreeMap<&'static str, u64>>,
+    /// Earliest start of a virtual user's request (unix µs; `u64::MAX` before any): goose
+    /// launches users when its test plan starts, after the setup, so this is where the
+    /// plan's stages begin.
+    first_user_request_us: AtomicU64,
 }
 
 impl Recorder {
-    /// A recorder whose measurement starts at `started_unix_us`.
-    pub fn new(started_unix_us: u64) -> Recorder {
+    /// A recorder whose measurement starts at `started_unix_us`; `second_histograms` keeps
+    /// each second's histogram (exact percentiles per stage, a larger report).
+    pub fn new(started_unix_us: u64, second_histograms: bool) -> Recorder {
         Recorder {
-            run: Mutex::new(Some(RunRecorder::new(started_unix_us, false))),
+            run: Mutex::new(Some(RunRecorder::new(started_unix_us, second_histograms))),
             probes: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             overhead_ns: AtomicU64::new(0),
             setup: Mutex::new(BTreeMap::new()),
+            first_user_request_us: AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// When the first virtual user's first request started (unix µs), if any did.
+    pub fn plan_started_unix_us(&self) -> Option<u64> {
+        let v = self.first_user_request_us.load(Ordering::Relaxed);
+        (v != u64::MAX).then_some(v)
     }
 
     /// Requests and failed requests so far (for the progress line).
@@ -99,6 +111,10 @@ impl RequestSink for Recorder {
         if sample.setup {
             let mut setup = self.setup.lock().unwrap_or_else(|p| p.into_inner());
             *setup.entry(sample.endpoint.name()).or_default() += 1;
+        } else {
+            let began = sample.at_unix_us.saturating_sub(sample.latency_us);
+            self.first_user_request_us
+                .fetch_min(began, Ordering::Relaxed);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         if outcome.is_error() {

@@ -297,3 +297,177 @@ fn children_of(pid: i32) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Runs a built-in scenario on the small profile, scaled, and returns (output, report,
+/// analysis.json).
+fn run_scaled(name: &str, scale: &str) -> (Output, Value, Value, tempfile::TempDir) {
+    let dir = out_dir(name);
+    let started = Instant::now();
+    let output = gauntlet()
+        .args(["run", name, "--profile", "small", "--duration-scale", scale])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    eprintln!("{name} run took {:?}", started.elapsed());
+    assert!(
+        dir.path().join("report.json").is_file(),
+        "{}",
+        explain(&output)
+    );
+    let report = read_json(&dir.path().join("report.json"));
+    let analysis = read_json(&dir.path().join("analysis.json"));
+    (output, report, analysis, dir)
+}
+
+#[test]
+fn a_saturated_generator_makes_the_run_invalid_with_exit_4() {
+    let dir = out_dir("invalid");
+    let path = spec(dir.path(), "http.error_rate < 50%");
+    // A bound of 0.01% of the cores: any real work exceeds it.
+    let output = gauntlet()
+        .env("GAUNTLET_MAX_GENERATOR_CPU", "0.01%")
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&path)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(4), "{}", explain(&output));
+    let report = read_json(&dir.path().join("out/report.json"));
+    assert_eq!(report["verdict"], "invalid");
+    assert_eq!(report["generator"]["saturated"], true);
+    assert!(report["generator"]["cpu_percent_max"].as_f64().unwrap() > 0.0);
+    let reasons = report["reasons"].to_string();
+    assert!(reasons.contains("CPU"), "{reasons}");
+    // A bound that is not a percentage is bad input.
+    let output = gauntlet()
+        .env("GAUNTLET_MAX_GENERATOR_CPU", "lots")
+        .args(["run", "--quiet"])
+        .arg(&path)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+}
+
+#[test]
+fn stress_names_its_breaking_point() {
+    // Ten stages of 30 s / 1 min × 0.02 → one second each (the floor).
+    let (output, report, analysis, _dir) = run_scaled("stress", "0.02");
+    let code = output.status.code();
+    assert!(matches!(code, Some(0 | 1)), "{}", explain(&output));
+    let stress = &analysis["analysis"]["stress"];
+    let names: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 10);
+    let stages = stress["stages"].as_array().expect("per-stage verdicts");
+    assert_eq!(stages.len(), names.len());
+    assert!(stages.iter().any(|s| s["count"].as_u64().unwrap() > 0));
+    let point = stress["breaking_point"].as_str();
+    assert!(
+        point.is_none_or(|p| names.contains(&p) && p.starts_with("step-")),
+        "{stress:#}"
+    );
+    let printed = point.unwrap_or("none");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("stress: breaking point {printed}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn spike_reports_its_recovery_time() {
+    // 30 s, 1 min, 1 min, 2 min × 0.04 → 1 + 2 + 2 + 5 s.
+    let (output, _report, analysis, _dir) = run_scaled("spike", "0.04");
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        explain(&output)
+    );
+    let spike = &analysis["analysis"]["spike"];
+    assert_eq!(spike["baseline_stage"], "baseline", "{spike:#}");
+    assert_eq!(spike["spike_stage"], "spike");
+    assert!(spike["baseline_p95_us"].as_u64().unwrap() > 0, "{spike:#}");
+    let recovery = &spike["recovery_s"];
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match recovery.as_f64() {
+        // Measured from the spike's end, within the 5 s recovery stage (plus a second of
+        // attribution slack at the boundary).
+        Some(r) => {
+            assert!((0.0..=6.0).contains(&r), "{spike:#}");
+            assert!(
+                stdout.contains("recovery to within 20% of baseline: "),
+                "{stdout}"
+            );
+        }
+        None => {
+            assert!(recovery.is_null(), "{spike:#}");
+            assert!(stdout.contains("not recovered"), "{stdout}");
+        }
+    }
+}
+
+#[test]
+fn endurance_reports_trends_from_the_monitor() {
+    // 2 min, 1 h, 1 min × 0.002 → 1 + 7 + 1 s.
+    let (output, report, analysis, _dir) = run_scaled("endurance", "0.002");
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        explain(&output)
+    );
+    let samples = report["resources"]["samples"].as_array().unwrap();
+    for source in ["generator", "service"] {
+        let n = samples.iter().filter(|s| s["source"] == source).count();
+        assert!(n >= 3, "{n} {source} samples: {samples:?}");
+    }
+    assert!(
+        samples
+            .iter()
+            .filter(|s| s["source"] == "service")
+            .all(|s| s["rss_bytes"].as_u64().unwrap() > 1 << 20),
+        "service RSS is at least a MiB"
+    );
+    let service = analysis["service_samples"].as_array().unwrap();
+    assert!(service.len() >= 3);
+    for s in service {
+        for gauge in [
+            "db_pool_in_use",
+            "db_pool_connections",
+            "job_queue_depth",
+            "in_flight",
+        ] {
+            assert!(s[gauge].is_u64(), "{gauge} missing in {s}");
+        }
+        assert!(
+            s["db_pool_in_use"].as_u64() <= s["db_pool_max"].as_u64(),
+            "{s}"
+        );
+    }
+    let trends = analysis["analysis"]["trends"].as_array().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for series in ["rss_bytes", "db_pool_connections", "job_queue_depth"] {
+        let t = trends
+            .iter()
+            .find(|t| t["series"] == series)
+            .unwrap_or_else(|| panic!("{series} trend missing: {trends:?}"));
+        assert!(t["samples"].as_u64().unwrap() >= 3, "{t}");
+        assert!(
+            t["slope_per_minute"].as_f64().is_some_and(f64::is_finite),
+            "{t}"
+        );
+        assert!(
+            stdout.contains(&format!("endurance: {series} trend")),
+            "{stdout}"
+        );
+    }
+    assert_eq!(
+        report["generator"]["saturated"], false,
+        "{}",
+        report["generator"]
+    );
+}

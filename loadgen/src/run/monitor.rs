@@ -1,0 +1,217 @@
+//! The monitor: once a second while the attack runs, the generator's CPU and the service's
+//! gauges from `/metrics` (RSS, DB pool, job queue, in-flight requests); beside it, the
+//! scheduler-lag probe of [`super::generator`].
+//!
+//! Scrapes are sequential — one in flight at a time, each with a timeout shorter than the
+//! interval — so a slow service is never piled up with monitoring requests; a missed second
+//! is skipped, not caught up. The loop stops when told to, and in any case after `max_ticks`.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gauntlet_reports::model::ResourceSample;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::generator::{CpuMeter, LAG_TICK, LagStats};
+
+/// How often the monitor samples.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
+/// A scrape slower than this is abandoned (the next second tries again).
+const SCRAPE_TIMEOUT: Duration = Duration::from_millis(900);
+
+/// The service's gauges at one instant.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceSample {
+    /// Unix time, whole seconds.
+    pub unix_s: u64,
+    /// Seconds since the monitor started.
+    pub offset_s: f64,
+    /// `hrms_process_resident_memory_bytes`.
+    pub rss_bytes: Option<u64>,
+    /// `hrms_db_pool_in_use`.
+    pub db_pool_in_use: Option<u64>,
+    /// `hrms_db_pool_connections` (open connections).
+    pub db_pool_connections: Option<u64>,
+    /// `hrms_db_pool_max`.
+    pub db_pool_max: Option<u64>,
+    /// `hrms_job_queue_depth`.
+    pub job_queue_depth: Option<u64>,
+    /// `hrms_http_requests_in_flight`.
+    pub in_flight: Option<u64>,
+}
+
+/// Everything the monitor collected.
+#[derive(Debug, Clone, Default)]
+pub struct Monitored {
+    /// Generator CPU, one percent-of-one-core value per second.
+    pub cpu: Vec<f64>,
+    /// Resource samples for the report: `generator` (CPU, process RSS) and `service` (RSS).
+    pub resources: Vec<ResourceSample>,
+    /// The service's gauges, one per successful scrape.
+    pub service: Vec<ServiceSample>,
+    /// Scrapes that failed or timed out.
+    pub failed_scrapes: u64,
+    /// The lag probe.
+    pub lag: LagStats,
+}
+
+/// A running monitor; [`Monitor::stop`] ends it and hands over the samples.
+pub struct Monitor {
+    stop: watch::Sender<bool>,
+    sampler: JoinHandle<Monitored>,
+    lag: JoinHandle<LagStats>,
+}
+
+impl Monitor {
+    /// Starts sampling `base_url` (and this process) now.
+    pub fn start(base_url: &str, max_ticks: u64) -> Monitor {
+        let (stop, rx) = watch::channel(false);
+        let sampler = tokio::spawn(sample_loop(base_url.to_owned(), max_ticks, rx.clone()));
+        let lag = tokio::spawn(lag_loop(max_ticks.saturating_mul(10), rx));
+        Monitor { stop, sampler, lag }
+    }
+
+    /// Stops both loops and returns what they saw.
+    pub async fn stop(self) -> Monitored {
+        let _ = self.stop.send(true);
+        let mut m = self.sampler.await.unwrap_or_default();
+        m.lag = self.lag.await.unwrap_or_default();
+        m
+    }
+}
+
+fn unix_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn sample_loop(base: String, max_ticks: u64, mut stop: watch::Receiver<bool>) -> Monitored {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/metrics");
+    let mut meter = CpuMeter::start();
+    let mut out = Monitored::default();
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick.tick().await; // the first tick is immediate; CPU needs a full interval
+    for _ in 0..max_ticks {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        let now = unix_s();
+        if let Some(cpu) = meter.sample() {
+            out.cpu.push(cpu);
+            out.resources.push(ResourceSample {
+                unix_s: now,
+                source: "generator".to_owned(),
+                cpu_percent: cpu,
+                rss_bytes: own_rss().unwrap_or(0),
+            });
+        }
+        match scrape(&client, &url).await {
+            Some(text) => {
+                let mut s = parse_gauges(&text);
+                s.unix_s = now;
+                s.offset_s = started.elapsed().as_secs_f64();
+                if let Some(rss) = s.rss_bytes {
+                    // The service's CPU is not exported; it is part of the generator figure
+                    // in a local run (see `generator`), so 0 here means "not measured".
+                    out.resources.push(ResourceSample {
+                        unix_s: now,
+                        source: "service".to_owned(),
+                        cpu_percent: 0.0,
+                        rss_bytes: rss,
+                    });
+                }
+                out.service.push(s);
+            }
+            None => out.failed_scrapes += 1,
+        }
+    }
+    out
+}
+
+async fn scrape(client: &reqwest::Client, url: &str) -> Option<String> {
+    let response = client.get(url).timeout(SCRAPE_TIMEOUT).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.text().await.ok()
+}
+
+async fn lag_loop(max_ticks: u64, mut stop: watch::Receiver<bool>) -> LagStats {
+    let mut lag = LagStats::default();
+    for _ in 0..max_ticks {
+        let due = tokio::time::Instant::now() + LAG_TICK;
+        tokio::select! {
+            () = tokio::time::sleep_until(due) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        lag.record(tokio::time::Instant::now().saturating_duration_since(due));
+    }
+    lag
+}
+
+/// This process's resident memory (Linux `/proc/self/statm`, 4 KiB pages).
+fn own_rss() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Picks the service's unlabelled gauges out of the Prometheus text format.
+pub fn parse_gauges(text: &str) -> ServiceSample {
+    let mut s = ServiceSample::default();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, value)) = line.split_once(' ') else {
+            continue;
+        };
+        // Gauges may render as floats; negative or garbage values are skipped.
+        let Some(v) = value
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v >= 0.0)
+            .map(|v| v as u64)
+        else {
+            continue;
+        };
+        let slot = match name {
+            "hrms_process_resident_memory_bytes" => &mut s.rss_bytes,
+            "hrms_db_pool_in_use" => &mut s.db_pool_in_use,
+            "hrms_db_pool_connections" => &mut s.db_pool_connections,
+            "hrms_db_pool_max" => &mut s.db_pool_max,
+            "hrms_job_queue_depth" => &mut s.job_queue_depth,
+            "hrms_http_requests_in_flight" => &mut s.in_flight,
+            _ => continue,
+        };
+        *slot = Some(v);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauges_are_read_and_labelled_families_ignored() {
+        let text = "# HELP hrms_db_pool_in_use x\n# TYPE hrms_db_pool_in_use gauge\n\
+            hrms_db_pool_in_use 3\nhrms_db_pool_connections 5\nhrms_db_pool_max 10\n\
+            hrms_job_queue_depth 0\nhrms_http_requests_in_flight 2\n\
+            hrms_process_resident_memory_bytes 123456789\n\
+            hrms_http_requests_total{method=\"GET\",route=\"/x\",status=\"200\"} 9\n";
+        let s = parse_gauges(text);
+        assert_eq!(s.db_pool_in_use, Some(3));
+        assert_eq!(s.db_pool_connections, Some(5));
+        assert_eq!(s.db_pool_max, Some(10));
+        assert_eq!(s.job_queue_depth, Some(0));
+        assert_eq!(s.in_flight, Some(2));
+        assert_eq!(s.rss_bytes, Some(123_456_789));
+    }
+}
