@@ -54,6 +54,15 @@ pub struct TenantFixture {
     /// Employee ids of the tenant (targets for cross-tenant probes).
     #[serde(default)]
     pub employee_ids: Vec<String>,
+    /// This tenant's share of the virtual users relative to the others (default 1). Real
+    /// tenants on bigger plans have more users; giving a free-tier tenant as many users as an
+    /// enterprise one would only measure its rate limit.
+    #[serde(default = "one")]
+    pub share: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Every tenant a run may use.
@@ -100,21 +109,52 @@ impl Fixture {
             .any(|t| t.users.iter().any(|u| u.role == role))
     }
 
-    /// The credential virtual user number `index` logs in with for `role`: tenants
-    /// round-robin (so load spreads over every tenant and tier), then the tenant's users of
-    /// that role in turn, so distinct virtual users get distinct accounts while there are
-    /// enough. Falls back to the next tenant that has the role.
+    /// The credential virtual user number `index` logs in with for `role`: tenants in a
+    /// weighted round-robin by [`TenantFixture::share`] (so load spreads over every tenant and
+    /// tier in proportion), then the tenant's users of that role in turn, so distinct virtual
+    /// users get distinct accounts while there are enough. Falls back to the next slot's
+    /// tenant that has the role.
     pub fn pick(&self, role: Role, index: usize) -> Option<(usize, &UserCredential)> {
-        let n = self.tenants.len();
-        (0..n).find_map(|offset| {
-            let t = (index + offset) % n;
+        let slots = self.slots();
+        if slots.is_empty() {
+            return None;
+        }
+        (0..slots.len()).find_map(|offset| {
+            let at = index + offset;
+            let t = slots[at % slots.len()];
             let users: Vec<&UserCredential> = self.tenants[t]
                 .users
                 .iter()
                 .filter(|u| u.role == role)
                 .collect();
-            (!users.is_empty()).then(|| (t, pick_in_tenant(&users, index / n)))
+            // How many earlier virtual users this tenant already received.
+            let cycle = self.tenants[t].share.max(1) as usize;
+            let earlier_in_cycle = slots[..at % slots.len()]
+                .iter()
+                .filter(|&&s| s == t)
+                .count();
+            let k = (at / slots.len()) * cycle + earlier_in_cycle;
+            (!users.is_empty()).then(|| (t, pick_in_tenant(&users, k)))
         })
+    }
+
+    /// One cycle of the weighted round-robin, interleaved: shares 2,1 give [0, 1, 0].
+    fn slots(&self) -> Vec<usize> {
+        let most = self
+            .tenants
+            .iter()
+            .map(|t| t.share.max(1))
+            .max()
+            .unwrap_or(0);
+        (0..most)
+            .flat_map(|round| {
+                self.tenants
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, t)| t.share.max(1) > round)
+                    .map(|(i, _)| i)
+            })
+            .collect()
     }
 }
 
@@ -260,6 +300,7 @@ mod tests {
             marker: format!("m{k}"),
             users: (0..3).map(|n| user(Role::Employee, n)).collect(),
             employee_ids: Vec::new(),
+            share: 1,
         };
         let f = Fixture {
             tenants: vec![tenant(0), tenant(1)],
@@ -274,6 +315,30 @@ mod tests {
         let distinct: std::collections::HashSet<_> = picks.iter().collect();
         assert_eq!(distinct.len(), 6, "distinct users get distinct accounts");
         assert!(f.pick(Role::Manager, 0).is_none());
+    }
+
+    #[test]
+    fn shares_weight_the_spread_and_accounts_stay_distinct() {
+        let tenant = |share| TenantFixture {
+            id: None,
+            marker: String::new(),
+            users: (0..20).map(|n| user(Role::Employee, n)).collect(),
+            employee_ids: Vec::new(),
+            share,
+        };
+        let f = Fixture {
+            tenants: vec![tenant(4), tenant(1)],
+        };
+        let picks: Vec<(usize, String)> = (0..20)
+            .map(|i| {
+                let (t, u) = f.pick(Role::Employee, i).unwrap();
+                (t, u.email.clone())
+            })
+            .collect();
+        assert_eq!(picks.iter().filter(|(t, _)| *t == 0).count(), 16);
+        assert_eq!(picks.iter().filter(|(t, _)| *t == 1).count(), 4);
+        let distinct: std::collections::HashSet<_> = picks.iter().collect();
+        assert_eq!(distinct.len(), 20, "distinct users get distinct accounts");
     }
 
     #[test]
@@ -295,6 +360,7 @@ mod tests {
                 marker: String::new(),
                 users,
                 employee_ids: Vec::new(),
+                share: 1,
             }],
         };
         for k in 0..4 {

@@ -181,8 +181,20 @@ fn fixture(seeded: &SeededData) -> Fixture {
                     })
                     .collect(),
                 employee_ids: t.employee_ids.iter().map(|id| id.to_string()).collect(),
+                share: share_of(t.tier),
             })
             .collect(),
+    }
+}
+
+/// Virtual users per tier, relative: bigger plans have more people logging in. Their ratios
+/// follow the tiers' rate budgets, so every tenant sees load its plan can carry.
+fn share_of(tier: Tier) -> u32 {
+    match tier {
+        Tier::Enterprise => 8,
+        Tier::Professional => 4,
+        Tier::Starter => 2,
+        Tier::Free => 1,
     }
 }
 
