@@ -256,6 +256,11 @@ impl SeriesRecorder {
         }
     }
 
+    /// The newest closed second (the open one is still filling).
+    pub fn last_closed(&self) -> Option<&SecondPoint> {
+        self.points.last()
+    }
+
     /// Record a request that completed at `at_unix_us`. A sample stamped earlier than the open
     /// second (threads reporting slightly out of order) counts in the open second: the series
     /// never reopens a closed second.
@@ -329,6 +334,11 @@ impl RunRecorder {
             stats_for(&mut phase.endpoints, endpoint).record(latency_us, outcome);
         }
         self.series.record(at_unix_us, latency_us, outcome);
+    }
+
+    /// The newest completed second of the series, for a live progress line.
+    pub fn last_second(&self) -> Option<&SecondPoint> {
+        self.series.last_closed()
     }
 
     /// Enter `kind` at `at_unix_us`, closing the open phase (if any) at the same instant.

@@ -1,4 +1,5 @@
-//! The progress line: elapsed time, planned users, requests, rate and errors. Rewritten in
+//! The progress line: elapsed time, stage, planned users, requests, rate, p95 of the last
+//! second and the error rate. Rewritten in
 //! place on a terminal; plain lines every few seconds otherwise (logs, CI).
 
 use std::io::{IsTerminal, Write};
@@ -30,9 +31,14 @@ pub async fn report(recorder: Arc<Recorder>, plan: LoadPlan, started: Instant) {
         let elapsed = started.elapsed();
         let rate = (requests - last.0) as f64 / last.1.elapsed().as_secs_f64().max(1e-3);
         last = (requests, Instant::now());
+        let p95 = recorder
+            .last_second_p95_us()
+            .map_or_else(|| "-".to_owned(), |us| format!("{:.1}ms", us as f64 / 1e3));
+        let error_pct = 100.0 * errors as f64 / requests.max(1) as f64;
         let line = format!(
-            "{:>4}s/{total}s  users ~{}  requests {requests}  {rate:.0}/s  errors {errors}",
+            "{:>4}s/{total}s  {}  users ~{}  requests {requests}  {rate:.0}/s  p95 {p95}  errors {error_pct:.1}%",
             elapsed.as_secs(),
+            stage_at(&plan, elapsed),
             planned_users(&plan, elapsed),
         );
         let mut err = std::io::stderr().lock();
@@ -43,6 +49,18 @@ pub async fn report(recorder: Arc<Recorder>, plan: LoadPlan, started: Instant) {
         };
         let _ = err.flush();
     }
+}
+
+/// Name of the stage running at `elapsed` ("done" after the last).
+fn stage_at(plan: &LoadPlan, elapsed: Duration) -> &str {
+    let mut end = 0;
+    for s in &plan.stages {
+        end += stage_secs(s.duration);
+        if elapsed.as_secs() < end {
+            return &s.name;
+        }
+    }
+    "done"
 }
 
 /// Users the plan asks for at `elapsed` (linear inside gradual stages).

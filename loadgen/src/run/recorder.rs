@@ -63,6 +63,12 @@ impl Recorder {
     }
 
     /// Mean recording cost per request, in nanoseconds.
+    /// p95 (µs) of the newest completed second, if any second has completed.
+    pub fn last_second_p95_us(&self) -> Option<u64> {
+        let run = self.run.lock().unwrap_or_else(|p| p.into_inner());
+        run.as_ref()?.last_second().map(|point| point.p95_us)
+    }
+
     pub fn overhead_ns_per_request(&self) -> f64 {
         let n = self.requests.load(Ordering::Relaxed).max(1);
         self.overhead_ns.load(Ordering::Relaxed) as f64 / n as f64
