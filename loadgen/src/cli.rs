@@ -32,6 +32,61 @@ pub enum Command {
     Run(RunArgs),
     /// List the built-in scenarios.
     List,
+    /// Re-render, compare or merge `report.json` files.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `gauntlet report …`: everything here reads report files only; nothing is run.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Render a report.json again, to stdout or a file.
+    Render {
+        /// The report.json to read.
+        report: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReportFormat,
+        /// Write here instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Per-endpoint deltas of NEW against BASE; exit 1 on a regression beyond the allowance
+    /// that is also outside run-to-run noise.
+    Compare {
+        /// The baseline report.json.
+        base: PathBuf,
+        /// The report.json to judge.
+        new: PathBuf,
+        /// Allowances, e.g. `p95=10%,error_rate=0.5pp` [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
+        #[arg(long, value_name = "LIST")]
+        max_regression: Option<String>,
+        /// Also write the comparison as Markdown to this file.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+    },
+    /// Merge reports of the same scenario from several generator processes, exactly.
+    Merge {
+        /// The report.json files to merge.
+        #[arg(required = true, num_args = 2..)]
+        reports: Vec<PathBuf>,
+        /// Where to write the merged report.json.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+/// Formats `gauntlet report render` can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown (report.md).
+    Md,
+    /// Self-contained HTML (report.html).
+    Html,
+    /// JUnit XML (junit.xml).
+    Junit,
+    /// Pretty JSON (report.json).
+    Json,
 }
 
 /// Where Postgres and Redis come from.

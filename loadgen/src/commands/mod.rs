@@ -3,6 +3,7 @@
 mod env;
 mod image;
 mod list;
+mod report;
 mod run;
 mod serve;
 
@@ -21,6 +22,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Image(ImageCommand::Build) => image::build().await,
         Command::Run(args) => run::run(args).await,
         Command::List => list::run(),
+        Command::Report(command) => report::run(command),
     }
 }
 
