@@ -14,7 +14,7 @@ pub async fn run(args: EnvArgs) -> Result<Exit, Failure> {
     let config = super::provision_config(&args.backend)?;
     let report = inspect_environment(&config).await;
     let measurements = match args.measure {
-        Some(rounds) => measure(&report, &config, rounds.max(1)).await?,
+        Some(rounds) => measure(&report, &config, rounds.max(1)).await,
         None => Vec::new(),
     };
     if args.json {
@@ -62,7 +62,7 @@ async fn measure(
     report: &gauntlet_testcontainers::EnvironmentReport,
     config: &gauntlet_testcontainers::ProvisionConfig,
     rounds: u32,
-) -> Result<Vec<Measurement>, Failure> {
+) -> Vec<Measurement> {
     let mut candidates = Vec::new();
     let docker_usable = report.docker.is_ok();
     let native_usable = report.native.iter().all(|(_, path, _)| path.is_some());
@@ -99,5 +99,5 @@ async fn measure(
             samples,
         });
     }
-    Ok(out)
+    out
 }

@@ -25,7 +25,7 @@ fn docker_tests_skipped() -> bool {
     skip
 }
 
-/// The whole lifecycle on one stack; returns it so the caller can check clean-up its way.
+/// The whole lifecycle on one stack; the caller checks clean-up the way its backend needs.
 async fn exercise_lifecycle(stack: &Stack) -> anyhow::Result<()> {
     let pg = stack.postgres.url().clone();
     let rd = stack.redis.url().clone();
