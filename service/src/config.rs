@@ -54,6 +54,8 @@ pub struct Settings {
     pub rate_limit: RateLimitConfig,
     /// Logging.
     pub log: LogSettings,
+    /// Seeded defects for testing the harness; all off by default.
+    pub defects: crate::defects::Defects,
 }
 
 /// HTTP server settings.

@@ -12,6 +12,7 @@
 //! - [`jobs`]: the payroll queue in Redis and its worker pool.
 //! - [`ratelimit`]: per-tenant token buckets (Redis, with a per-process fallback).
 //! - [`metrics`]: Prometheus metrics; [`seed`]: deterministic bulk seeding.
+//! - [`defects`]: seeded defects (off by default) that Gauntlet's probes must catch.
 //! - [`error`] / [`extract`]: one error type and extractors that answer bad input in its shape.
 //!
 //! Architecture invariants: the tenant of a request comes only from its token; every tenant
@@ -20,6 +21,7 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod defects;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

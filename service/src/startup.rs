@@ -80,6 +80,7 @@ impl Application {
             operator_token: settings.auth.operator_token.clone(),
             probe_timeout: Duration::from_secs(1),
             server: settings.server.clone(),
+            defects: settings.defects,
             metrics: std::sync::Arc::new(Metrics::new()),
             db,
             redis,
@@ -87,6 +88,7 @@ impl Application {
             dummy_hash,
             limiter,
         });
+        settings.defects.announce();
         tracing::info!(port, overrides = loaded, "hrms built");
         Ok(Self {
             listener,

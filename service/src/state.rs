@@ -40,6 +40,8 @@ pub struct Inner {
     pub probe_timeout: std::time::Duration,
     /// Body limit and request timeout for the router.
     pub server: crate::config::ServerSettings,
+    /// Seeded defects switched on (all off in a correct service).
+    pub defects: crate::defects::Defects,
 }
 
 impl AppState {

@@ -1,0 +1,80 @@
+//! Seeded defects: realistic mistakes the service can be told to make, so that Gauntlet's probes
+//! and its acknowledged-write ledger can prove they catch them.
+//!
+//! Every defect is off by default and is ordinary configuration (`[defects]` in the config
+//! file, or `HRMS__DEFECTS__<NAME>=true`): the service never knows it is under test. Each one
+//! switched on is logged at WARN when the service starts, so a defective build cannot pass for a
+//! clean one in anybody's logs.
+
+use serde::Deserialize;
+
+/// Which seeded defects are switched on. All `false` is the correct service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Defects {
+    /// Reading one employee forgets the tenant filter and runs outside row-level security
+    /// (as the owner role), so any tenant can read any employee by id.
+    pub unscoped_employee_read: bool,
+    /// A response cache keyed by the request path only, without the tenant: the first
+    /// tenant to ask fills it, the next tenant is served the first one's answer.
+    pub cache_key_without_tenant: bool,
+    /// The token check decodes claims without verifying the signature, so a tenant claim
+    /// edited by the client is believed.
+    pub unverified_token_claims: bool,
+    /// Creating or updating an employee honours a `tenant_id` in the body.
+    pub mass_assignable_tenant: bool,
+    /// The rate limiter keys its buckets by client IP instead of tenant, so one noisy tenant
+    /// exhausts every tenant behind the same address.
+    pub rate_limit_by_ip: bool,
+    /// The payroll job selects employees without the tenant filter, writing payslips for
+    /// other tenants' employees.
+    pub payroll_without_tenant: bool,
+    /// An attendance write is acknowledged before it is durable (a write-behind buffer
+    /// flushed later), so a database crash loses acknowledged writes.
+    pub ack_before_durable: bool,
+}
+
+impl Defects {
+    /// Names of the defects switched on, as they appear in the configuration.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        let all = [
+            ("unscoped_employee_read", self.unscoped_employee_read),
+            ("cache_key_without_tenant", self.cache_key_without_tenant),
+            ("unverified_token_claims", self.unverified_token_claims),
+            ("mass_assignable_tenant", self.mass_assignable_tenant),
+            ("rate_limit_by_ip", self.rate_limit_by_ip),
+            ("payroll_without_tenant", self.payroll_without_tenant),
+            ("ack_before_durable", self.ack_before_durable),
+        ];
+        all.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Logs every defect switched on, loudly.
+    pub fn announce(&self) {
+        for name in self.enabled() {
+            tracing::warn!(
+                defect = name,
+                "SEEDED DEFECT ENABLED: this service is deliberately broken; never deploy it"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_by_default_and_lists_what_is_on() {
+        assert!(Defects::default().enabled().is_empty());
+        let d = Defects {
+            rate_limit_by_ip: true,
+            ack_before_durable: true,
+            ..Defects::default()
+        };
+        assert_eq!(d.enabled(), ["rate_limit_by_ip", "ack_before_durable"]);
+    }
+}
