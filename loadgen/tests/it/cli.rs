@@ -128,3 +128,51 @@ fn serve_falls_back_to_native_serves_demo_tenants_and_cleans_up_on_ctrl_c() {
         "service still serving"
     );
 }
+
+/// A harness killed with SIGKILL cannot clean up: its native servers outlive it. The next native
+/// provisioning on the machine must find them by their leases and stop them.
+#[test]
+fn native_servers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
+    let mut child = gauntlet()
+        .arg("serve")
+        .env("GAUNTLET_BACKEND", "native")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gauntlet serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut dependency_ports = Vec::new();
+    for line in BufReader::new(stdout).lines().take(100) {
+        let line = line.expect("utf-8 output");
+        if line.starts_with("postgres:") || line.starts_with("redis:") {
+            let port = line
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.split('/').next()?.parse::<u16>().ok());
+            dependency_ports.extend(port);
+        }
+        if line.starts_with("ready;") {
+            break;
+        }
+    }
+    assert_eq!(dependency_ports.len(), 2, "postgres and redis ports printed");
+
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    for port in &dependency_ports {
+        assert!(
+            TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+            "port {port}: the orphan this test is about should still be serving"
+        );
+    }
+
+    let sweep = gauntlet_testcontainers::native::reap_orphans();
+    assert!(sweep.reaped.len() >= 2, "{sweep:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for port in &dependency_ports {
+        while TcpStream::connect(("127.0.0.1", *port)).is_ok() {
+            assert!(Instant::now() < deadline, "port {port} still served after the sweep");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

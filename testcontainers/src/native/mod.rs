@@ -3,6 +3,7 @@
 pub mod binaries;
 mod postgres;
 mod process;
+mod reaper;
 mod redis;
 
 use std::time::Duration;
@@ -12,6 +13,7 @@ use url::Url;
 
 pub use binaries::NativeBinaries;
 use process::ManagedProcess;
+pub use reaper::{Sweep, reap_orphans};
 
 use crate::{
     Role, error::ControlError, error::ProvisionError, ports::free_loopback_port, readiness,
@@ -39,6 +41,12 @@ impl NativeServer {
         bins: &NativeBinaries,
         ready_timeout: Duration,
     ) -> Result<Self, ProvisionError> {
+        // Once per process: servers of a harness killed outright would otherwise hold ports
+        // and memory until the machine reboots.
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| {
+            reap_orphans();
+        });
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
             match Self::try_start(role, bins, ready_timeout).await {

@@ -193,9 +193,14 @@ fn spawn_child(spec: &LaunchSpec) -> Result<Child, ProvisionError> {
     if let Some((uid, gid)) = spec.run_as {
         command.uid(uid.as_raw()).gid(gid.as_raw());
     }
-    command
+    let child = command
         .spawn()
-        .map_err(|e| ProvisionError::io(format!("spawning {}", spec.program.display()), e))
+        .map_err(|e| ProvisionError::io(format!("spawning {}", spec.program.display()), e))?;
+    // The log lives in the server's directory: the lease goes next to it.
+    if let Some(dir) = spec.log_path.parent() {
+        super::reaper::write_lease(dir, child.id());
+    }
+    Ok(child)
 }
 
 fn kill_group_and_reap(child: &mut Child) {
