@@ -23,6 +23,54 @@ use crate::{
 /// Label on every container we start, so leftovers can be found:
 /// `docker ps -a --filter label=dev.gauntlet.provisioned`.
 pub const LABEL: &str = "dev.gauntlet.provisioned";
+/// Start time of the owning harness process (with the PID in [`LABEL`]), so that a container
+/// whose harness was killed outright can be told apart from one whose PID was reused.
+pub const OWNER_START_LABEL: &str = "dev.gauntlet.owner-start";
+
+/// Removes containers whose harness is gone (killed with SIGKILL: it could not remove them).
+/// Containers of a live harness, and containers without an owner-start label, are left alone.
+/// Returns how many were removed.
+pub async fn reap_orphan_containers(docker: &Docker) -> usize {
+    use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptions};
+
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some([("label".to_owned(), vec![LABEL.to_owned()])].into()),
+        ..Default::default()
+    };
+    let Ok(containers) = docker.list_containers(Some(options)).await else {
+        return 0;
+    };
+    let mut removed = 0;
+    for container in containers {
+        let labels = container.labels.unwrap_or_default();
+        let owner = labels.get(LABEL).and_then(|p| p.parse::<i32>().ok());
+        let start = labels
+            .get(OWNER_START_LABEL)
+            .and_then(|s| s.parse::<u64>().ok());
+        let (Some(owner), Some(start), Some(id)) = (owner, start, container.id) else {
+            continue;
+        };
+        if crate::native::reaper::start_time(owner) == Some(start) {
+            continue;
+        }
+        let force = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        if docker.remove_container(&id, Some(force)).await.is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed containers left behind by a harness that was killed"
+        );
+    }
+    removed
+}
 
 /// How an image expects to be started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +198,9 @@ impl DockerServer {
         image: &ImageSpec,
         ready_timeout: Duration,
     ) -> Result<Self, ProvisionError> {
+        // Once per process, like the native backend's lease sweep.
+        static SWEPT: tokio::sync::OnceCell<usize> = tokio::sync::OnceCell::const_new();
+        SWEPT.get_or_init(|| reap_orphan_containers(&docker)).await;
         let host_port = free_loopback_port()?;
         let container_port = role.default_port();
         let (name, tag) = image
@@ -160,6 +211,7 @@ impl DockerServer {
             .with_wait_for(WaitFor::Nothing)
             .with_mapped_port(host_port, container_port.tcp())
             .with_label(LABEL, std::process::id().to_string())
+            .with_label(OWNER_START_LABEL, owner_start())
             // Published on loopback only: these servers have well-known passwords.
             .with_host_config_modifier(|host_config| {
                 for bindings in host_config
@@ -276,6 +328,13 @@ impl DockerServer {
         }
         Ok(())
     }
+}
+
+/// This process's start time, as [`OWNER_START_LABEL`] records it.
+fn owner_start() -> String {
+    crate::native::reaper::start_time(std::process::id() as i32)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 fn failed(action: &'static str, e: impl std::fmt::Display) -> ControlError {

@@ -133,15 +133,45 @@ fn serve_falls_back_to_native_serves_demo_tenants_and_cleans_up_on_ctrl_c() {
 /// provisioning on the machine must find them by their leases and stop them.
 #[test]
 fn native_servers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
+    let ports = serve_then_sigkill("native");
+    let sweep = gauntlet_testcontainers::native::reap_orphans();
+    assert!(sweep.reaped.len() >= 2, "{sweep:?}");
+    assert_ports_close(&ports);
+}
+
+/// The same for containers: the owner's PID and start time ride in labels.
+#[test]
+fn containers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
+    if std::env::var("GAUNTLET_SKIP_DOCKER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("GAUNTLET_SKIP_DOCKER_TESTS=1: docker backend not exercised on this machine");
+        return;
+    }
+    let ports = serve_then_sigkill("docker");
+    let removed = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let docker = gauntlet_testcontainers::docker::connect(Duration::from_secs(5))
+                .await
+                .expect("docker answers");
+            gauntlet_testcontainers::docker::reap_orphan_containers(&docker).await
+        });
+    assert!(removed >= 2, "removed {removed} containers");
+    assert_ports_close(&ports);
+}
+
+/// Starts `gauntlet serve` on `backend`, kills it with SIGKILL once ready and returns the
+/// Postgres and Redis ports, checked to be still serving (the orphans these tests are about).
+fn serve_then_sigkill(backend: &str) -> Vec<u16> {
     let mut child = gauntlet()
         .arg("serve")
-        .env("GAUNTLET_BACKEND", "native")
+        .env("GAUNTLET_BACKEND", backend)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("gauntlet serve starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut dependency_ports = Vec::new();
+    // Bounded: the process prints a fixed banner; `lines` ends if it dies.
     for line in BufReader::new(stdout).lines().take(100) {
         let line = line.expect("utf-8 output");
         if line.starts_with("postgres:") || line.starts_with("redis:") {
@@ -155,8 +185,11 @@ fn native_servers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
             break;
         }
     }
-    assert_eq!(dependency_ports.len(), 2, "postgres and redis ports printed");
-
+    assert_eq!(
+        dependency_ports.len(),
+        2,
+        "postgres and redis ports printed"
+    );
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     for port in &dependency_ports {
@@ -165,13 +198,17 @@ fn native_servers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
             "port {port}: the orphan this test is about should still be serving"
         );
     }
+    dependency_ports
+}
 
-    let sweep = gauntlet_testcontainers::native::reap_orphans();
-    assert!(sweep.reaped.len() >= 2, "{sweep:?}");
+fn assert_ports_close(ports: &[u16]) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    for port in &dependency_ports {
+    for port in ports {
         while TcpStream::connect(("127.0.0.1", *port)).is_ok() {
-            assert!(Instant::now() < deadline, "port {port} still served after the sweep");
+            assert!(
+                Instant::now() < deadline,
+                "port {port} still served after the sweep"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

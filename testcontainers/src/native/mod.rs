@@ -3,7 +3,7 @@
 pub mod binaries;
 mod postgres;
 mod process;
-mod reaper;
+pub(crate) mod reaper;
 mod redis;
 
 use std::time::Duration;

@@ -129,7 +129,7 @@ fn reap_orphans_in(tmp: &Path) -> Sweep {
 
 /// Process start time in clock ticks since boot (field 22 of `/proc/PID/stat`), `None` if
 /// there is no such process.
-fn start_time(pid: i32) -> Option<u64> {
+pub(crate) fn start_time(pid: i32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces: skip past it.
     let after_name = &stat[stat.rfind(')')? + 1..];
