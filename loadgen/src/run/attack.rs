@@ -75,7 +75,10 @@ pub async fn run(
         attack = attack.register_scenario(scenario);
     }
     let attack = configure(attack, &test_plan(plan), base_url)?;
-    let metrics = attack.execute().await?;
+    let metrics = {
+        let _muted = StdoutMuted::new();
+        attack.execute().await?
+    };
     Ok(metrics
         .requests
         .values()
@@ -102,6 +105,50 @@ fn configure(attack: GooseAttack, plan: &str, host: &str) -> Result<GooseAttack,
     let a = *a.set_default(GooseDefault::Quiet, 1usize)?;
     let secs = REQUEST_TIMEOUT.as_secs().to_string();
     Ok(*a.set_default(GooseDefault::Timeout, secs.as_str())?)
+}
+
+/// goose prints "N users launched." with `println!` whatever it is configured to show, and our
+/// stdout carries the run summary (read by scripts with `--quiet`). While an attack runs, file
+/// descriptor 1 points at /dev/null; our own progress goes to stderr meanwhile. Attacks can
+/// overlap in one process (benches), so the real stdout is saved by the first guard and put
+/// back by the last.
+struct StdoutMuted;
+
+/// How many guards are alive, and the real stdout while any is.
+static MUTED: std::sync::Mutex<(usize, Option<std::os::fd::OwnedFd>)> =
+    std::sync::Mutex::new((0, None));
+
+impl StdoutMuted {
+    fn new() -> Self {
+        use std::io::Write;
+        let mut muted = MUTED.lock().unwrap_or_else(|p| p.into_inner());
+        if muted.0 == 0 {
+            let _ = std::io::stdout().flush();
+            let saved = nix::unistd::dup(std::io::stdout()).ok();
+            let null = std::fs::File::options().write(true).open("/dev/null");
+            if let (Some(saved), Ok(null)) = (saved, null)
+                && nix::unistd::dup2_stdout(&null).is_ok()
+            {
+                muted.1 = Some(saved);
+            }
+        }
+        muted.0 += 1;
+        StdoutMuted
+    }
+}
+
+impl Drop for StdoutMuted {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let mut muted = MUTED.lock().unwrap_or_else(|p| p.into_inner());
+        muted.0 -= 1;
+        if muted.0 == 0 {
+            let _ = std::io::stdout().flush();
+            if let Some(saved) = muted.1.take() {
+                let _ = nix::unistd::dup2_stdout(&saved);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
