@@ -217,7 +217,8 @@ struct Measured {
     local: bool,
 }
 
-/// `analysis.json`: what the report's schema has no place for.
+/// `analysis.json`: the monitor's raw samples and generator detail the report has no place
+/// for, and the scenario analysis (with trends for every scenario).
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Sidecar {
     /// The generator's CPU and scheduling figures.
@@ -226,7 +227,7 @@ pub struct Sidecar {
     pub service_samples: Vec<monitor::ServiceSample>,
     /// Monitoring scrapes that failed or timed out.
     pub failed_scrapes: u64,
-    /// The scenario's own results (stress, spike, trends).
+    /// The scenario's own results (stress, spike, trends); the report carries them too.
     pub analysis: analysis::Analysis,
 }
 
@@ -318,6 +319,7 @@ async fn attack_and_record(
             &mon.service,
         ),
     };
+    report.scenario_results = sidecar.analysis.report_section();
     let harness = report
         .endpoints
         .iter()

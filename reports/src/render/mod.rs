@@ -5,6 +5,7 @@ pub mod console;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+mod scenario;
 mod svg;
 
 use crate::model::{Report, SCHEMA_VERSION};
