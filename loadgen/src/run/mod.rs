@@ -63,6 +63,19 @@ pub struct RunConfig {
     /// CPU bound of the generator, fraction of the available cores; above it the run is
     /// invalid.
     pub max_generator_cpu: f64,
+    /// `--baseline`: compared with after the run; a regression fails the verdict.
+    pub baseline: Option<Baseline>,
+}
+
+/// An earlier report to compare with, read and checked before the run.
+#[derive(Debug)]
+pub struct Baseline {
+    /// The file as given, for the report and the reasons.
+    pub file: String,
+    /// Its contents.
+    pub report: Report,
+    /// How much worse each metric may get.
+    pub allowances: gauntlet_reports::compare::Allowances,
 }
 
 /// Where the system under test comes from.
@@ -305,7 +318,13 @@ async fn attack_and_record(
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
     report.generator = health;
     report.resources.samples = mon.resources.clone();
-    // Also applies the verdict, which reads `generator.saturated`.
+    if let Some(b) = &config.baseline {
+        report.baseline = gauntlet_reports::compare::compare(&b.report, &report, &b.allowances)
+            .context("comparing with the baseline")
+            .map_err(Failure::infrastructure)?
+            .to_section(&b.file, &b.allowances);
+    }
+    // Also applies the verdict, which reads `generator.saturated` and the baseline.
     gauntlet_reports::evaluate_all(&prepared.thresholds, &mut report);
     let sidecar = Sidecar {
         generator: Some(detail),

@@ -9,6 +9,7 @@
 //! - maps are `BTreeMap` and lists keep a defined order so the same data always serializes, and
 //!   renders, byte for byte the same.
 
+mod baseline;
 mod scenario;
 mod sections;
 
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus};
 pub use scenario::{ScenarioResults, SpikeResult, StageVerdict, StressResult, Trend};
 pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,
@@ -68,6 +70,10 @@ pub struct Report {
     /// only adds a section, so `schema_version` stays 1).
     #[serde(default)]
     pub scenario_results: ScenarioResults,
+    /// The comparison against `--baseline`; a regression in it fails the verdict. Defaulted
+    /// when absent, like `scenario_results`.
+    #[serde(default)]
+    pub baseline: BaselineSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -374,6 +380,7 @@ impl Report {
             alerts: AlertsSection::default(),
             resources: ResourcesSection::default(),
             scenario_results: ScenarioResults::default(),
+            baseline: BaselineSection::default(),
         }
     }
 

@@ -60,6 +60,7 @@ pub fn render(r: &Report) -> String {
     charts(&mut out, r);
     endpoints(&mut out, r);
     thresholds(&mut out, r);
+    super::baseline::html(&mut out, r, mark);
     super::scenario::html(&mut out, r, mark);
     probes(&mut out, r);
     chaos(&mut out, r);

@@ -61,6 +61,9 @@ pub fn render(r: &Report) -> Result<String, JunitError> {
         case.set_classname("gauntlet.chaos");
         suite.add_test_case(case);
     }
+    if r.baseline.enabled {
+        suite.add_test_case(baseline_case(r));
+    }
     if let Some(spike) = &r.scenario_results.spike {
         suite.add_test_case(spike_case(spike));
     }
@@ -153,5 +156,38 @@ fn spike_case(s: &SpikeResult) -> TestCase {
     };
     let mut case = TestCase::new("spike: recovery", status);
     case.set_classname("gauntlet.scenario");
+    case
+}
+
+/// One case for the whole baseline comparison: it fails when any metric regressed.
+fn baseline_case(r: &Report) -> TestCase {
+    let regressions: Vec<String> = r
+        .baseline
+        .regressions()
+        .map(|d| {
+            format!(
+                "{} {}: {} -> {} (allowed {})",
+                d.endpoint,
+                d.metric,
+                format::value(d.base, d.unit),
+                format::value(d.new, d.unit),
+                d.allowance
+            )
+        })
+        .collect();
+    let status = if regressions.is_empty() {
+        TestCaseStatus::success()
+    } else {
+        failure(
+            format!(
+                "{} regressions vs {}",
+                regressions.len(),
+                r.baseline.file.as_deref().unwrap_or("baseline")
+            ),
+            regressions.join("\n"),
+        )
+    };
+    let mut case = TestCase::new("baseline", status);
+    case.set_classname("gauntlet.baseline");
     case
 }
