@@ -163,6 +163,13 @@ pub struct RunArgs {
     /// No progress lines; only the verdict line of the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Compare with this earlier report.json; a regression beyond the allowance and outside
+    /// run-to-run noise fails the run.
+    #[arg(long, value_name = "BASE.json")]
+    pub baseline: Option<PathBuf>,
+    /// Allowances for `--baseline` [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
+    #[arg(long, value_name = "LIST", requires = "baseline")]
+    pub max_regression: Option<String>,
 }
 
 fn parse_profile(raw: &str) -> Result<ProfileName, String> {

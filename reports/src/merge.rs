@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use crate::histogram::{self, HistogramError};
 use crate::model::{
-    AlertRecord, EndpointReport, PhaseKind, PhaseReport, ProbeResult, Report, SecondPoint, Span,
+    AlertRecord, BaselineSection, EndpointReport, PhaseKind, PhaseReport, ProbeResult, Report,
+    ScenarioResults, SecondPoint, Span,
 };
 use crate::record::{EndpointStats, summarize_map};
 use crate::threshold::{self, ThresholdParseError};
@@ -70,6 +71,10 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     out.phases = merge_phases(reports, start)?;
     out.series = merge_series(reports)?;
     merge_sections(&mut out, reports, start);
+    // Each process judged its own share of the load; those verdicts say nothing exact about
+    // the sum, so the merged report leaves the section empty rather than pick one.
+    out.scenario_results = ScenarioResults::default();
+    out.baseline = BaselineSection::default();
 
     let mut exprs: Vec<&str> = Vec::new();
     for t in reports.iter().flat_map(|r| &r.thresholds) {

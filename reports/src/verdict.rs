@@ -2,7 +2,7 @@
 //!
 //! Precedence: an interrupted run is `aborted` (its numbers are partial), else a saturated
 //! generator makes it `invalid` (its numbers measure the generator), else any failed threshold
-//! makes it `fail`. Every applicable reason is listed, whichever word wins.
+//! makes it `fail`, and so does a regression against the baseline. Every applicable reason is listed, whichever word wins.
 
 use crate::format;
 use crate::model::{Report, Verdict};
@@ -29,6 +29,25 @@ pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
             None => t.reason.clone().unwrap_or_else(|| "no data".to_owned()),
         };
         reasons.push(format!("threshold failed: {} ({detail})", t.expression));
+    }
+    let file = report.baseline.file.as_deref().unwrap_or("baseline");
+    for d in report.baseline.regressions() {
+        failed = true;
+        let change = d
+            .relative
+            .map(|r| {
+                let sign = if r > 0.0 { "+" } else { "" };
+                format!(", {sign}{}%", format::fixed(r * 100.0, 1))
+            })
+            .unwrap_or_default();
+        reasons.push(format!(
+            "regression vs {file}: {} {} {} → {}{change} (allowed {}, outside noise)",
+            d.endpoint,
+            d.metric,
+            format::value(d.base, d.unit),
+            format::value(d.new, d.unit),
+            d.allowance
+        ));
     }
     let verdict = if report.run.interrupted {
         Verdict::Aborted

@@ -68,7 +68,7 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
 }
 
 /// A report file that cannot be read or parsed is bad input (exit 2), naming the file.
-fn read(path: &Path) -> Result<Report, Failure> {
+pub(crate) fn read(path: &Path) -> Result<Report, Failure> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {}", path.display()))
         .map_err(Failure::bad_input)?;

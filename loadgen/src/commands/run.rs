@@ -1,12 +1,22 @@
 //! `gauntlet run`: flags to a [`RunConfig`], then the runner does the work.
 
+use std::path::Path;
+
+use anyhow::Context;
+use gauntlet_reports::compare::Allowances;
+
 use crate::{
     cli::RunArgs,
     exit::{Exit, Failure},
-    run::{self, RunConfig, Target},
+    run::{self, Baseline, RunConfig, Target},
 };
 
 pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
+    // Read before anything is provisioned: a bad baseline is bad input (exit 2).
+    let baseline = match &args.baseline {
+        Some(file) => Some(baseline(file, args.max_regression.as_deref())?),
+        None => None,
+    };
     let target = match (args.target, args.credentials) {
         (Some(url), Some(credentials)) => Target::Remote { url, credentials },
         // clap's `requires` makes the flags come in pairs.
@@ -21,6 +31,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         target,
         quiet: args.quiet,
         max_generator_cpu: max_generator_cpu()?,
+        baseline,
     })
     .await
 }
@@ -33,4 +44,24 @@ fn max_generator_cpu() -> Result<f64, Failure> {
         Ok(raw) => run::generator::parse_bound(&raw).map_err(Failure::bad_input),
         Err(_) => Ok(run::generator::DEFAULT_MAX_CPU),
     }
+}
+
+/// The baseline report and allowances; the report's histograms are decoded once here so a
+/// corrupt file fails now, naming the file, rather than after the run.
+fn baseline(file: &Path, max_regression: Option<&str>) -> Result<Baseline, Failure> {
+    let allowances = match max_regression {
+        Some(text) => text
+            .parse::<Allowances>()
+            .map_err(|e| Failure::bad_input(anyhow::anyhow!("--max-regression: {e}")))?,
+        None => Allowances::default(),
+    };
+    let report = super::report::read(file)?;
+    gauntlet_reports::compare::compare(&report, &report, &allowances)
+        .with_context(|| format!("{}: histograms do not decode", file.display()))
+        .map_err(Failure::bad_input)?;
+    Ok(Baseline {
+        file: file.display().to_string(),
+        report,
+        allowances,
+    })
 }

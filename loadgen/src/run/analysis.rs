@@ -8,11 +8,12 @@
 //! - **endurance**: least-squares slopes per minute of service RSS, DB connections and job
 //!   queue depth.
 //!
-//! The report's schema has no place for these, so they go to `analysis.json` beside it and
-//! to the console summary.
+//! They go to the report's `scenario_results` section (trends only for endurance), to
+//! `analysis.json` (trends for every run) and to the console summary.
 
 use gauntlet_reports::Report;
 use gauntlet_reports::histogram::{merge_encoded, new_histogram, quantile_us};
+use gauntlet_reports::model::{ScenarioResults, SpikeResult, StageVerdict, StressResult, Trend};
 use gauntlet_reports::threshold::{HttpMetric, Metric};
 use gauntlet_reports::{Threshold, model::SecondPoint};
 use gauntlet_scenarios::LoadPlan;
@@ -23,68 +24,6 @@ use super::monitor::ServiceSample;
 
 /// A spike has recovered when a second's p95 is within this factor of the baseline's.
 pub const RECOVERY_FACTOR: f64 = 1.2;
-
-/// One stage judged on its own.
-#[derive(Debug, Clone, Serialize)]
-pub struct StageVerdict {
-    /// Stage name from the spec.
-    pub name: String,
-    /// `ramp`, `hold`, `spike` or `ramp_down`.
-    pub kind: &'static str,
-    /// Users at the stage's end.
-    pub users: u32,
-    /// Requests completed in the stage's seconds.
-    pub count: u64,
-    /// Failed / all.
-    pub error_rate: f64,
-    /// p95 of the stage's requests, microseconds.
-    pub p95_us: u64,
-    /// Whether every applicable threshold held.
-    pub pass: bool,
-    /// The thresholds that failed, as written.
-    pub failed: Vec<String>,
-}
-
-/// The stress scenario's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct StressResult {
-    /// Highest hold that passed before the first failing hold; `None`: the first one failed.
-    pub breaking_point: Option<String>,
-    /// The first hold that failed; `None`: none failed.
-    pub first_failure: Option<String>,
-    /// Every stage.
-    pub stages: Vec<StageVerdict>,
-}
-
-/// The spike scenario's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct SpikeResult {
-    /// The stage before the jump.
-    pub baseline_stage: String,
-    /// The jump.
-    pub spike_stage: String,
-    /// p95 over the baseline stage, microseconds.
-    pub baseline_p95_us: u64,
-    /// p95 over the spike stage, microseconds.
-    pub spike_p95_us: u64,
-    /// Seconds from the spike's end until p95 was within 20% of the baseline; `None`: never.
-    pub recovery_s: Option<f64>,
-}
-
-/// A least-squares trend of one monitored series.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trend {
-    /// The series, e.g. `rss_bytes`.
-    pub series: &'static str,
-    /// Samples used.
-    pub samples: usize,
-    /// Change per minute; `None` with fewer than two samples.
-    pub slope_per_minute: Option<f64>,
-    /// First and last values.
-    pub first: Option<u64>,
-    /// Last value.
-    pub last: Option<u64>,
-}
 
 /// Everything this module derives from a run.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -202,7 +141,7 @@ fn stress(plan: &LoadPlan, report: &Report, thresholds: &[Threshold]) -> StressR
             .collect();
         stages.push(StageVerdict {
             name: stage.name.clone(),
-            kind: planned.kind.as_str(),
+            kind: planned.kind.as_str().to_owned(),
             users: stage.target_users,
             count: w.count,
             error_rate: w.observe(HttpMetric::ErrorRate, secs).unwrap_or(0.0),
@@ -245,18 +184,19 @@ fn spike(plan: &LoadPlan, report: &Report) -> Option<SpikeResult> {
     let baseline_p95 = quantile_us(&baseline.hist, 0.95);
     let spike_end = report.run.started_at_unix_us + report.stages[i].end_offset_us;
     let within = (baseline_p95 as f64 * RECOVERY_FACTOR).max(1.0);
-    let recovery_s = report
+    let recovery_us = report
         .series
         .iter()
         .filter(|p| (p.unix_s + 1) * 1_000_000 > spike_end && p.count > 0)
         .find(|p| p.p95_us as f64 <= within)
-        .map(|p| (p.unix_s * 1_000_000).saturating_sub(spike_end) as f64 / 1e6);
+        .map(|p| (p.unix_s * 1_000_000).saturating_sub(spike_end));
     Some(SpikeResult {
         baseline_stage: report.stages[i - 1].name.clone(),
         spike_stage: report.stages[i].name.clone(),
         baseline_p95_us: baseline_p95,
         spike_p95_us: quantile_us(&during.hist, 0.95),
-        recovery_s: (baseline.count > 0).then_some(recovery_s).flatten(),
+        recovery_factor: RECOVERY_FACTOR,
+        recovery_us: (baseline.count > 0).then_some(recovery_us).flatten(),
     })
 }
 
@@ -293,8 +233,8 @@ fn trends(samples: &[ServiceSample]) -> Vec<Trend> {
                 .collect();
             let points: Vec<(f64, f64)> = values.iter().map(|(x, v)| (*x, *v as f64)).collect();
             Trend {
-                series: name,
-                samples: values.len(),
+                series: name.to_owned(),
+                samples: values.len() as u64,
                 slope_per_minute: slope_per_minute(&points),
                 first: values.first().map(|v| v.1),
                 last: values.last().map(|v| v.1),
@@ -304,6 +244,20 @@ fn trends(samples: &[ServiceSample]) -> Vec<Trend> {
 }
 
 impl Analysis {
+    /// The report's section: trends only where the scenario is about them, so other
+    /// scenarios' reports keep the section empty.
+    pub fn report_section(&self) -> ScenarioResults {
+        ScenarioResults {
+            stress: self.stress.clone(),
+            spike: self.spike.clone(),
+            trends: if self.print_trends {
+                self.trends.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// Lines for the console summary.
     pub fn summary(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -315,9 +269,10 @@ impl Analysis {
             ));
         }
         if let Some(s) = &self.spike {
-            let recovery = s
-                .recovery_s
-                .map_or_else(|| "not recovered".to_owned(), |r| format!("{r:.1} s"));
+            let recovery = s.recovery_us.map_or_else(
+                || "not recovered".to_owned(),
+                |us| format!("{:.1} s", us as f64 / 1e6),
+            );
             lines.push(format!(
                 "spike: p95 {} → {} ms during {}; recovery to within 20% of baseline: {recovery}",
                 s.baseline_p95_us / 1000,

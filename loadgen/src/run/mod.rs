@@ -63,6 +63,19 @@ pub struct RunConfig {
     /// CPU bound of the generator, fraction of the available cores; above it the run is
     /// invalid.
     pub max_generator_cpu: f64,
+    /// `--baseline`: compared with after the run; a regression fails the verdict.
+    pub baseline: Option<Baseline>,
+}
+
+/// An earlier report to compare with, read and checked before the run.
+#[derive(Debug)]
+pub struct Baseline {
+    /// The file as given, for the report and the reasons.
+    pub file: String,
+    /// Its contents.
+    pub report: Report,
+    /// How much worse each metric may get.
+    pub allowances: gauntlet_reports::compare::Allowances,
 }
 
 /// Where the system under test comes from.
@@ -217,7 +230,8 @@ struct Measured {
     local: bool,
 }
 
-/// `analysis.json`: what the report's schema has no place for.
+/// `analysis.json`: the monitor's raw samples and generator detail the report has no place
+/// for, and the scenario analysis (with trends for every scenario).
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Sidecar {
     /// The generator's CPU and scheduling figures.
@@ -226,7 +240,7 @@ pub struct Sidecar {
     pub service_samples: Vec<monitor::ServiceSample>,
     /// Monitoring scrapes that failed or timed out.
     pub failed_scrapes: u64,
-    /// The scenario's own results (stress, spike, trends).
+    /// The scenario's own results (stress, spike, trends); the report carries them too.
     pub analysis: analysis::Analysis,
 }
 
@@ -304,7 +318,13 @@ async fn attack_and_record(
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
     report.generator = health;
     report.resources.samples = mon.resources.clone();
-    // Also applies the verdict, which reads `generator.saturated`.
+    if let Some(b) = &config.baseline {
+        report.baseline = gauntlet_reports::compare::compare(&b.report, &report, &b.allowances)
+            .context("comparing with the baseline")
+            .map_err(Failure::infrastructure)?
+            .to_section(&b.file, &b.allowances);
+    }
+    // Also applies the verdict, which reads `generator.saturated` and the baseline.
     gauntlet_reports::evaluate_all(&prepared.thresholds, &mut report);
     let sidecar = Sidecar {
         generator: Some(detail),
@@ -318,6 +338,7 @@ async fn attack_and_record(
             &mon.service,
         ),
     };
+    report.scenario_results = sidecar.analysis.report_section();
     let harness = report
         .endpoints
         .iter()

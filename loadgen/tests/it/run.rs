@@ -13,7 +13,7 @@ use serde_json::Value;
 /// Smoke is 5 s + 15 s of load; × 0.3 that is 2 s + 5 s (goose runs whole seconds).
 const SMOKE_SCALE: &str = "0.3";
 
-fn gauntlet() -> Command {
+pub(crate) fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
     cmd.env("GAUNTLET_BACKEND", "native")
         .env("NO_COLOR", "1")
@@ -21,20 +21,20 @@ fn gauntlet() -> Command {
     cmd
 }
 
-fn out_dir(name: &str) -> tempfile::TempDir {
+pub(crate) fn out_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("gauntlet-{name}-"))
         .tempdir()
         .expect("temp dir")
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-fn explain(output: &Output) -> String {
+pub(crate) fn explain(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         output.status.code(),
@@ -299,8 +299,8 @@ fn children_of(pid: i32) -> Vec<i32> {
 }
 
 /// Runs a built-in scenario on the small profile, scaled, and returns (output, report,
-/// analysis.json).
-fn run_scaled(name: &str, scale: &str) -> (Output, Value, Value, tempfile::TempDir) {
+/// analysis.json, report.md).
+fn run_scaled(name: &str, scale: &str) -> (Output, Value, Value, String) {
     let dir = out_dir(name);
     let started = Instant::now();
     let output = gauntlet()
@@ -317,7 +317,8 @@ fn run_scaled(name: &str, scale: &str) -> (Output, Value, Value, tempfile::TempD
     );
     let report = read_json(&dir.path().join("report.json"));
     let analysis = read_json(&dir.path().join("analysis.json"));
-    (output, report, analysis, dir)
+    let markdown = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    (output, report, analysis, markdown)
 }
 
 #[test]
@@ -352,10 +353,16 @@ fn a_saturated_generator_makes_the_run_invalid_with_exit_4() {
 #[test]
 fn stress_names_its_breaking_point() {
     // Ten stages of 30 s / 1 min × 0.02 → one second each (the floor).
-    let (output, report, analysis, _dir) = run_scaled("stress", "0.02");
+    let (output, report, analysis, markdown) = run_scaled("stress", "0.02");
     let code = output.status.code();
     assert!(matches!(code, Some(0 | 1)), "{}", explain(&output));
-    let stress = &analysis["analysis"]["stress"];
+    let stress = &report["scenario_results"]["stress"];
+    assert_eq!(
+        stress, &analysis["analysis"]["stress"],
+        "report and sidecar agree"
+    );
+    assert_eq!(report["scenario_results"]["spike"], Value::Null);
+    assert_eq!(report["scenario_results"]["trends"], serde_json::json!([]));
     let names: Vec<&str> = report["stages"]
         .as_array()
         .unwrap()
@@ -372,6 +379,16 @@ fn stress_names_its_breaking_point() {
         "{stress:#}"
     );
     let printed = point.unwrap_or("none");
+    assert!(
+        markdown.contains(&format!("Breaking point: **{}**", printed)),
+        "{markdown}"
+    );
+    for name in &names {
+        assert!(
+            markdown.contains(&format!(" | {name} | ")),
+            "{name}: {markdown}"
+        );
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains(&format!("stress: breaking point {printed}")),
@@ -382,23 +399,33 @@ fn stress_names_its_breaking_point() {
 #[test]
 fn spike_reports_its_recovery_time() {
     // 30 s, 1 min, 1 min, 2 min × 0.04 → 1 + 2 + 2 + 5 s.
-    let (output, _report, analysis, _dir) = run_scaled("spike", "0.04");
+    let (output, report, analysis, markdown) = run_scaled("spike", "0.04");
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "{}",
         explain(&output)
     );
-    let spike = &analysis["analysis"]["spike"];
+    let spike = &report["scenario_results"]["spike"];
+    assert_eq!(
+        spike, &analysis["analysis"]["spike"],
+        "report and sidecar agree"
+    );
+    assert_eq!(report["scenario_results"]["stress"], Value::Null);
+    assert!(markdown.contains("### Spike"), "{markdown}");
     assert_eq!(spike["baseline_stage"], "baseline", "{spike:#}");
     assert_eq!(spike["spike_stage"], "spike");
     assert!(spike["baseline_p95_us"].as_u64().unwrap() > 0, "{spike:#}");
-    let recovery = &spike["recovery_s"];
+    let recovery = &spike["recovery_us"];
     let stdout = String::from_utf8_lossy(&output.stdout);
-    match recovery.as_f64() {
+    match recovery.as_u64() {
         // Measured from the spike's end, within the 5 s recovery stage (plus a second of
         // attribution slack at the boundary).
         Some(r) => {
-            assert!((0.0..=6.0).contains(&r), "{spike:#}");
+            assert!(r <= 6_000_000, "{spike:#}");
+            assert!(
+                markdown.contains("Recovery to within 1.2× baseline |"),
+                "{markdown}"
+            );
             assert!(
                 stdout.contains("recovery to within 20% of baseline: "),
                 "{stdout}"
@@ -407,6 +434,7 @@ fn spike_reports_its_recovery_time() {
         None => {
             assert!(recovery.is_null(), "{spike:#}");
             assert!(stdout.contains("not recovered"), "{stdout}");
+            assert!(markdown.contains("| not recovered |"), "{markdown}");
         }
     }
 }
@@ -414,7 +442,7 @@ fn spike_reports_its_recovery_time() {
 #[test]
 fn endurance_reports_trends_from_the_monitor() {
     // 2 min, 1 h, 1 min × 0.002 → 1 + 7 + 1 s.
-    let (output, report, analysis, _dir) = run_scaled("endurance", "0.002");
+    let (output, report, analysis, markdown) = run_scaled("endurance", "0.002");
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "{}",
@@ -448,7 +476,9 @@ fn endurance_reports_trends_from_the_monitor() {
             "{s}"
         );
     }
-    let trends = analysis["analysis"]["trends"].as_array().unwrap();
+    let trends = report["scenario_results"]["trends"].as_array().unwrap();
+    assert_eq!(trends, analysis["analysis"]["trends"].as_array().unwrap());
+    assert!(markdown.contains("### Endurance trends"), "{markdown}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     for series in ["rss_bytes", "db_pool_connections", "job_queue_depth"] {
         let t = trends
@@ -464,6 +494,8 @@ fn endurance_reports_trends_from_the_monitor() {
             stdout.contains(&format!("endurance: {series} trend")),
             "{stdout}"
         );
+        let row = format!("| {} | {} |", series.replace('_', "\\_"), t["samples"]);
+        assert!(markdown.contains(&row), "{row}: {markdown}");
     }
     assert_eq!(
         report["generator"]["saturated"], false,

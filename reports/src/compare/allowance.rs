@@ -75,6 +75,17 @@ impl fmt::Display for Allowance {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allowances(pub Vec<(CompareMetric, Allowance)>);
 
+impl fmt::Display for Allowances {
+    /// The text form `Allowances::from_str` parses back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (metric, allowance)) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(f, "{sep}{}={allowance}", metric.name())?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for Allowances {
     /// `p95=10%,p99=10%,error_rate=0.5pp,rps=10%`.
     fn default() -> Self {

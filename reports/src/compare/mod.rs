@@ -26,7 +26,8 @@ mod render;
 use hdrhistogram::Histogram;
 
 use crate::histogram::{self, HistogramError};
-use crate::model::{EndpointReport, Report, ValueUnit};
+pub use crate::model::DeltaStatus;
+use crate::model::{BaselineDelta, BaselineSection, EndpointReport, Report, ValueUnit};
 
 pub use allowance::{
     Allowance, AllowanceErrorKind, AllowanceParseError, Allowances, CompareMetric,
@@ -34,31 +35,6 @@ pub use allowance::{
 
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.96;
-
-/// Outcome of comparing one metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeltaStatus {
-    /// Within the allowance.
-    Ok,
-    /// Better than the base.
-    Improved,
-    /// Worse than the allowance, but inside sampling noise: not a regression.
-    WithinNoise,
-    /// Worse than the allowance and outside noise.
-    Regression,
-}
-
-impl DeltaStatus {
-    /// Lower-case label used in tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeltaStatus::Ok => "ok",
-            DeltaStatus::Improved => "improved",
-            DeltaStatus::WithinNoise => "within noise",
-            DeltaStatus::Regression => "REGRESSION",
-        }
-    }
-}
 
 /// One metric of one endpoint, base vs new.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +99,34 @@ impl Comparison {
     /// Markdown table.
     pub fn to_markdown(&self) -> String {
         render::markdown(self)
+    }
+
+    /// The report section for `gauntlet run --baseline FILE`.
+    pub fn to_section(&self, file: &str, allowances: &Allowances) -> BaselineSection {
+        let band = |b: Option<(f64, f64)>| b.map(|(lo, hi)| [lo, hi]);
+        BaselineSection {
+            enabled: true,
+            file: Some(file.to_owned()),
+            allowances: allowances.to_string(),
+            deltas: self
+                .endpoints
+                .iter()
+                .flat_map(|e| {
+                    e.metrics.iter().map(|m| BaselineDelta {
+                        endpoint: e.name.clone(),
+                        metric: m.metric.name().to_owned(),
+                        unit: m.unit,
+                        base: m.base,
+                        new: m.new,
+                        relative: m.relative,
+                        allowance: m.allowance.to_string(),
+                        base_band: band(m.base_band),
+                        new_band: band(m.new_band),
+                        status: m.status,
+                    })
+                })
+                .collect(),
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 //! - maps are `BTreeMap` and lists keep a defined order so the same data always serializes, and
 //!   renders, byte for byte the same.
 
+mod baseline;
+mod scenario;
 mod sections;
 
 use std::collections::BTreeMap;
@@ -16,6 +18,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus};
+pub use scenario::{ScenarioResults, SpikeResult, StageVerdict, StressResult, Trend};
 pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,
     LedgerSection, ProbeResult, ProbesSection, ResourceSample, ResourcesSection,
@@ -61,6 +65,15 @@ pub struct Report {
     pub alerts: AlertsSection,
     /// CPU / memory samples of the generator, the service and the backends.
     pub resources: ResourcesSection,
+    /// Stress breaking point, spike recovery, endurance trends; empty for other scenarios.
+    /// Defaulted when absent so reports written before it existed still parse (the change
+    /// only adds a section, so `schema_version` stays 1).
+    #[serde(default)]
+    pub scenario_results: ScenarioResults,
+    /// The comparison against `--baseline`; a regression in it fails the verdict. Defaulted
+    /// when absent, like `scenario_results`.
+    #[serde(default)]
+    pub baseline: BaselineSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -366,6 +379,8 @@ impl Report {
             ledger: LedgerSection::default(),
             alerts: AlertsSection::default(),
             resources: ResourcesSection::default(),
+            scenario_results: ScenarioResults::default(),
+            baseline: BaselineSection::default(),
         }
     }
 

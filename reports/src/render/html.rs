@@ -60,6 +60,8 @@ pub fn render(r: &Report) -> String {
     charts(&mut out, r);
     endpoints(&mut out, r);
     thresholds(&mut out, r);
+    super::baseline::html(&mut out, r, mark);
+    super::scenario::html(&mut out, r, mark);
     probes(&mut out, r);
     chaos(&mut out, r);
     ledger_alerts(&mut out, r);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
 use crate::format;
-use crate::model::{ProbeResult, Report, Verdict};
+use crate::model::{ProbeResult, Report, SpikeResult, Verdict};
 
 /// Errors producing the XML.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,12 @@ pub fn render(r: &Report) -> Result<String, JunitError> {
         let mut case = TestCase::new(h.name.as_str(), status);
         case.set_classname("gauntlet.chaos");
         suite.add_test_case(case);
+    }
+    if r.baseline.enabled {
+        suite.add_test_case(baseline_case(r));
+    }
+    if let Some(spike) = &r.scenario_results.spike {
+        suite.add_test_case(spike_case(spike));
     }
     let mut report = quick_junit::Report::new("gauntlet");
     report.set_time(Duration::from_micros(r.run.duration_us));
@@ -129,5 +135,59 @@ fn probe_case(kind: &str, results: &[&ProbeResult]) -> TestCase {
     let mut case = TestCase::new(format!("probe: {kind}"), status);
     case.set_classname("gauntlet.probes");
     case.set_assertions(usize::try_from(attempts).unwrap_or(usize::MAX));
+    case
+}
+
+/// Whether p95 came back after the spike is a yes/no fact; the breaking point and trends are
+/// measurements without a limit, so they stay out of JUnit.
+fn spike_case(s: &SpikeResult) -> TestCase {
+    let status = match s.recovery_us {
+        Some(_) => TestCaseStatus::success(),
+        None => failure(
+            format!(
+                "observed p95 {} after {} never back within {}x baseline p95 {}",
+                format::duration_us(s.spike_p95_us),
+                s.spike_stage,
+                format::trim(s.recovery_factor),
+                format::duration_us(s.baseline_p95_us)
+            ),
+            String::new(),
+        ),
+    };
+    let mut case = TestCase::new("spike: recovery", status);
+    case.set_classname("gauntlet.scenario");
+    case
+}
+
+/// One case for the whole baseline comparison: it fails when any metric regressed.
+fn baseline_case(r: &Report) -> TestCase {
+    let regressions: Vec<String> = r
+        .baseline
+        .regressions()
+        .map(|d| {
+            format!(
+                "{} {}: {} -> {} (allowed {})",
+                d.endpoint,
+                d.metric,
+                format::value(d.base, d.unit),
+                format::value(d.new, d.unit),
+                d.allowance
+            )
+        })
+        .collect();
+    let status = if regressions.is_empty() {
+        TestCaseStatus::success()
+    } else {
+        failure(
+            format!(
+                "{} regressions vs {}",
+                regressions.len(),
+                r.baseline.file.as_deref().unwrap_or("baseline")
+            ),
+            regressions.join("\n"),
+        )
+    };
+    let mut case = TestCase::new("baseline", status);
+    case.set_classname("gauntlet.baseline");
     case
 }

@@ -17,6 +17,8 @@ pub fn render(r: &Report) -> String {
     failed_thresholds(&mut out, r);
     endpoints(&mut out, r);
     thresholds(&mut out, r);
+    super::baseline::markdown(&mut out, r);
+    super::scenario::markdown(&mut out, r);
     probes(&mut out, r);
     chaos(&mut out, r);
     ledger_and_alerts(&mut out, r);

@@ -1,10 +1,12 @@
 //! Renderers. Each takes a finished [`Report`] and returns text; none reads clocks or
 //! environment, so the same report always renders to the same bytes.
 
+mod baseline;
 pub mod console;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+mod scenario;
 mod svg;
 
 use crate::model::{Report, SCHEMA_VERSION};

@@ -158,3 +158,31 @@ fn endpoints_on_one_side_only_are_listed_not_judged() {
     assert_eq!(c.endpoints.len(), 3);
     assert!(c.to_text().contains("only in base run") && c.to_text().contains("only in new run"));
 }
+
+#[test]
+fn a_baseline_regression_fails_the_verdict_naming_endpoint_metric_and_values() {
+    let base = run(1, 2_000, 1.0, 0);
+    let mut new = run(2, 2_000, 3.0, 0);
+    let allowances: Allowances = "p95=10%,error_rate=0.5pp".parse().unwrap();
+    assert_eq!(allowances.to_string(), "p95=10%,error_rate=0.5pp");
+    let c = compare(&base, &new, &allowances).unwrap();
+    new.baseline = c.to_section("base.json", &allowances);
+    gauntlet_reports::verdict::apply(&mut new);
+    assert_eq!(new.verdict, gauntlet_reports::Verdict::Fail);
+    let reason = new
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("regression vs base.json: all p95 "))
+        .unwrap_or_else(|| panic!("{:?}", new.reasons));
+    assert!(reason.ends_with("(allowed 10%, outside noise)"), "{reason}");
+    let md = gauntlet_reports::render::markdown::render(&new);
+    assert!(md.contains("| ❌ | GET /employees | p95 |"), "{md}");
+    assert!(!md.contains("| ❌ | all | error\\_rate |"), "{md}");
+    // Against itself nothing regresses and the verdict stands.
+    let mut same = base.clone();
+    same.baseline = compare(&base, &base, &allowances)
+        .unwrap()
+        .to_section("base.json", &allowances);
+    gauntlet_reports::verdict::apply(&mut same);
+    assert_eq!(same.verdict, gauntlet_reports::Verdict::Pass);
+}

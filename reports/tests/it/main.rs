@@ -4,6 +4,7 @@ mod compare;
 mod merge;
 mod record;
 mod render;
+mod scenario;
 mod schema;
 mod support;
 mod threshold;

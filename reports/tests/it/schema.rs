@@ -63,6 +63,7 @@ fn empty_report_has_every_section_and_validates() {
         "ledger",
         "alerts",
         "resources",
+        "scenario_results",
     ] {
         assert!(instance.get(key).is_some(), "section {key} missing");
     }

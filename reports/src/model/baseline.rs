@@ -1,0 +1,80 @@
+//! The comparison against a baseline report (`gauntlet run --baseline BASE.json`): which file,
+//! which allowances, and every judged metric. A regression here fails the verdict.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ValueUnit;
+
+/// Outcome of comparing one metric against the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeltaStatus {
+    /// Within the allowance.
+    Ok,
+    /// Better than the base.
+    Improved,
+    /// Worse than the allowance, but inside sampling noise: not a regression.
+    WithinNoise,
+    /// Worse than the allowance and outside noise.
+    Regression,
+}
+
+impl DeltaStatus {
+    /// Lower-case label used in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeltaStatus::Ok => "ok",
+            DeltaStatus::Improved => "improved",
+            DeltaStatus::WithinNoise => "within noise",
+            DeltaStatus::Regression => "REGRESSION",
+        }
+    }
+}
+
+/// The baseline comparison; `enabled: false` and empty without `--baseline`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineSection {
+    /// True when the run was compared against a baseline.
+    pub enabled: bool,
+    /// The baseline file as given on the command line.
+    pub file: Option<String>,
+    /// The allowances applied, as written (e.g. `p95=10%,error_rate=0.5pp`).
+    pub allowances: String,
+    /// One entry per endpoint (`all` first) and metric, in the compare order.
+    pub deltas: Vec<BaselineDelta>,
+}
+
+impl BaselineSection {
+    /// The deltas judged regressions.
+    pub fn regressions(&self) -> impl Iterator<Item = &BaselineDelta> {
+        self.deltas
+            .iter()
+            .filter(|d| d.status == DeltaStatus::Regression)
+    }
+}
+
+/// One metric of one endpoint, baseline vs this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineDelta {
+    /// Endpoint name, or `all`.
+    pub endpoint: String,
+    /// `p50`, `p90`, `p95`, `p99`, `p999`, `error_rate` or `rps`.
+    pub metric: String,
+    /// Unit of `base` and `new`.
+    pub unit: ValueUnit,
+    /// Value in the baseline.
+    pub base: f64,
+    /// Value in this run.
+    pub new: f64,
+    /// `(new - base) / base`, when base is non-zero.
+    pub relative: Option<f64>,
+    /// The allowance applied, as written (`10%`, `0.5pp`).
+    pub allowance: String,
+    /// 95% noise band of the baseline value, when a noise model applies.
+    pub base_band: Option<[f64; 2]>,
+    /// 95% noise band of this run's value, when a noise model applies.
+    pub new_band: Option<[f64; 2]>,
+    /// The judgement.
+    pub status: DeltaStatus,
+}

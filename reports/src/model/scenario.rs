@@ -1,0 +1,96 @@
+//! Results specific to what a scenario is for: the stress breaking point, the spike recovery
+//! time and the endurance trends. The loadgen computes them after the run from the series and
+//! the monitor's samples; scenarios that have none leave the section empty.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The scenario's own results. Every field is empty unless the scenario computes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioResults {
+    /// Stress: each stage judged on its own against the run-wide `http.*` thresholds.
+    pub stress: Option<StressResult>,
+    /// Spike: how far p95 jumped and how long it took to come back.
+    pub spike: Option<SpikeResult>,
+    /// Endurance: least-squares trends of the service's gauges; empty for other scenarios.
+    pub trends: Vec<Trend>,
+}
+
+impl ScenarioResults {
+    /// True when no analysis applied to this run.
+    pub fn is_empty(&self) -> bool {
+        self.stress.is_none() && self.spike.is_none() && self.trends.is_empty()
+    }
+}
+
+/// The stress scenario's result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StressResult {
+    /// Highest hold stage that passed before the first failing hold; null: the first one failed.
+    pub breaking_point: Option<String>,
+    /// The first hold stage that failed; null: none failed.
+    pub first_failure: Option<String>,
+    /// Every stage, in time order.
+    pub stages: Vec<StageVerdict>,
+}
+
+/// One stage judged on its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageVerdict {
+    /// Stage name from the spec.
+    pub name: String,
+    /// `ramp`, `hold`, `spike` or `ramp_down`.
+    pub kind: String,
+    /// Virtual users at the stage's end.
+    pub users: u32,
+    /// Requests completed in the stage's seconds.
+    pub count: u64,
+    /// Failed / all requests of the stage, a fraction in 0..=1.
+    pub error_rate: f64,
+    /// p95 of the stage's requests, microseconds.
+    pub p95_us: u64,
+    /// Whether every applicable threshold held during the stage.
+    pub pass: bool,
+    /// The thresholds that failed, in canonical text form.
+    pub failed: Vec<String>,
+}
+
+/// The spike scenario's result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SpikeResult {
+    /// The stage before the jump.
+    pub baseline_stage: String,
+    /// The jump.
+    pub spike_stage: String,
+    /// p95 over the baseline stage, microseconds.
+    pub baseline_p95_us: u64,
+    /// p95 over the spike stage, microseconds.
+    pub spike_p95_us: u64,
+    /// Factor on the baseline p95 a second must be within to count as recovered (e.g. 1.2).
+    pub recovery_factor: f64,
+    /// Time from the spike's end until a second's p95 was back within `recovery_factor` of
+    /// the baseline, microseconds; null: it never came back during the run.
+    pub recovery_us: Option<u64>,
+}
+
+impl SpikeResult {
+    /// A spike passes its recovery check when p95 came back before the run ended.
+    pub fn recovered(&self) -> bool {
+        self.recovery_us.is_some()
+    }
+}
+
+/// A least-squares trend of one monitored series.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Trend {
+    /// The series, e.g. `rss_bytes`, `db_pool_connections`, `job_queue_depth`.
+    pub series: String,
+    /// Samples used.
+    pub samples: u64,
+    /// Change per minute; null with fewer than two samples.
+    pub slope_per_minute: Option<f64>,
+    /// First value seen.
+    pub first: Option<u64>,
+    /// Last value seen.
+    pub last: Option<u64>,
+}
