@@ -120,6 +120,18 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(format!("signing token: {e}")))
     }
 
+    /// SEEDED DEFECT `unverified_token_claims`: reads the claims and checks expiry but skips
+    /// the signature ("the gateway already verified it"), so edited claims are believed.
+    pub fn decode_unverified(&self, token: &str) -> Result<Claims, ApiError> {
+        let claims: Claims = jsonwebtoken::dangerous::insecure_decode_claims(token)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.exp + self.validation.leeway < now {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(claims)
+    }
+
     /// Verifies signature and expiry; any failure is a plain 401.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)

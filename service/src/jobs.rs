@@ -133,6 +133,15 @@ impl JobQueue {
     }
 }
 
+/// The next batch of the job's tenant's active employees after the cursor.
+const BATCH: &str = "SELECT id, salary_cents * $4 / 365 AS gross FROM employees \
+     WHERE tenant_id = $1 AND status = 'active' AND id > $3 ORDER BY id LIMIT $5";
+
+/// [`BATCH`] without its tenant filter (the seeded defect `payroll_without_tenant`); `$1 IS
+/// NOT NULL` keeps the parameter list of the statement the same.
+const UNSCOPED_BATCH: &str = "SELECT id, salary_cents * $4 / 365 AS gross FROM employees \
+     WHERE $1::uuid IS NOT NULL AND status = 'active' AND id > $3 ORDER BY id LIMIT $5";
+
 /// How one attempt at a job ended.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -155,6 +164,8 @@ pub struct Worker {
     pub settings: JobSettings,
     /// Where payslip counts go.
     pub metrics: std::sync::Arc<Metrics>,
+    /// Seeded defects (`payroll_without_tenant` lives in [`Worker::batch`]).
+    pub defects: crate::defects::Defects,
 }
 
 impl Worker {
@@ -278,17 +289,22 @@ impl Worker {
         cursor: Uuid,
         days: i64,
     ) -> Result<(Option<Uuid>, u64), sqlx::Error> {
-        let mut tx = db::begin_tenant(&self.pool, job.tenant_id).await?;
-        let (last, inserted): (Option<Uuid>, i64) = sqlx::query_as(
-            "WITH batch AS ( \
-                 SELECT id, salary_cents * $4 / 365 AS gross FROM employees \
-                 WHERE tenant_id = $1 AND status = 'active' AND id > $3 ORDER BY id LIMIT $5), \
+        // SEEDED DEFECT `payroll_without_tenant`: the batch runs as the connecting superuser
+        // (no row-level security: "the worker has no request, so no tenant") and its
+        // employee selection forgets `tenant_id = $1`.
+        let (mut tx, batch) = if self.defects.payroll_without_tenant {
+            (self.pool.begin().await?, UNSCOPED_BATCH)
+        } else {
+            (db::begin_tenant(&self.pool, job.tenant_id).await?, BATCH)
+        };
+        let (last, inserted): (Option<Uuid>, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH batch AS ({batch}), \
              ins AS ( \
                  INSERT INTO payslips (id, tenant_id, run_id, employee_id, gross_cents, tax_cents, net_cents) \
                  SELECT gen_random_uuid(), $1, $2, id, gross, gross / 5, gross - gross / 5 FROM batch \
                  ON CONFLICT (tenant_id, run_id, employee_id) DO NOTHING RETURNING 1) \
-             SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM ins)",
-        )
+             SELECT (SELECT id FROM batch ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM ins)"
+        )))
         .bind(job.tenant_id)
         .bind(job.run_id)
         .bind(cursor)

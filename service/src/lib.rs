@@ -12,6 +12,7 @@
 //! - [`jobs`]: the payroll queue in Redis and its worker pool.
 //! - [`ratelimit`]: per-tenant token buckets (Redis, with a per-process fallback).
 //! - [`metrics`]: Prometheus metrics; [`seed`]: deterministic bulk seeding.
+//! - [`cache`]: the short-TTL response cache (department list), keyed by tenant.
 //! - [`defects`]: seeded defects (off by default) that Gauntlet's probes must catch.
 //! - [`error`] / [`extract`]: one error type and extractors that answer bad input in its shape.
 //!
@@ -19,6 +20,7 @@
 //! query filters by tenant *and* runs as `hrms_app` under RLS; no input yields a 500.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod defects;

@@ -81,6 +81,7 @@ impl Application {
             probe_timeout: Duration::from_secs(1),
             server: settings.server.clone(),
             defects: settings.defects,
+            cache: crate::cache::ResponseCache::default(),
             metrics: std::sync::Arc::new(Metrics::new()),
             db,
             redis,
@@ -127,7 +128,11 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = spawn_workers(&state, &settings, &stop_rx).await;
         let router = crate::routes::router(state);
-        let graceful = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let graceful = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining");
             let _ = stop_tx.send(true);
@@ -196,6 +201,7 @@ async fn spawn_workers(
         queue: state.jobs.clone(),
         settings: settings.jobs.clone(),
         metrics: state.metrics.clone(),
+        defects: state.defects,
     };
     for _ in 0..settings.jobs.workers {
         set.spawn(worker.clone().run(stop.clone()));

@@ -42,6 +42,8 @@ pub struct Inner {
     pub server: crate::config::ServerSettings,
     /// Seeded defects switched on (all off in a correct service).
     pub defects: crate::defects::Defects,
+    /// Short-TTL cache of read-heavy responses.
+    pub cache: crate::cache::ResponseCache,
 }
 
 impl AppState {

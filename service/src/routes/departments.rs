@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Page, Pagination};
 use crate::auth::{AuthUser, Role};
+use crate::cache::CacheKey;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -40,9 +41,14 @@ const SELECT: &str = "SELECT d.id, d.name, d.manager_employee_id, d.created_at, 
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
+    uri: axum::http::Uri,
     Query(pagination): Query<Pagination>,
-) -> ApiResult<Json<Page<Department>>> {
+) -> ApiResult<Json<serde_json::Value>> {
     let (page, per_page, offset) = pagination.resolve()?;
+    let key = CacheKey::new(user.tenant(), &uri.to_string(), &state.defects);
+    if let Some(cached) = state.cache.get(&key) {
+        return Ok(Json(cached));
+    }
     let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
     let items: Vec<Department> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE d.tenant_id = $1 ORDER BY d.name, d.id LIMIT $2 OFFSET $3"
@@ -57,12 +63,15 @@ pub async fn list(
         .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Json(Page {
+    let body = serde_json::to_value(Page {
         items,
         page,
         per_page,
         total,
-    }))
+    })
+    .map_err(|e| ApiError::Internal(format!("serializing departments: {e}")))?;
+    state.cache.put(key, body.clone());
+    Ok(Json(body))
 }
 
 /// Fetches one department of the caller's tenant.
@@ -130,6 +139,10 @@ pub async fn create(
     .bind(body.manager_employee_id)
     .fetch_one(&mut *tx)
     .await?;
-    idem.finish(tx, tenant, StatusCode::CREATED, &department)
-        .await
+    let response = idem
+        .finish(tx, tenant, StatusCode::CREATED, &department)
+        .await;
+    // The cached department list of this tenant is stale from here on.
+    state.cache.invalidate(tenant);
+    response
 }

@@ -165,10 +165,27 @@ pub async fn get(
     user: AuthUser,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<Employee>> {
+    if state.defects.unscoped_employee_read {
+        return unscoped_get(&state, &user, id).await;
+    }
     let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
     let employee = fetch(&mut tx, user.tenant(), id).await?;
     tx.commit().await?;
     Ok(Json(employee.redact_for(&user)))
+}
+
+/// SEEDED DEFECT `unscoped_employee_read`: a "quick" lookup by primary key on a plain pool
+/// transaction (the connecting superuser, so row-level security does not apply) that
+/// forgets the tenant filter. Any tenant's employee comes back.
+async fn unscoped_get(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<Json<Employee>> {
+    let employee: Employee = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM employees WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(ApiError::NotFound("employee"))?;
+    Ok(Json(employee.redact_for(user)))
 }
 
 /// Loads one employee inside a tenant transaction.
@@ -203,6 +220,11 @@ pub struct NewEmployee {
     pub salary_cents: i64,
     /// Hiring date (defaults to today).
     pub hired_on: Option<NaiveDate>,
+    /// Never settable: the tenant comes from the token. Parsed only so that a body carrying
+    /// it gets a clear 422 (and so the seeded defect `mass_assignable_tenant` can honour it).
+    #[serde(default)]
+    #[schema(ignore)]
+    pub tenant_id: Option<Uuid>,
 }
 
 fn check_name(field: &'static str, value: &str) -> ApiResult<()> {
@@ -257,7 +279,17 @@ pub async fn create(
     check_name("last_name", &body.last_name)?;
     check_email(&body.email)?;
     check_salary(body.salary_cents)?;
-    let tenant = user.tenant();
+    let tenant = match body.tenant_id {
+        // SEEDED DEFECT `mass_assignable_tenant`: the body's tenant wins over the token's.
+        Some(t) if state.defects.mass_assignable_tenant => t,
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "tenant_id cannot be set: the tenant comes from the access token",
+            ));
+        }
+        None => user.tenant(),
+    };
     let mut tx = db::begin_tenant(&state.db, tenant).await?;
     if let Some(replay) = idem.claim(&mut tx, tenant, "POST /employees").await? {
         return Ok(replay);
