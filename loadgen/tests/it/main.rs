@@ -3,5 +3,6 @@
 mod architecture;
 mod baseline;
 mod cli;
+mod merge;
 mod report;
 mod run;
