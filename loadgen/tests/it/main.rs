@@ -2,6 +2,7 @@
 
 mod architecture;
 mod baseline;
+mod browser;
 mod cli;
 mod merge;
 mod report;
