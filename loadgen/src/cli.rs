@@ -29,7 +29,8 @@ pub enum Command {
     #[command(subcommand)]
     Image(ImageCommand),
     /// Run a scenario (built-in name or spec file) and write its report.
-    Run(RunArgs),
+    // Boxed: the run flags dwarf every other subcommand's.
+    Run(Box<RunArgs>),
     /// List the built-in scenarios.
     List,
     /// Re-render, compare or merge `report.json` files.
@@ -170,6 +171,9 @@ pub struct RunArgs {
     /// Allowances for `--baseline` [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
     #[arg(long, value_name = "LIST", requires = "baseline")]
     pub max_regression: Option<String>,
+    /// Also write every recorded request to this CSV file (unix_us,endpoint,status,latency_us).
+    #[arg(long, value_name = "FILE")]
+    pub raw_samples: Option<PathBuf>,
 }
 
 fn parse_profile(raw: &str) -> Result<ProfileName, String> {

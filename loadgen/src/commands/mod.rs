@@ -20,7 +20,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Env(args) => env::run(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Image(ImageCommand::Build) => image::build().await,
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),
         Command::Report(command) => report::run(command),
     }

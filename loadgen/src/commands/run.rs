@@ -32,6 +32,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         quiet: args.quiet,
         max_generator_cpu: max_generator_cpu()?,
         baseline,
+        raw_samples: args.raw_samples,
     })
     .await
 }

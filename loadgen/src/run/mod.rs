@@ -19,6 +19,7 @@ pub mod local;
 pub mod monitor;
 pub mod output;
 pub mod progress;
+pub mod raw;
 pub mod recorder;
 pub mod remote;
 pub mod scrape;
@@ -65,6 +66,8 @@ pub struct RunConfig {
     pub max_generator_cpu: f64,
     /// `--baseline`: compared with after the run; a regression fails the verdict.
     pub baseline: Option<Baseline>,
+    /// `--raw-samples`: CSV of every recorded request.
+    pub raw_samples: Option<PathBuf>,
 }
 
 /// An earlier report to compare with, read and checked before the run.
@@ -155,6 +158,12 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
             p.total_duration.as_secs_f64()
         );
     }
+    // Created before anything is provisioned: an unwritable path is bad input.
+    let (raw_samples, raw_writer) = match &config.raw_samples {
+        Some(path) => Some(raw::open(path).map_err(Failure::bad_input)?),
+        None => None,
+    }
+    .unzip();
     let sut = tokio::select! {
         sut = bring_up(&config, &prepared) => sut?,
         () = interrupt.wait() => {
@@ -164,7 +173,11 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
             return finish(&config, &prepared, report, cross, &Sidecar::default());
         }
     };
-    let (report, cross, sidecar) = attack_and_record(&config, &prepared, sut, &interrupt).await?;
+    let (report, cross, sidecar) =
+        attack_and_record(&config, &prepared, sut, &interrupt, raw_samples).await?;
+    if let Some(writer) = raw_writer {
+        writer.finish().map_err(Failure::infrastructure)?;
+    }
     finish(&config, &prepared, report, cross, &sidecar)
 }
 
@@ -245,11 +258,17 @@ pub struct Sidecar {
 }
 
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
-async fn measure(config: &RunConfig, plan: &LoadPlan, sut: Sut, interrupt: &Interrupt) -> Measured {
+async fn measure(
+    config: &RunConfig,
+    plan: &LoadPlan,
+    sut: Sut,
+    interrupt: &Interrupt,
+    raw_samples: Option<raw::RawSamples>,
+) -> Measured {
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, sut.base_url()).await;
     let histograms = analysis::needs_histograms(&plan.scenario, plan);
-    let recorder = Arc::new(Recorder::new(now_unix_us(), histograms));
+    let recorder = Arc::new(Recorder::new(now_unix_us(), histograms).with_raw_samples(raw_samples));
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
     let monitor = monitor::Monitor::start(sut.base_url(), max_ticks);
@@ -293,8 +312,9 @@ async fn attack_and_record(
     prepared: &Prepared,
     sut: Sut,
     interrupt: &Interrupt,
+    raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
-    let m = measure(config, &prepared.plan, sut, interrupt).await;
+    let m = measure(config, &prepared.plan, sut, interrupt, raw_samples).await;
     let goose = m
         .goose
         .context("running the attack")
@@ -307,6 +327,9 @@ async fn attack_and_record(
         interrupt.is_set(),
     );
     let (run, probes) = m.recorder.take();
+    if let Some(stalls @ 1..) = m.recorder.close_raw_samples() {
+        tracing::warn!(stalls, "the generator waited for the --raw-samples writer");
+    }
     if let Some(run) = run {
         run.finish_into(&mut report, m.finished_unix_us)
             .context("summarising the recorded requests")

@@ -14,6 +14,8 @@ use gauntlet_reports::model::ProbeResult;
 use gauntlet_reports::{Outcome, RunRecorder};
 use gauntlet_scenarios::personas::{CallOutcome, ProbeVerdict, RequestSink, Sample};
 
+use super::raw::{RawLine, RawSamples};
+
 /// Probe examples kept per probe: enough to act on, bounded for the report's size.
 const MAX_EXAMPLES: usize = 5;
 
@@ -31,6 +33,9 @@ pub struct Recorder {
     /// launches users when its test plan starts, after the setup, so this is where the
     /// plan's stages begin.
     first_user_request_us: AtomicU64,
+    /// `--raw-samples`: every sample the run records also goes to the CSV writer. Only sent
+    /// to while `run` is locked and present, so the file holds exactly what the report counts.
+    raw: Mutex<Option<RawSamples>>,
 }
 
 impl Recorder {
@@ -45,7 +50,21 @@ impl Recorder {
             overhead_ns: AtomicU64::new(0),
             setup: Mutex::new(BTreeMap::new()),
             first_user_request_us: AtomicU64::new(u64::MAX),
+            raw: Mutex::new(None),
         }
+    }
+
+    /// Also send every recorded sample to `raw`.
+    pub fn with_raw_samples(self, raw: Option<RawSamples>) -> Recorder {
+        *self.raw.lock().unwrap_or_else(|p| p.into_inner()) = raw;
+        self
+    }
+
+    /// Stops sending raw samples (closing the channel so the writer can finish); returns
+    /// how often the generator waited for the writer.
+    pub fn close_raw_samples(&self) -> Option<u64> {
+        let raw = self.raw.lock().unwrap_or_else(|p| p.into_inner()).take();
+        raw.map(|r| r.stalls())
     }
 
     /// When the first virtual user's first request started (unix µs), if any did.
@@ -113,6 +132,14 @@ impl RequestSink for Recorder {
                 sample.latency_us,
                 outcome,
             );
+            if let Some(raw) = self.raw.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                raw.send(RawLine {
+                    unix_us: sample.at_unix_us,
+                    endpoint: sample.endpoint.name(),
+                    status: sample.status.unwrap_or(0),
+                    latency_us: sample.latency_us,
+                });
+            }
         }
         if sample.setup {
             let mut setup = self.setup.lock().unwrap_or_else(|p| p.into_inner());

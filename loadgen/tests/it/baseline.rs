@@ -1,4 +1,4 @@
-//! `gauntlet run --baseline`: a run compared with an earlier report of itself passes; against
+//! `gauntlet run --baseline`: a run compared with an earlier run of itself passes; against
 //! a doctored baseline it fails with the regression named; a bad baseline file is bad input
 //! before anything is provisioned.
 //!
@@ -14,25 +14,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::run::{explain, gauntlet, out_dir, read_json};
+use crate::run::{explain, gauntlet, out_dir, read_json, spec};
 
-/// Smoke × 0.1: 1 s + 2 s of load.
-const SCALE: &str = "0.1";
-/// Generous on latency and errors so a second run of the same code never trips them on a
+/// Generous (p95 may grow 100×) so a second run of the same code never trips them on a
 /// busy CI box; the doctored throughput drop (−90%) is far beyond the rps allowance.
-const ALLOWANCES: &str = "p95=300%,error_rate=5pp,rps=50%";
+const ALLOWANCES: &str = "p95=10000%,error_rate=5pp,rps=50%";
 
-fn smoke(out: &Path, baseline: Option<&Path>) -> std::process::Output {
+/// A 2 s run of two employees whose only threshold always holds: its verdict depends on the
+/// baseline alone (the smoke spec's `error_rate < 1%` can trip on one error in a short run).
+fn short_run(dir: &Path, out: &Path, baseline: Option<&Path>) -> std::process::Output {
+    let spec = spec(dir, "http.error_rate < 50%");
     let mut cmd = gauntlet();
-    cmd.args([
-        "run",
-        "smoke",
-        "--quiet",
-        "--duration-scale",
-        SCALE,
-        "--out",
-    ])
-    .arg(out);
+    cmd.args(["run", "--quiet", "--out"]).arg(out).arg(&spec);
     if let Some(b) = baseline {
         cmd.arg("--baseline")
             .arg(b)
@@ -56,12 +49,12 @@ fn multiply_rps(report: &mut Value, factor: f64) {
 fn a_run_passes_against_itself_and_fails_against_a_doctored_baseline() {
     let dir = out_dir("baseline");
     let first = dir.path().join("first");
-    let output = smoke(&first, None);
+    let output = short_run(dir.path(), &first, None);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let base = first.join("report.json");
 
     let second = dir.path().join("second");
-    let output = smoke(&second, Some(&base));
+    let output = short_run(dir.path(), &second, Some(&base));
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let report = read_json(&second.join("report.json"));
     let section = &report["baseline"];
@@ -87,7 +80,7 @@ fn a_run_passes_against_itself_and_fails_against_a_doctored_baseline() {
     let doctored_path = dir.path().join("doctored.json");
     std::fs::write(&doctored_path, doctored.to_string()).unwrap();
     let third = dir.path().join("third");
-    let output = smoke(&third, Some(&doctored_path));
+    let output = short_run(dir.path(), &third, Some(&doctored_path));
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     let report = read_json(&third.join("report.json"));
     assert_eq!(report["verdict"], "fail");

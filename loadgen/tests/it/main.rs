@@ -2,6 +2,8 @@
 
 mod architecture;
 mod baseline;
+mod browser;
 mod cli;
+mod merge;
 mod report;
 mod run;

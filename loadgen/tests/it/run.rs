@@ -125,7 +125,7 @@ fn smoke_passes_and_the_harness_counts_what_the_service_counted() {
 }
 
 /// A spec with an impossible latency budget, and its parse-error twin.
-fn spec(dir: &Path, threshold: &str) -> std::path::PathBuf {
+pub(crate) fn spec(dir: &Path, threshold: &str) -> std::path::PathBuf {
     let path = dir.join("tiny.toml");
     let text = format!(
         "version = 1\ndescription = \"tiny\"\nthresholds = [\n  \"{threshold}\",\n]\n\n\

@@ -1,0 +1,170 @@
+//! Two generator processes against one service, merged exactly: the merged report's
+//! percentiles equal those of one HDR histogram (the recorder's settings) built from the union
+//! of both processes' `--raw-samples` CSVs, and the counts add up.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use gauntlet_loadgen::run::local;
+use gauntlet_reports::histogram::{new_histogram, quantile_us};
+use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
+use hdrhistogram::Histogram;
+use hrms::config::Argon2Settings;
+use hrms::ratelimit::Tier;
+use hrms::seed::SeedSpec;
+use serde_json::Value;
+
+use crate::run::{explain, read_json};
+
+/// Smoke × 0.1: 1 s + 2 s of load per process.
+const SCALE: &str = "0.1";
+/// Bounds the two generator processes together.
+const RUN_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Percentiles the report carries, with how to read each from a histogram.
+const QUANTILES: [(&str, f64); 5] = [
+    ("p50_us", 0.50),
+    ("p90_us", 0.90),
+    ("p95_us", 0.95),
+    ("p99_us", 0.99),
+    ("p999_us", 0.999),
+];
+
+/// `unix_us,"endpoint",status,latency_us` lines into per-endpoint histograms (and `all`).
+fn histograms_of(csvs: &[&Path]) -> (BTreeMap<String, Histogram<u64>>, u64) {
+    let mut out: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut lines = 0;
+    for path in csvs {
+        let text = std::fs::read_to_string(path).expect("raw samples readable");
+        let mut rows = text.lines();
+        assert_eq!(rows.next(), Some("unix_us,endpoint,status,latency_us"));
+        for row in rows {
+            let (head, latency) = row.rsplit_once(',').expect("4 columns");
+            let (head, _status) = head.rsplit_once(',').expect("4 columns");
+            let (_at, endpoint) = head.split_once(',').expect("4 columns");
+            let endpoint = endpoint.trim_matches('"').to_owned();
+            let latency: u64 = latency.parse().expect("latency is a number");
+            for key in [endpoint, "all".to_owned()] {
+                out.entry(key)
+                    .or_insert_with(new_histogram)
+                    .saturating_record(latency);
+            }
+            lines += 1;
+        }
+    }
+    (out, lines)
+}
+
+fn assert_summary_matches(e: &Value, h: &Histogram<u64>) {
+    let name = &e["name"];
+    assert_eq!(e["count"].as_u64(), Some(h.len()), "{name} count");
+    for (key, q) in QUANTILES {
+        assert_eq!(
+            e["latency"][key].as_u64(),
+            Some(quantile_us(h, q)),
+            "{name} {key}"
+        );
+    }
+    assert_eq!(e["latency"]["max_us"].as_u64(), Some(h.max()), "{name} max");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_generators_merge_to_the_percentiles_of_their_union() {
+    let dir = crate::run::out_dir("merge");
+    // The loadgen's own in-process service, as `gauntlet serve` starts it.
+    let provision = ProvisionConfig {
+        backend: BackendChoice::Native,
+        ..ProvisionConfig::default()
+    };
+    let spec = SeedSpec {
+        tenants: 2,
+        employees_per_tenant: 12,
+        departments_per_tenant: 1,
+        tiers: vec![Tier::Enterprise, Tier::Professional],
+        argon2: Argon2Settings::CHEAP,
+        ..SeedSpec::default()
+    };
+    let (service, seeded) = local::start_seeded(&provision, &spec)
+        .await
+        .expect("service on Postgres and Redis");
+    let creds = dir.path().join("credentials.json");
+    std::fs::write(&creds, serde_json::to_string(&seeded).unwrap()).unwrap();
+    let base_url = service.base_url.clone();
+
+    let generator = |name: &str| {
+        let out = dir.path().join(name);
+        let mut cmd = tokio::process::Command::from(crate::run::gauntlet());
+        cmd.args(["run", "smoke", "--quiet", "--duration-scale", SCALE])
+            .arg("--target")
+            .arg(&base_url)
+            .arg("--credentials")
+            .arg(&creds)
+            .arg("--out")
+            .arg(&out)
+            .arg("--raw-samples")
+            .arg(dir.path().join(format!("{name}.csv")))
+            .kill_on_drop(true);
+        cmd.output()
+    };
+    let (a, b) = tokio::time::timeout(RUN_DEADLINE, async {
+        tokio::join!(generator("a"), generator("b"))
+    })
+    .await
+    .expect("both generators finish in time");
+    service.stop().await;
+    for output in [a.expect("a runs"), b.expect("b runs")] {
+        // Thresholds may fail with two processes on one small data set; the files must exist.
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{}",
+            explain(&output)
+        );
+    }
+
+    let merged_path = dir.path().join("merged.json");
+    let output = crate::run::gauntlet()
+        .args(["report", "merge"])
+        .arg(dir.path().join("a/report.json"))
+        .arg(dir.path().join("b/report.json"))
+        .arg("-o")
+        .arg(&merged_path)
+        .output()
+        .expect("merge runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let merged = read_json(&merged_path);
+    let (a, b) = (
+        read_json(&dir.path().join("a/report.json")),
+        read_json(&dir.path().join("b/report.json")),
+    );
+
+    // Each CSV holds exactly what its own report counted.
+    for (name, report) in [("a", &a), ("b", &b)] {
+        let csv = dir.path().join(format!("{name}.csv"));
+        let (_, lines) = histograms_of(&[&csv]);
+        assert_eq!(report["total"]["count"].as_u64(), Some(lines), "{name}");
+    }
+    let (csv_a, csv_b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let (union, lines) = histograms_of(&[&csv_a, &csv_b]);
+    let total = |r: &Value| r["total"]["count"].as_u64().unwrap();
+    assert_eq!(total(&merged), total(&a) + total(&b));
+    assert_eq!(total(&merged), lines);
+    assert!(lines > 50, "{lines} requests are too few to mean anything");
+    eprintln!(
+        "merged {} + {} = {lines} requests; p95 {} us, max {} us",
+        total(&a),
+        total(&b),
+        quantile_us(&union["all"], 0.95),
+        union["all"].max()
+    );
+    assert_summary_matches(&merged["total"], &union["all"]);
+    let endpoints = merged["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len() + 1, union.len(), "same endpoints");
+    for e in endpoints {
+        let name = e["name"].as_str().unwrap();
+        assert_summary_matches(e, &union[name]);
+        let ok = e["ok"].as_u64().unwrap();
+        let errors = e["errors"]["total"].as_u64().unwrap();
+        assert_eq!(ok + errors, e["count"].as_u64().unwrap(), "{name}");
+    }
+}
