@@ -2,5 +2,6 @@
 
 mod architecture;
 mod cli;
+mod probes;
 mod report;
 mod run;
