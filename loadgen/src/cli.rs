@@ -25,6 +25,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Provision Postgres and Redis and keep them up until Ctrl-C.
     Serve(ServeArgs),
+    /// Run the cross-tenant and security probe catalogue once; exit 1 on any leak.
+    Probe(ProbeArgs),
     /// Manage the local Postgres+Redis container image.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -127,6 +129,30 @@ pub struct EnvArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
+}
+
+/// `gauntlet probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Probe a running service instead of starting the local one.
+    #[arg(long, value_name = "URL", requires = "credentials")]
+    pub target: Option<url::Url>,
+    /// JSON file with the tenants and credentials of `--target` (the seeder's output format;
+    /// markers, tenant, employee and department ids make the probes sharper).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub credentials: Option<PathBuf>,
+    /// Where the report files go [default: target/gauntlet/probe-<timestamp>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed of the local service's data set.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Testing aid: start the local service with this seeded defect switched on (repeat for
+    /// several), to see the probes catch it. Names as in `hrms::defects::Defects`.
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    pub defect: Vec<String>,
 }
 
 /// `gauntlet image …`.

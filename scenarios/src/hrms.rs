@@ -54,6 +54,10 @@ pub struct TenantFixture {
     /// Employee ids of the tenant (targets for cross-tenant probes).
     #[serde(default)]
     pub employee_ids: Vec<String>,
+    /// Department ids of the tenant (targets for cross-tenant probes; in another tenant's
+    /// response they are a leak like the marker).
+    #[serde(default)]
+    pub department_ids: Vec<String>,
     /// This tenant's share of the virtual users relative to the others (default 1). Real
     /// tenants on bigger plans have more users; giving a free-tier tenant as many users as an
     /// enterprise one would only measure its rate limit.
@@ -300,6 +304,7 @@ mod tests {
             marker: format!("m{k}"),
             users: (0..3).map(|n| user(Role::Employee, n)).collect(),
             employee_ids: Vec::new(),
+            department_ids: Vec::new(),
             share: 1,
         };
         let f = Fixture {
@@ -324,6 +329,7 @@ mod tests {
             marker: String::new(),
             users: (0..20).map(|n| user(Role::Employee, n)).collect(),
             employee_ids: Vec::new(),
+            department_ids: Vec::new(),
             share,
         };
         let f = Fixture {
@@ -360,6 +366,7 @@ mod tests {
                 marker: String::new(),
                 users,
                 employee_ids: Vec::new(),
+                department_ids: Vec::new(),
                 share: 1,
             }],
         };

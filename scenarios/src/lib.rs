@@ -11,6 +11,8 @@
 //!   route labels, and the fixture of tenants and credentials they log in with.
 //! - [`personas`]: `employee`, `manager`, `hr_admin` and `prober` as goose scenarios; every
 //!   request is timed and handed to a [`personas::RequestSink`] the harness provides.
+//! - [`probes`]: the cross-tenant and security probe catalogue (standalone and in the
+//!   sweeps around every load run).
 //!
 //! Architecture invariant: this crate depends on no other workspace crate, and nothing in it
 //! panics on input — every problem in a spec is a [`SpecError`] naming file, line, column and
@@ -19,6 +21,7 @@
 pub mod builtin;
 pub mod hrms;
 pub mod personas;
+pub mod probes;
 pub mod spec;
 
 pub use spec::{LoadPlan, ProfileName, ScenarioSpec, SpecError};

@@ -3,6 +3,7 @@
 mod env;
 mod image;
 mod list;
+mod probe;
 mod report;
 mod run;
 mod serve;
@@ -19,6 +20,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
     match command {
         Command::Env(args) => env::run(args).await,
         Command::Serve(args) => serve::run(args).await,
+        Command::Probe(args) => probe::run(args).await,
         Command::Image(ImageCommand::Build) => image::build().await,
         Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),

@@ -75,7 +75,51 @@ pub async fn start_seeded(
     Ok((service, seeded))
 }
 
+/// Starts the service on an already provisioned `stack` with `defects` switched on (a
+/// testing aid for the probes), seeding `spec` if given; the stack stays the caller's, so
+/// one stack and one seed can serve several services in turn.
+pub async fn serve_on(
+    stack: &Stack,
+    spec: Option<&SeedSpec>,
+    defects: hrms::defects::Defects,
+) -> anyhow::Result<(LocalService, Option<SeededData>)> {
+    let mut settings = settings(stack);
+    settings.defects = defects;
+    let app = Application::build(settings)
+        .await
+        .context("starting the reference service")?;
+    let seeded = match spec {
+        Some(spec) => Some(
+            hrms::seed::seed(&app.state().db, spec)
+                .await
+                .context("seeding the database")?,
+        ),
+        None => None,
+    };
+    let base_url = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let service = LocalService {
+        base_url,
+        fixture: seeded.as_ref().map(fixture).unwrap_or_default(),
+        backend: stack.backend().to_string(),
+        shutdown: Some(tx),
+        server: Some(server),
+        stack: None,
+    };
+    wait_ready(&service.base_url, READY_DEADLINE).await?;
+    Ok((service, seeded))
+}
+
 impl LocalService {
+    /// Hands `stack` to the service, which then removes it when it stops.
+    pub fn owning(mut self, stack: Stack) -> LocalService {
+        self.stack = Some(stack);
+        self
+    }
+
     /// The provisioned Postgres and Redis (for printing and for lifecycle faults).
     pub fn stack(&self) -> Option<&Stack> {
         self.stack.as_ref()
@@ -155,7 +199,8 @@ fn group(role: Role, e: usize, departments: usize) -> Option<u32> {
     u32::try_from(g).ok()
 }
 
-fn fixture(seeded: &SeededData) -> Fixture {
+/// The scenarios' fixture of what the seeder wrote.
+pub fn fixture(seeded: &SeededData) -> Fixture {
     let role = |r: hrms::auth::Role| match r {
         hrms::auth::Role::Employee => Role::Employee,
         hrms::auth::Role::Manager => Role::Manager,
@@ -181,6 +226,7 @@ fn fixture(seeded: &SeededData) -> Fixture {
                     })
                     .collect(),
                 employee_ids: t.employee_ids.iter().map(|id| id.to_string()).collect(),
+                department_ids: t.department_ids.iter().map(|id| id.to_string()).collect(),
                 share: share_of(t.tier),
             })
             .collect(),

@@ -18,6 +18,7 @@ pub mod generator;
 pub mod local;
 pub mod monitor;
 pub mod output;
+pub mod probe;
 pub mod progress;
 pub mod raw;
 pub mod recorder;

@@ -5,5 +5,6 @@ mod baseline;
 mod browser;
 mod cli;
 mod merge;
+mod probes;
 mod report;
 mod run;

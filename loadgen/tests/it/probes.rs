@@ -1,0 +1,143 @@
+//! The probe catalogue against the clean reference service (no leak, no failure) and against
+//! each seeded defect in turn (caught by at least one probe, with the offending request
+//! shown). Postgres and Redis are provisioned and seeded once; each case is a fresh
+//! in-process service with its own `Settings.defects` on that stack.
+//!
+//! The test prints the detection matrix that `docs/probes.md` reproduces.
+
+use gauntlet_loadgen::run::{local, probe};
+use gauntlet_reports::model::ProbeResult;
+use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
+use hrms::config::Argon2Settings;
+use hrms::defects::Defects;
+use hrms::ratelimit::Tier;
+use hrms::seed::SeedSpec;
+
+/// The six defects the probes must catch (`ack_before_durable` is the ledger's to catch).
+const DEFECTS: &[&str] = &[
+    "unscoped_employee_read",
+    "cache_key_without_tenant",
+    "unverified_token_claims",
+    "mass_assignable_tenant",
+    "rate_limit_by_ip",
+    "payroll_without_tenant",
+];
+
+fn defects(name: &str) -> Defects {
+    let d = Defects::default();
+    match name {
+        "unscoped_employee_read" => Defects {
+            unscoped_employee_read: true,
+            ..d
+        },
+        "cache_key_without_tenant" => Defects {
+            cache_key_without_tenant: true,
+            ..d
+        },
+        "unverified_token_claims" => Defects {
+            unverified_token_claims: true,
+            ..d
+        },
+        "mass_assignable_tenant" => Defects {
+            mass_assignable_tenant: true,
+            ..d
+        },
+        "rate_limit_by_ip" => Defects {
+            rate_limit_by_ip: true,
+            ..d
+        },
+        "payroll_without_tenant" => Defects {
+            payroll_without_tenant: true,
+            ..d
+        },
+        other => panic!("unknown defect {other}"),
+    }
+}
+
+fn failing(results: &[ProbeResult]) -> Vec<&ProbeResult> {
+    results.iter().filter(|p| !p.pass()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
+    let config = ProvisionConfig {
+        backend: BackendChoice::Native,
+        ..ProvisionConfig::from_env().expect("provision config")
+    };
+    let stack = Stack::provision(&config).await.expect("provision");
+    let spec = SeedSpec {
+        tenants: 4,
+        employees_per_tenant: 12,
+        departments_per_tenant: 2,
+        tiers: vec![
+            Tier::Enterprise,
+            Tier::Professional,
+            Tier::Starter,
+            Tier::Free,
+        ],
+        argon2: Argon2Settings::CHEAP,
+        ..SeedSpec::default()
+    };
+    let (clean, seeded) = local::serve_on(&stack, Some(&spec), Defects::default())
+        .await
+        .expect("clean service");
+    let fixture = local::fixture(&seeded.expect("seeded"));
+    let started = std::time::Instant::now();
+    let results = probe::run_catalogue(&clean.base_url, fixture.clone())
+        .await
+        .expect("catalogue");
+    clean.stop().await;
+    let attempts: u64 = results.iter().map(|p| p.attempts).sum();
+    println!(
+        "clean: {} probes, {attempts} attempts in {:?}",
+        results.len(),
+        started.elapsed()
+    );
+    assert!(results.len() >= 30, "the catalogue is the whole catalogue");
+    assert!(
+        failing(&results).is_empty(),
+        "the clean service must pass every probe: {:#?}",
+        failing(&results)
+    );
+
+    let mut matrix = vec![
+        "| defect | caught by (kind / probe: leaks, failures) |".to_owned(),
+        "|---|---|".to_owned(),
+    ];
+    let mut missed = Vec::new();
+    for name in DEFECTS {
+        let (service, _) = local::serve_on(&stack, None, defects(name))
+            .await
+            .expect("defective service");
+        let started = std::time::Instant::now();
+        let results = probe::run_catalogue(&service.base_url, fixture.clone())
+            .await
+            .expect("catalogue");
+        service.stop().await;
+        let caught = failing(&results);
+        println!(
+            "{name}: {} probes failed in {:?}",
+            caught.len(),
+            started.elapsed()
+        );
+        for p in &caught {
+            for example in &p.examples {
+                println!("    {} / {}: {example}", p.kind, p.name);
+            }
+        }
+        if caught.is_empty() || caught.iter().all(|p| p.examples.is_empty()) {
+            missed.push(*name);
+        }
+        let cells: Vec<String> = caught
+            .iter()
+            .map(|p| format!("{} / {}: {}, {}", p.kind, p.name, p.leaks, p.failures))
+            .collect();
+        matrix.push(format!("| `{name}` | {} |", cells.join("<br>")));
+    }
+    println!("\ndetection matrix:\n{}", matrix.join("\n"));
+    stack.shutdown().await;
+    assert!(
+        missed.is_empty(),
+        "defects no probe caught (or caught without showing the request): {missed:?}"
+    );
+}

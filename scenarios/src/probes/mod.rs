@@ -1,0 +1,271 @@
+//! The probe catalogue of issue 6: with real tokens of one tenant, try to read, change or
+//! infer another tenant's data, and record what came back.
+//!
+//! One module per probe family (`access`, `listing`, `tokens`, `spoofing`, `mass`, `cache`,
+//! `payroll`, `injection`, `noisy`). Every probe sends plain HTTP through a [`Prober`] and
+//! reports a [`ProbeVerdict`] to the run's [`RequestSink`]; a leak's text is the exact
+//! request (method, path, notable headers, body, who sent it), the expected outcome, the
+//! observed status and what foreign data appeared. Foreign data is found by content: another
+//! tenant's marker string (in every email of its people) or one of its ids, not by status
+//! codes alone.
+//!
+//! The same catalogue runs standalone (`gauntlet probe`) and, minus the noisy neighbour (it
+//! would disturb the load it rides along), in the sweeps before and after every load run.
+//! Every loop is bounded: tenant pairs by [`MAX_TENANTS`], pages, polls and floods by count and
+//! time, and every request by the client timeout.
+
+mod access;
+mod cache;
+mod injection;
+mod listing;
+mod mass;
+mod noisy;
+mod payroll;
+mod request;
+mod spoofing;
+mod tokens;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::hrms::{Fixture, Role};
+use crate::personas::{ProbeVerdict, RequestSink};
+
+pub use request::{Reply, Req};
+
+/// Tenants covered: every ordered pair of the first few is probed, which is quadratic.
+pub const MAX_TENANTS: usize = 4;
+
+/// Which families run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Catalogue {
+    /// The noisy-neighbour flood (standalone only: under load it would be the load).
+    pub noisy_neighbour: bool,
+}
+
+/// Logged-in tokens of one tenant, by role (None when that login failed or the role is absent).
+#[derive(Debug, Clone, Default)]
+pub struct TenantTokens {
+    /// A plain employee.
+    pub employee: Option<String>,
+    /// An HR admin.
+    pub hr_admin: Option<String>,
+    /// The employee record of the plain employee.
+    pub employee_id: Option<String>,
+}
+
+/// The catalogue's client and what it knows: the fixture, tokens per tenant, payroll runs.
+pub struct Prober {
+    http: reqwest::Client,
+    base: String,
+    sink: Arc<dyn RequestSink>,
+    fixture: Fixture,
+    tokens: Vec<TenantTokens>,
+    runs: std::sync::Mutex<Vec<Option<String>>>,
+    /// Makes names of probe-created rows unique across probes and runs.
+    nonce: AtomicU64,
+}
+
+impl Prober {
+    /// A prober for the service at `base` (e.g. `http://127.0.0.1:8080`) logging in with the
+    /// fixture's first employee and HR admin of each of the first [`MAX_TENANTS`] tenants.
+    pub async fn login(
+        base: &str,
+        fixture: Fixture,
+        sink: Arc<dyn RequestSink>,
+    ) -> Result<Prober, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let tenants = fixture.tenants.len().min(MAX_TENANTS);
+        let mut prober = Prober {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            sink,
+            fixture,
+            tokens: Vec::new(),
+            runs: std::sync::Mutex::new(vec![None; tenants]),
+            nonce: AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            ),
+        };
+        for t in 0..tenants {
+            let employee = prober.first(t, Role::Employee);
+            let admin = prober.first(t, Role::HrAdmin);
+            let mut tokens = TenantTokens {
+                employee_id: employee.as_ref().and_then(|u| u.employee_id.clone()),
+                ..TenantTokens::default()
+            };
+            if let Some(u) = employee {
+                tokens.employee = prober.login_as(&u.email, &u.password).await;
+            }
+            if let Some(u) = admin {
+                tokens.hr_admin = prober.login_as(&u.email, &u.password).await;
+            }
+            prober.tokens.push(tokens);
+        }
+        Ok(prober)
+    }
+
+    fn first(&self, t: usize, role: Role) -> Option<crate::hrms::UserCredential> {
+        self.fixture.tenants[t]
+            .users
+            .iter()
+            .find(|u| u.role == role)
+            .cloned()
+    }
+
+    async fn login_as(&self, email: &str, password: &str) -> Option<String> {
+        let req = Req::post("/auth/login", "login").body(serde_json::json!({
+            "email": email, "password": password
+        }));
+        let reply = self.send(&req).await?;
+        (reply.status == 200)
+            .then(|| reply.field("access_token"))
+            .flatten()
+    }
+
+    /// Runs the catalogue once.
+    pub async fn run(&self, catalogue: Catalogue) {
+        // Payroll first: it creates the runs the access probes then try across tenants.
+        payroll::run(self).await;
+        access::run(self).await;
+        listing::run(self).await;
+        cache::run(self).await;
+        tokens::run(self).await;
+        spoofing::run(self).await;
+        mass::run(self).await;
+        injection::run(self).await;
+        if catalogue.noisy_neighbour {
+            noisy::run(self).await;
+        }
+    }
+
+    /// Tenants probed.
+    fn tenants(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Ordered pairs `(own, other)` of distinct probed tenants.
+    fn pairs(&self) -> Vec<(usize, usize)> {
+        let n = self.tenants();
+        (0..n)
+            .flat_map(|a| (0..n).filter(move |b| *b != a).map(move |b| (a, b)))
+            .collect()
+    }
+
+    fn token(&self, t: usize, role: Role) -> Option<&str> {
+        let tokens = &self.tokens[t];
+        match role {
+            Role::HrAdmin => tokens.hr_admin.as_deref(),
+            _ => tokens.employee.as_deref(),
+        }
+    }
+
+    fn tenant_id(&self, t: usize) -> Option<&str> {
+        self.fixture.tenants[t].id.as_deref()
+    }
+
+    fn run_of(&self, t: usize) -> Option<String> {
+        let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        runs.get(t).cloned().flatten()
+    }
+
+    fn set_run(&self, t: usize, id: String) {
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = runs.get_mut(t) {
+            *slot = Some(id);
+        }
+    }
+
+    fn unique(&self) -> u64 {
+        self.nonce.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Strings whose presence in a response to anybody but tenant `t` is a leak: its marker,
+    /// its employee and department ids.
+    fn own_strings(&self, t: usize) -> Vec<&str> {
+        let tenant = &self.fixture.tenants[t];
+        std::iter::once(tenant.marker.as_str())
+            .chain(tenant.employee_ids.iter().map(String::as_str))
+            .chain(tenant.department_ids.iter().map(String::as_str))
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// The first string of tenant `other` found in `body`.
+    fn foreign_in<'a>(&'a self, body: &[u8], other: usize) -> Option<&'a str> {
+        self.own_strings(other)
+            .into_iter()
+            .find(|s| contains(body, s))
+    }
+
+    /// Records a verdict.
+    fn report(&self, kind: &'static str, name: &'static str, verdict: ProbeVerdict) {
+        self.sink.probe(kind, name, verdict);
+    }
+
+    /// A request tenant `own` must not get tenant `other`'s data from: held when refused
+    /// (`expected`) or answered without any of `other`'s strings; a leak when a 2xx carries
+    /// them; inconclusive on 5xx or no answer.
+    async fn expect_no_foreign(
+        &self,
+        kind: &'static str,
+        name: &'static str,
+        req: Req,
+        expected: &str,
+        other: usize,
+    ) -> Option<Reply> {
+        let reply = self.send(&req).await;
+        let verdict = match &reply {
+            None => ProbeVerdict::Inconclusive(format!("{req}: no response")),
+            Some(r) if r.status >= 500 => {
+                ProbeVerdict::Inconclusive(format!("{req} → {} (expected {expected})", r.status))
+            }
+            Some(r) if (200..300).contains(&r.status) => match self.foreign_in(&r.body, other) {
+                Some(found) => ProbeVerdict::Leak(format!(
+                    "{req} → {} (expected {expected}); tenant #{other}'s data in the body: {found}",
+                    r.status
+                )),
+                None => ProbeVerdict::Held,
+            },
+            Some(_) => ProbeVerdict::Held,
+        };
+        self.report(kind, name, verdict);
+        reply
+    }
+
+    /// A request that must be refused with a 4xx: any 2xx is a leak (the service accepted
+    /// what it must not), 5xx or no answer inconclusive.
+    async fn expect_refused(
+        &self,
+        kind: &'static str,
+        name: &'static str,
+        req: Req,
+        expected: &str,
+        finding: &str,
+    ) -> Option<Reply> {
+        let reply = self.send(&req).await;
+        let verdict = match &reply {
+            None => ProbeVerdict::Inconclusive(format!("{req}: no response")),
+            Some(r) if (400..500).contains(&r.status) => ProbeVerdict::Held,
+            Some(r) if (200..300).contains(&r.status) => ProbeVerdict::Leak(format!(
+                "{req} → {} (expected {expected}); {finding}",
+                r.status
+            )),
+            Some(r) => {
+                ProbeVerdict::Inconclusive(format!("{req} → {} (expected {expected})", r.status))
+            }
+        };
+        self.report(kind, name, verdict);
+        reply
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
