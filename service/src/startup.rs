@@ -81,6 +81,10 @@ impl Application {
             probe_timeout: Duration::from_secs(1),
             server: settings.server.clone(),
             defects: settings.defects,
+            write_behind: settings
+                .defects
+                .ack_before_durable
+                .then(|| crate::write_behind::WriteBehind::start(db.clone())),
             metrics: std::sync::Arc::new(Metrics::new()),
             db,
             redis,

@@ -42,6 +42,8 @@ pub struct Inner {
     pub server: crate::config::ServerSettings,
     /// Seeded defects switched on (all off in a correct service).
     pub defects: crate::defects::Defects,
+    /// The write-behind buffer of the `ack_before_durable` defect; `None` unless it is on.
+    pub write_behind: Option<crate::write_behind::WriteBehind>,
 }
 
 impl AppState {

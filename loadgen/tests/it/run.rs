@@ -177,7 +177,18 @@ fn list_shows_every_builtin_with_its_description() {
     let output = gauntlet().arg("list").output().expect("gauntlet runs");
     assert!(output.status.success(), "{}", explain(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for name in ["smoke", "load", "stress", "spike", "endurance"] {
+    for name in [
+        "smoke",
+        "load",
+        "stress",
+        "spike",
+        "endurance",
+        "pg-latency",
+        "pg-kill",
+        "redis-down",
+        "redis-pause",
+        "pg-reset",
+    ] {
         let line = stdout
             .lines()
             .find(|l| l.starts_with(name))
