@@ -7,20 +7,16 @@
 //! proxies, `kill`/`stop`/`pause`/`restart` through the stack's server controls. The
 //! recorder's phase follows: `baseline` until the first injection, `fault` while any fault
 //! is active, `recovery` after. When the attack ends for any reason (its plan ran out, Ctrl-C,
-//! an error) every fault still active is removed and the timeline says so; [`fill`] then
-//! writes windows, events and recovery time into the report.
+//! an error) every fault still active is removed and the timeline says so;
+//! [`super::chaos_report::fill`] then writes windows, events and recovery time into the report.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gauntlet_chaos::{
-    Fault, FaultError, FaultProxy, LifecycleAction, RecoveryBand, SecondSample, Target,
-    recovery_time,
-};
-use gauntlet_reports::Report;
-use gauntlet_reports::model::{ChaosEvent, ChaosEventKind, FaultWindow, PhaseKind};
+use gauntlet_chaos::{Fault, FaultError, FaultProxy, LifecycleAction, Target};
+use gauntlet_reports::model::{ChaosEventKind, PhaseKind};
 use gauntlet_scenarios::{LoadPlan, ScenarioSpec};
 use gauntlet_testcontainers::{Server, Stack};
 
@@ -172,8 +168,10 @@ impl<'a> Handles<'a> {
 /// What happened, in unix microseconds (converted to report offsets by [`fill`]).
 #[derive(Debug, Default)]
 pub struct ChaosLog {
-    windows: Vec<(Planned, u64, Option<u64>)>,
-    events: Vec<(u64, ChaosEventKind, Target, String)>,
+    /// Each injected fault with its injection and removal times.
+    pub(super) windows: Vec<(Planned, u64, Option<u64>)>,
+    /// The timeline: when, what, where, in words.
+    pub(super) events: Vec<(u64, ChaosEventKind, Target, String)>,
     /// Indexes into `windows` of the faults still active.
     active: Vec<usize>,
 }
@@ -253,66 +251,84 @@ async fn run_schedule(
         tokio::time::sleep_until((origin + at).into()).await;
         let f = &faults[i];
         if inject {
+            // The phase switches before the fault goes in: a Docker kill takes a moment, and
+            // requests failing meanwhile belong to the fault, not to the baseline.
             let begun = now_unix_us();
-            match apply(f, handles, true).await {
+            if lock(log).active.is_empty() {
+                recorder.enter_phase(PhaseKind::Fault, begun);
+            }
+            let result = apply(f, handles, true).await;
+            let mut l = lock(log);
+            match result {
                 Ok(()) => {
-                    let mut l = lock(log);
-                    if l.active.is_empty() {
-                        recorder.enter_phase(PhaseKind::Fault, begun);
-                    }
                     l.windows.push((f.clone(), begun, None));
                     let w = l.windows.len() - 1;
                     l.active.push(w);
                     window_of[i] = Some(w);
-                    l.event(
-                        ChaosEventKind::Inject,
-                        f.target,
-                        format!("{} injected", describe(f)),
-                    );
+                    let message = format!("{} injected", describe(f));
+                    l.events
+                        .push((begun, ChaosEventKind::Inject, f.target, message));
                 }
-                Err(e) => lock(log).event(
-                    ChaosEventKind::Note,
-                    f.target,
-                    format!("{} could not be injected: {e}", describe(f)),
-                ),
+                Err(e) => {
+                    if l.active.is_empty() {
+                        let back = if l.windows.is_empty() {
+                            PhaseKind::Baseline
+                        } else {
+                            PhaseKind::Recovery
+                        };
+                        recorder.enter_phase(back, now_unix_us());
+                    }
+                    let message = format!("{} could not be injected: {e:#}", describe(f));
+                    l.event(ChaosEventKind::Note, f.target, message);
+                }
             }
         } else if let Some(w) = window_of[i].take() {
-            remove(log, handles, recorder, w, "removed after its duration").await;
+            remove(log, handles, recorder, w).await;
         }
     }
 }
 
-async fn remove(
-    log: &Mutex<ChaosLog>,
-    handles: Handles<'_>,
-    recorder: &Recorder,
-    w: usize,
-    why: &str,
-) {
-    let (f, ended) = {
-        let mut l = lock(log);
-        l.active.retain(|a| *a != w);
-        let ended = now_unix_us();
-        l.windows[w].2 = Some(ended);
-        if l.active.is_empty() {
-            recorder.enter_phase(PhaseKind::Recovery, ended);
-        }
-        (l.windows[w].0.clone(), ended)
-    };
+/// Removes one fault. Its window (and the fault phase) lasts until the removal is complete:
+/// a killed server is still away while it starts again.
+async fn remove(log: &Mutex<ChaosLog>, handles: Handles<'_>, recorder: &Recorder, w: usize) {
+    let f = lock(log).windows[w].0.clone();
+    let began = now_unix_us();
     let result = apply(&f, handles, false).await;
+    let ended = now_unix_us();
     let mut l = lock(log);
-    l.events.push((
-        ended,
-        ChaosEventKind::Remove,
-        f.target,
-        format!("{} {why}", describe(&f)),
-    ));
-    if let Err(e) = result {
-        l.event(
+    l.active.retain(|a| *a != w);
+    l.windows[w].2 = Some(ended);
+    if l.active.is_empty() {
+        recorder.enter_phase(PhaseKind::Recovery, ended);
+    }
+    let message = format!("{} removed after its duration", describe(&f));
+    l.events
+        .push((began, ChaosEventKind::Remove, f.target, message));
+    after_removal(&mut l, &f, began, result);
+}
+
+/// Notes a failed removal, or how long a restarted server took to answer again.
+fn after_removal(l: &mut ChaosLog, f: &Planned, began: u64, result: anyhow::Result<()>) {
+    let restarted = matches!(
+        f.fault,
+        Fault::Lifecycle(LifecycleAction::Kill | LifecycleAction::Stop)
+    );
+    match result {
+        Err(e) => l.event(
             ChaosEventKind::Note,
             f.target,
-            format!("{} could not be removed: {e}", describe(&f)),
-        );
+            format!("{} could not be removed: {e:#}", describe(f)),
+        ),
+        Ok(()) if restarted => {
+            let ms = now_unix_us().saturating_sub(began) / 1000;
+            let target = target_name(f.target);
+            l.event(
+                ChaosEventKind::Note,
+                f.target,
+                format!("{target} started again and ready after {ms} ms"),
+            );
+        }
+        Ok(()) => {}
     }
 }
 
@@ -320,23 +336,17 @@ async fn remove(
 async fn rollback(log: &mut ChaosLog, handles: Handles<'_>) {
     let active = std::mem::take(&mut log.active);
     for w in active {
-        let ended = now_unix_us();
-        log.windows[w].2 = Some(ended);
+        let began = now_unix_us();
         let f = log.windows[w].0.clone();
         let result = apply(&f, handles, false).await;
+        log.windows[w].2 = Some(now_unix_us());
         log.events.push((
-            ended,
+            began,
             ChaosEventKind::Remove,
             f.target,
             format!("{} removed when the attack ended (rollback)", describe(&f)),
         ));
-        if let Err(e) = result {
-            log.event(
-                ChaosEventKind::Note,
-                f.target,
-                format!("rollback of {} failed: {e}", describe(&f)),
-            );
-        }
+        after_removal(log, &f, began, result);
     }
 }
 
@@ -358,7 +368,7 @@ fn describe(f: &Planned) -> String {
     }
 }
 
-fn target_name(t: Target) -> &'static str {
+pub(super) fn target_name(t: Target) -> &'static str {
     match t {
         Target::Postgres => "postgres",
         Target::Redis => "redis",
@@ -404,107 +414,3 @@ async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-
-/// Writes the windows, the timeline and the recovery time into `report` (after the recorder
-/// filled its series and phases).
-pub fn fill(report: &mut Report, log: ChaosLog) {
-    if log.windows.is_empty() && log.events.is_empty() {
-        return;
-    }
-    let t0 = report.run.started_at_unix_us;
-    let off = |at: u64| at.saturating_sub(t0);
-    let name = |t: Target| target_name(t).to_owned();
-    let first_start = log.windows.iter().map(|w| w.1).min();
-    let last_end = log.windows.iter().filter_map(|w| w.2).max();
-    for (f, start, end) in &log.windows {
-        report.chaos.faults.push(FaultWindow {
-            name: f.name.clone(),
-            fault: f.fault.to_string(),
-            target: name(f.target),
-            attributes: f.attributes.clone(),
-            start_offset_us: off(*start),
-            end_offset_us: end.map(off),
-        });
-    }
-    let mut events: Vec<ChaosEvent> = log
-        .events
-        .into_iter()
-        .map(|(at, kind, target, message)| ChaosEvent {
-            at_offset_us: off(at),
-            kind,
-            target: name(target),
-            message,
-        })
-        .collect();
-    if let (Some(start), Some(end)) = (first_start, last_end) {
-        match recovery(&report.series, start, end) {
-            Ok(Some(took)) => {
-                let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-                report.chaos.recovery_time_us = Some(us);
-                events.push(ChaosEvent {
-                    at_offset_us: off(end) + us,
-                    kind: ChaosEventKind::SteadyStateRestored,
-                    target: "service".into(),
-                    message: format!(
-                        "error rate and p95 back within the baseline band after {took:?}"
-                    ),
-                });
-            }
-            Ok(None) => events.push(note(
-                off(end),
-                "steady state not regained before the run ended",
-            )),
-            Err(e) => events.push(note(off(end), &format!("recovery time not measured: {e}"))),
-        }
-    }
-    events.sort_by_key(|e| e.at_offset_us);
-    report.chaos.events = events;
-}
-
-fn note(at: u64, message: &str) -> ChaosEvent {
-    ChaosEvent {
-        at_offset_us: at,
-        kind: ChaosEventKind::Note,
-        target: "service".into(),
-        message: message.to_owned(),
-    }
-}
-
-/// Recovery from the last removal, against the seconds before the first injection.
-fn recovery(
-    series: &[gauntlet_reports::model::SecondPoint],
-    first_start_us: u64,
-    last_end_us: u64,
-) -> Result<Option<Duration>, gauntlet_chaos::phases::RecoveryError> {
-    let Some(first) = series.first().map(|p| p.unix_s) else {
-        return Ok(None);
-    };
-    let index = |us: u64| usize::try_from((us / 1_000_000).saturating_sub(first)).unwrap_or(0);
-    let samples: Vec<SecondSample> = series
-        .iter()
-        .map(|p| SecondSample {
-            error_rate: if p.count == 0 {
-                0.0
-            } else {
-                p.errors as f64 / p.count as f64
-            },
-            p95: (p.count > 0).then(|| Duration::from_micros(p.p95_us)),
-        })
-        .collect();
-    // The removal's own second still carries the fault; recovery counts from the next one.
-    recovery_time(
-        &samples,
-        index(first_start_us),
-        index(last_end_us) + 1,
-        &BAND,
-    )
-}
-
-/// "Back to normal": a few virtual users on two shared cores give a noisy per-second p95, so
-/// the band is wider than the chaos crate's default (half the baseline median, or 20 ms).
-const BAND: RecoveryBand = RecoveryBand {
-    p95_ratio: 0.5,
-    p95_slack: Duration::from_millis(20),
-    error_rate_slack: 0.02,
-    consecutive: 3,
-};

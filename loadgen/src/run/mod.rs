@@ -15,6 +15,7 @@
 pub mod analysis;
 pub mod attack;
 pub mod chaos;
+pub mod chaos_report;
 pub mod generator;
 pub mod ledger;
 pub mod local;
@@ -344,7 +345,7 @@ async fn attack_and_record(
             .map_err(Failure::infrastructure)?;
     }
     report.probes.results = probes;
-    chaos::fill(&mut report, m.chaos);
+    chaos_report::fill(&mut report, m.chaos);
     if let Some(ledger) = m.ledger {
         report.ledger = ledger;
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 /// Smoke is 5 s + 15 s of load; × 0.3 that is 2 s + 5 s (goose runs whole seconds).
 const SMOKE_SCALE: &str = "0.3";
 
-fn gauntlet() -> Command {
+pub(crate) fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
     cmd.env("GAUNTLET_BACKEND", "native")
         .env("NO_COLOR", "1")
@@ -21,20 +21,20 @@ fn gauntlet() -> Command {
     cmd
 }
 
-fn out_dir(name: &str) -> tempfile::TempDir {
+pub(crate) fn out_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("gauntlet-{name}-"))
         .tempdir()
         .expect("temp dir")
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-fn explain(output: &Output) -> String {
+pub(crate) fn explain(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         output.status.code(),
@@ -279,7 +279,7 @@ fn ctrl_c_mid_run_writes_an_aborted_report_and_leaves_nothing_running() {
     }
 }
 
-fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     // A zombie has exited; only its parent's wait is missing.
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(") ")
@@ -288,7 +288,7 @@ fn alive(pid: i32) -> bool {
 }
 
 /// Pids whose parent is `pid` (the native Postgres and Redis servers of a run).
-fn children_of(pid: i32) -> Vec<i32> {
+pub(crate) fn children_of(pid: i32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
