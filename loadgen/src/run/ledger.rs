@@ -21,7 +21,7 @@ use sqlx::Connection;
 /// Lost and duplicated writes named in the report, at most.
 const MAX_EXAMPLES: usize = 5;
 /// The whole read-back through the API gives up after this (the direct check still counts).
-const API_BUDGET: Duration = Duration::from_secs(20);
+const API_BUDGET: Duration = Duration::from_secs(5);
 
 /// Default thresholds of a run that keeps a ledger, unless the spec already has them.
 pub fn add_default_thresholds(thresholds: &mut Vec<Threshold>) {
