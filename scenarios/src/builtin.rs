@@ -6,12 +6,18 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 5] = [
+const BUILTINS: [(&str, &str); 10] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
     ("spike", include_str!("../builtin/spike.toml")),
     ("endurance", include_str!("../builtin/endurance.toml")),
+    // Chaos experiments: steady load with one fault in the middle.
+    ("pg-latency", include_str!("../builtin/pg-latency.toml")),
+    ("pg-kill", include_str!("../builtin/pg-kill.toml")),
+    ("redis-down", include_str!("../builtin/redis-down.toml")),
+    ("redis-pause", include_str!("../builtin/redis-pause.toml")),
+    ("pg-reset", include_str!("../builtin/pg-reset.toml")),
 ];
 
 /// Names of the built-in scenarios.

@@ -36,6 +36,7 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod write_behind;
 
 pub use error::ApiError;
 pub use startup::{Application, StartupError};

@@ -82,6 +82,10 @@ impl Application {
             server: settings.server.clone(),
             defects: settings.defects,
             cache: crate::cache::ResponseCache::default(),
+            write_behind: settings
+                .defects
+                .ack_before_durable
+                .then(|| crate::write_behind::WriteBehind::start(db.clone())),
             metrics: std::sync::Arc::new(Metrics::new()),
             db,
             redis,

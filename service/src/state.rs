@@ -44,6 +44,8 @@ pub struct Inner {
     pub defects: crate::defects::Defects,
     /// Short-TTL cache of read-heavy responses.
     pub cache: crate::cache::ResponseCache,
+    /// The write-behind buffer of the `ack_before_durable` defect; `None` unless it is on.
+    pub write_behind: Option<crate::write_behind::WriteBehind>,
 }
 
 impl AppState {

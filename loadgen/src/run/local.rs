@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use gauntlet_chaos::FaultProxy;
 use gauntlet_scenarios::LoadPlan;
 use gauntlet_scenarios::hrms::{Fixture, Role, TenantFixture, UserCredential};
 use gauntlet_testcontainers::{ProvisionConfig, Stack};
@@ -29,6 +30,54 @@ pub struct LocalService {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), StartupError>>>,
     stack: Option<Stack>,
+    proxies: Option<Proxies>,
+}
+
+/// The fault proxies the service reaches its dependencies through: network faults are
+/// applied here whatever the backend, and the service's addresses never change when a
+/// dependency restarts.
+pub struct Proxies {
+    /// In front of Postgres.
+    pub postgres: FaultProxy,
+    /// In front of Redis.
+    pub redis: FaultProxy,
+}
+
+impl Proxies {
+    async fn start(stack: &Stack) -> anyhow::Result<Proxies> {
+        let start = |url: &url::Url| {
+            let upstream = upstream_addr(url);
+            async move {
+                let upstream = upstream?;
+                FaultProxy::start(([127, 0, 0, 1], 0).into(), upstream)
+                    .await
+                    .context("starting a fault proxy")
+            }
+        };
+        Ok(Proxies {
+            postgres: start(stack.postgres.url()).await?,
+            redis: start(stack.redis.url()).await?,
+        })
+    }
+}
+
+/// The socket address a dependency URL points at.
+fn upstream_addr(url: &url::Url) -> anyhow::Result<std::net::SocketAddr> {
+    url.socket_addrs(|| None)
+        .with_context(|| format!("resolving {}", gauntlet_testcontainers::redact(url)))?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} has no address", gauntlet_testcontainers::redact(url)))
+}
+
+/// `url` with its host and port replaced by the proxy's.
+fn through(url: &url::Url, proxy: &FaultProxy) -> url::Url {
+    let mut out = url.clone();
+    let addr = proxy.local_addr();
+    // Both setters only fail for URLs that cannot have a host (e.g. `mailto:`).
+    let _ = out.set_ip_host(addr.ip());
+    let _ = out.set_port(Some(addr.port()));
+    out
 }
 
 /// Provisions, starts, waits for readiness and seeds the plan's profile.
@@ -52,7 +101,8 @@ pub async fn start_seeded(
         .await
         .context("provisioning Postgres and Redis")?;
     let backend = stack.backend().to_string();
-    let app = Application::build(settings(&stack))
+    let proxies = Proxies::start(&stack).await?;
+    let app = Application::build(settings(&stack, &proxies)?)
         .await
         .context("starting the reference service")?;
     let seeded = hrms::seed::seed(&app.state().db, spec)
@@ -70,6 +120,7 @@ pub async fn start_seeded(
         shutdown: Some(tx),
         server: Some(server),
         stack: Some(stack),
+        proxies: Some(proxies),
     };
     wait_ready(&service.base_url, READY_DEADLINE).await?;
     Ok((service, seeded))
@@ -83,7 +134,8 @@ pub async fn serve_on(
     spec: Option<&SeedSpec>,
     defects: hrms::defects::Defects,
 ) -> anyhow::Result<(LocalService, Option<SeededData>)> {
-    let mut settings = settings(stack);
+    let proxies = Proxies::start(stack).await?;
+    let mut settings = settings(stack, &proxies)?;
     settings.defects = defects;
     let app = Application::build(settings)
         .await
@@ -108,6 +160,7 @@ pub async fn serve_on(
         shutdown: Some(tx),
         server: Some(server),
         stack: None,
+        proxies: Some(proxies),
     };
     wait_ready(&service.base_url, READY_DEADLINE).await?;
     Ok((service, seeded))
@@ -125,6 +178,11 @@ impl LocalService {
         self.stack.as_ref()
     }
 
+    /// The fault proxies in front of Postgres and Redis.
+    pub fn proxies(&self) -> Option<&Proxies> {
+        self.proxies.as_ref()
+    }
+
     /// Graceful stop: the service drains, then the stack is removed.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -136,6 +194,10 @@ impl LocalService {
                 Err(e) => tracing::warn!(error = %e, "service task failed"),
                 Ok(Ok(())) => {}
             }
+        }
+        if let Some(proxies) = self.proxies.take() {
+            proxies.postgres.shutdown().await;
+            proxies.redis.shutdown().await;
         }
         if let Some(stack) = self.stack.take() {
             stack.shutdown().await;
@@ -154,15 +216,18 @@ impl Drop for LocalService {
 }
 
 /// Load-test settings: cheap password hashing (the run measures the API, not argon2) and
-/// everything else as in production, rate limits included.
-fn settings(stack: &Stack) -> Settings {
-    let mut s = Settings::default();
+/// everything else as in production, rate limits included. Dependencies are reached through
+/// the fault proxies. Seeded defects are ordinary service configuration: the in-process
+/// service takes `HRMS__DEFECTS__*` from the environment, as the `hrms` binary does.
+fn settings(stack: &Stack, proxies: &Proxies) -> anyhow::Result<Settings> {
+    let defects = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__DEFECTS__"));
+    let mut s = Settings::load_from(None, defects).context("reading HRMS__DEFECTS__*")?;
     s.server.bind = ([127, 0, 0, 1], 0).into();
     s.server.shutdown_grace = Duration::from_secs(5);
-    s.database.url = stack.postgres.url().clone();
-    s.redis.url = stack.redis.url().clone();
+    s.database.url = through(stack.postgres.url(), &proxies.postgres);
+    s.redis.url = through(stack.redis.url(), &proxies.redis);
     s.auth.argon2 = Argon2Settings::CHEAP;
-    s
+    Ok(s)
 }
 
 /// The profile's data set. Tiers are assigned largest first so that the small profile's two

@@ -14,7 +14,10 @@
 
 pub mod analysis;
 pub mod attack;
+pub mod chaos;
+pub mod chaos_report;
 pub mod generator;
+pub mod ledger;
 pub mod local;
 pub mod monitor;
 pub mod output;
@@ -125,6 +128,16 @@ impl Sut {
         }
     }
 
+    fn chaos_handles(&self) -> chaos::Handles<'_> {
+        match self {
+            Sut::Local(s) => chaos::Handles {
+                proxies: s.proxies(),
+                stack: s.stack(),
+            },
+            Sut::Remote { .. } => chaos::Handles::default(),
+        }
+    }
+
     async fn stop(self) {
         if let Sut::Local(service) = self {
             service.stop().await;
@@ -139,6 +152,7 @@ struct Prepared {
     thresholds: Vec<Threshold>,
     remote_fixture: Option<Fixture>,
     out_dir: PathBuf,
+    chaos: Vec<chaos::Planned>,
 }
 
 /// Runs a scenario to its verdict.
@@ -196,7 +210,12 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     let tenants = remote_fixture
         .as_ref()
         .map_or(plan.size.tenants as usize, |f| f.tenants.len());
-    let thresholds = thresholds::for_run(&spec, tenants >= 2).map_err(Failure::bad_input)?;
+    let mut thresholds = thresholds::for_run(&spec, tenants >= 2).map_err(Failure::bad_input)?;
+    let local = matches!(config.target, Target::Local(_));
+    let chaos = chaos::plan(&spec, &plan, local).map_err(Failure::bad_input)?;
+    if local {
+        ledger::add_default_thresholds(&mut thresholds);
+    }
     let out_dir = config
         .out
         .clone()
@@ -207,6 +226,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         thresholds,
         remote_fixture,
         out_dir,
+        chaos,
     })
 }
 
@@ -242,6 +262,8 @@ struct Measured {
     monitored: monitor::Monitored,
     /// Whether the process CPU includes the in-process service.
     local: bool,
+    chaos: chaos::ChaosLog,
+    ledger: Option<gauntlet_reports::model::LedgerSection>,
 }
 
 /// `analysis.json`: the monitor's raw samples and generator detail the report has no place
@@ -262,6 +284,7 @@ pub struct Sidecar {
 async fn measure(
     config: &RunConfig,
     plan: &LoadPlan,
+    faults: &[chaos::Planned],
     sut: Sut,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
@@ -283,7 +306,8 @@ async fn measure(
         let interrupt = interrupt.clone();
         async move { interrupt.keep_goose_informed().await }
     });
-    let goose = attack::run(&ctx, plan, sut.base_url()).await;
+    let attack = attack::run(&ctx, plan, sut.base_url());
+    let (goose, chaos) = chaos::alongside(faults, sut.chaos_handles(), &recorder, attack).await;
     keeper.abort();
     let monitored = monitor.stop().await;
     if let Some(p) = progress {
@@ -292,6 +316,21 @@ async fn measure(
     }
     let finished_unix_us = now_unix_us();
     let after = scrape::scrape(&client, sut.base_url()).await;
+    let ledger = match &sut {
+        Sut::Local(s) => match s.stack() {
+            Some(stack) => {
+                let writes = recorder.take_writes();
+                ledger::verify(writes, &s.base_url, &s.fixture, stack.postgres.url())
+                    .await
+                    .inspect_err(
+                        |e| tracing::warn!(error = %format!("{e:#}"), "ledger not read back"),
+                    )
+                    .ok()
+            }
+            None => None,
+        },
+        Sut::Remote { .. } => None,
+    };
     let (backend, base_url) = (sut.backend(), sut.base_url().to_owned());
     let local = matches!(sut, Sut::Local(_));
     sut.stop().await;
@@ -304,6 +343,8 @@ async fn measure(
         base_url,
         monitored,
         local,
+        chaos,
+        ledger,
     }
 }
 
@@ -315,7 +356,15 @@ async fn attack_and_record(
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
-    let m = measure(config, &prepared.plan, sut, interrupt, raw_samples).await;
+    let m = measure(
+        config,
+        &prepared.plan,
+        &prepared.chaos,
+        sut,
+        interrupt,
+        raw_samples,
+    )
+    .await;
     let goose = m
         .goose
         .context("running the attack")
@@ -337,6 +386,10 @@ async fn attack_and_record(
             .map_err(Failure::infrastructure)?;
     }
     report.probes.results = probes;
+    chaos_report::fill(&mut report, m.chaos);
+    if let Some(ledger) = m.ledger {
+        report.ledger = ledger;
+    }
     align_stages(&mut report, m.recorder.plan_started_unix_us());
     let mon = &m.monitored;
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);

@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use gauntlet_reports::model::ProbeResult;
+use gauntlet_reports::model::{PhaseKind, ProbeResult};
 use gauntlet_reports::{Outcome, RunRecorder};
-use gauntlet_scenarios::personas::{CallOutcome, ProbeVerdict, RequestSink, Sample};
+use gauntlet_scenarios::personas::{CallOutcome, ProbeVerdict, RequestSink, Sample, Write};
 
 use super::raw::{RawLine, RawSamples};
 
@@ -36,6 +36,8 @@ pub struct Recorder {
     /// `--raw-samples`: every sample the run records also goes to the CSV writer. Only sent
     /// to while `run` is locked and present, so the file holds exactly what the report counts.
     raw: Mutex<Option<RawSamples>>,
+    /// Ledgered writes (acknowledged or unanswered), for the read-back after the attack.
+    writes: Mutex<Vec<Write>>,
 }
 
 impl Recorder {
@@ -51,6 +53,7 @@ impl Recorder {
             setup: Mutex::new(BTreeMap::new()),
             first_user_request_us: AtomicU64::new(u64::MAX),
             raw: Mutex::new(None),
+            writes: Mutex::new(Vec::new()),
         }
     }
 
@@ -97,6 +100,18 @@ impl Recorder {
     pub fn setup_counts(&self) -> BTreeMap<String, u64> {
         let setup = self.setup.lock().unwrap_or_else(|p| p.into_inner());
         setup.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    }
+
+    /// Switches the chaos phase that later requests are counted in.
+    pub fn enter_phase(&self, kind: PhaseKind, at_unix_us: u64) {
+        if let Some(run) = self.run.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            run.enter_phase(kind, at_unix_us);
+        }
+    }
+
+    /// Takes the ledgered writes out.
+    pub fn take_writes(&self) -> Vec<Write> {
+        std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Takes the run's data out; later samples are dropped (the attack is over by then).
@@ -155,6 +170,11 @@ impl RequestSink for Recorder {
         }
         let spent = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.overhead_ns.fetch_add(spent, Ordering::Relaxed);
+    }
+
+    fn write(&self, write: &Write) {
+        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        writes.push(write.clone());
     }
 
     fn probe(&self, kind: &'static str, name: &'static str, verdict: ProbeVerdict) {

@@ -3,6 +3,7 @@
 mod architecture;
 mod baseline;
 mod browser;
+mod chaos;
 mod cli;
 mod merge;
 mod probes;

@@ -177,7 +177,18 @@ fn list_shows_every_builtin_with_its_description() {
     let output = gauntlet().arg("list").output().expect("gauntlet runs");
     assert!(output.status.success(), "{}", explain(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for name in ["smoke", "load", "stress", "spike", "endurance"] {
+    for name in [
+        "smoke",
+        "load",
+        "stress",
+        "spike",
+        "endurance",
+        "pg-latency",
+        "pg-kill",
+        "redis-down",
+        "redis-pause",
+        "pg-reset",
+    ] {
         let line = stdout
             .lines()
             .find(|l| l.starts_with(name))
@@ -268,7 +279,7 @@ fn ctrl_c_mid_run_writes_an_aborted_report_and_leaves_nothing_running() {
     }
 }
 
-fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     // A zombie has exited; only its parent's wait is missing.
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(") ")
@@ -277,7 +288,7 @@ fn alive(pid: i32) -> bool {
 }
 
 /// Pids whose parent is `pid` (the native Postgres and Redis servers of a run).
-fn children_of(pid: i32) -> Vec<i32> {
+pub(crate) fn children_of(pid: i32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

@@ -135,6 +135,10 @@ pub struct LedgerSection {
     pub lost: u64,
     /// Writes found more than once (`ledger.duplicated`).
     pub duplicated: u64,
+    /// Writes that got no acknowledgement (timeout, connection error, 5xx) but were committed
+    /// anyway; informational, not a failure.
+    #[serde(default)]
+    pub unacknowledged_but_present: u64,
     /// A few lost or duplicated record ids (bounded by the ledger).
     pub examples: Vec<String>,
 }

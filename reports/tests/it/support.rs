@@ -211,6 +211,7 @@ fn fill_ledger_alerts_resources(report: &mut Report) {
         verified: 500,
         lost: 0,
         duplicated: 0,
+        unacknowledged_but_present: 0,
         examples: vec![],
     };
     report.alerts.enabled = true;

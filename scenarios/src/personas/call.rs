@@ -2,11 +2,14 @@
 //! (so goose's own metrics still count it, for a cross-check), read the body, classify the
 //! outcome and hand one [`Sample`] to the sink.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use goose::goose::{GooseMethod, GooseRequest, GooseUser};
 
-use super::{CallOutcome, Ctx, Sample};
+use super::session::Session;
+use super::{CallOutcome, Ctx, Sample, Write};
 use crate::hrms::{Endpoint, Method};
 
 /// A response the persona may look at.
@@ -83,6 +86,12 @@ pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Option<Rep
     if let Some(body) = &call.body {
         builder = builder.json(body);
     }
+    // Creates carry a fresh Idempotency-Key so the ledger can tell, after the run, whether
+    // an acknowledged write is still there and whether an unanswered one committed anyway.
+    let key = ledgered(call.endpoint).then(idempotency_key);
+    if let Some(key) = &key {
+        builder = builder.header("Idempotency-Key", key.as_str());
+    }
     let request = GooseRequest::builder()
         .name(call.endpoint.name())
         .set_request_builder(builder)
@@ -109,11 +118,52 @@ pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Option<Rep
     };
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     record(user, ctx, call.endpoint, latency_us, status, outcome);
-    status.map(|status| Reply {
+    let reply = status.map(|status| Reply {
         status,
         expected: outcome == CallOutcome::Ok,
         body,
-    })
+    });
+    if let Some(key) = key {
+        ledger(user, ctx, call.endpoint, key, reply.as_ref());
+    }
+    reply
+}
+
+/// The creates the ledger follows: attendance and leave rows written by employees.
+fn ledgered(endpoint: Endpoint) -> bool {
+    matches!(endpoint, Endpoint::ClockIn | Endpoint::RequestLeave)
+}
+
+/// A key unique across runs and processes: start time of the process, pid, a counter.
+fn idempotency_key() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static NONCE: OnceLock<u64> = OnceLock::new();
+    let nonce = NONCE.get_or_init(|| now_unix_us() ^ (u64::from(std::process::id()) << 40));
+    format!(
+        "gauntlet-{nonce:x}-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn ledger(user: &GooseUser, ctx: &Ctx, endpoint: Endpoint, key: String, reply: Option<&Reply>) {
+    let acked = reply.is_some_and(|r| (200..300).contains(&r.status));
+    // A 4xx is a refusal: nothing was written, nothing to follow.
+    if !acked && reply.is_some_and(|r| r.status < 500) {
+        return;
+    }
+    let json = reply.filter(|_| acked).and_then(Reply::json);
+    let field = |name: &str| {
+        json.as_ref()
+            .and_then(|j| j.get(name)?.as_str().map(str::to_owned))
+    };
+    ctx.sink.write(&Write {
+        endpoint,
+        tenant: user.get_session_data::<Session>().map(|s| s.tenant),
+        idempotency_key: key,
+        id: field("id"),
+        employee_id: field("employee_id"),
+        acked,
+    });
 }
 
 /// Session marker of the goose user that runs the setup and the sweeps.

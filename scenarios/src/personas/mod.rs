@@ -73,6 +73,25 @@ pub enum ProbeVerdict {
     Inconclusive(String),
 }
 
+/// A create sent with an `Idempotency-Key`, for the acknowledged-write ledger: either the
+/// service acknowledged it (2xx with the created id), or no answer said whether it was
+/// written (timeout, connection error, 5xx). Writes refused with a 4xx are not reported.
+#[derive(Debug, Clone)]
+pub struct Write {
+    /// The create endpoint.
+    pub endpoint: Endpoint,
+    /// Index of the writer's tenant in the fixture, when the writer had a session.
+    pub tenant: Option<usize>,
+    /// The key sent with the request.
+    pub idempotency_key: String,
+    /// The created id, when acknowledged.
+    pub id: Option<String>,
+    /// The employee the row belongs to, when the response said.
+    pub employee_id: Option<String>,
+    /// Whether the service acknowledged the write.
+    pub acked: bool,
+}
+
 /// Where personas report. Called on the request path: implementations must be cheap and
 /// must not block for long.
 pub trait RequestSink: Send + Sync {
@@ -80,6 +99,8 @@ pub trait RequestSink: Send + Sync {
     fn request(&self, sample: &Sample);
     /// One probe attempt; `kind` groups probes, `name` identifies this one.
     fn probe(&self, kind: &'static str, name: &'static str, verdict: ProbeVerdict);
+    /// One ledgered write (see [`Write`]); sinks that keep no ledger ignore it.
+    fn write(&self, _write: &Write) {}
 }
 
 /// The persona a scenario plays.

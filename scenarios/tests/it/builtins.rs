@@ -3,7 +3,18 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 5] = ["smoke", "load", "stress", "spike", "endurance"];
+const NAMES: [&str; 10] = [
+    "smoke",
+    "load",
+    "stress",
+    "spike",
+    "endurance",
+    "pg-latency",
+    "pg-kill",
+    "redis-down",
+    "redis-pause",
+    "pg-reset",
+];
 
 #[test]
 fn list_names_every_builtin_with_a_description() {

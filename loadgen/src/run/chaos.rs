@@ -1,0 +1,416 @@
+//! The chaos executor: a scenario's `[[chaos]]` faults applied during the attack.
+//!
+//! [`plan`] turns the load plan's faults into typed ones before anything starts (bad input is
+//! exit 2 with the spec's file, line and field). [`alongside`] runs the schedule next to the
+//! attack: each fault is injected at its offset from the start of load (the first virtual
+//! user's first request) and removed after its duration — toxics and `down` on the fault
+//! proxies, `kill`/`stop`/`pause`/`restart` through the stack's server controls. The
+//! recorder's phase follows: `baseline` until the first injection, `fault` while any fault
+//! is active, `recovery` after. When the attack ends for any reason (its plan ran out, Ctrl-C,
+//! an error) every fault still active is removed and the timeline says so;
+//! [`super::chaos_report::fill`] then writes windows, events and recovery time into the report.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gauntlet_chaos::{Fault, FaultError, FaultProxy, LifecycleAction, Target};
+use gauntlet_reports::model::{ChaosEventKind, PhaseKind};
+use gauntlet_scenarios::{LoadPlan, ScenarioSpec};
+use gauntlet_testcontainers::{Server, Stack};
+
+use super::local::Proxies;
+use super::now_unix_us;
+use super::recorder::Recorder;
+
+/// A `[[chaos]]` entry the executor can apply.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// `<fault>-<target>-<index>`: the toxic's name on the proxy and the window's name.
+    pub name: String,
+    /// What to inject.
+    pub fault: Fault,
+    /// Where.
+    pub target: Target,
+    /// Offset from the start of load (scaled).
+    pub start: Duration,
+    /// How long until removal (scaled).
+    pub duration: Duration,
+    /// Attributes as written, for the report.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A `[[chaos]]` entry that cannot run; the message starts with `file:line:column`.
+#[derive(Debug, thiserror::Error)]
+#[error("{position}: chaos[{index}].{field}: {problem}")]
+pub struct ChaosPlanError {
+    /// `origin:line:column` of the offending entry (or attribute).
+    pub position: String,
+    /// Index of the entry in the spec.
+    pub index: usize,
+    /// Field path inside the entry: `fault`, `target`, `attributes.latency`.
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Validates every planned fault. `local` says whether the run provisions its own stack
+/// (faults need the proxies and the server controls, which a `--target` run does not have).
+pub fn plan(
+    spec: &ScenarioSpec,
+    plan: &LoadPlan,
+    local: bool,
+) -> Result<Vec<Planned>, ChaosPlanError> {
+    let mut out = Vec::with_capacity(plan.chaos.len());
+    for (index, (planned, written)) in plan.chaos.iter().zip(spec.chaos()).enumerate() {
+        let at = |field: &str, problem: String| {
+            // Point at the attribute's own line when it can be found after the entry's start.
+            let from = written.span.start;
+            let key = field.strip_prefix("attributes.").unwrap_or("");
+            let offset = (!key.is_empty())
+                .then(|| {
+                    spec.source()
+                        .get(from..)?
+                        .find(&format!("{key} "))
+                        .map(|o| from + o)
+                })
+                .flatten()
+                .unwrap_or(from);
+            ChaosPlanError {
+                position: spec.describe_position(offset),
+                index,
+                field: field.to_owned(),
+                problem,
+            }
+        };
+        let target: Target = planned
+            .target
+            .parse()
+            .map_err(|p: gauntlet_chaos::FieldProblem| at("target", format!("target {p}")))?;
+        let mut table = planned.attributes.clone();
+        table.insert("type".into(), toml::Value::String(planned.fault.clone()));
+        let fault = Fault::from_table(table).map_err(|e| {
+            let field = match &e {
+                FaultError::MissingType | FaultError::UnknownType(_) | FaultError::NotAToxic(_) => {
+                    "fault".to_owned()
+                }
+                FaultError::MissingField { field, .. }
+                | FaultError::InvalidField { field, .. }
+                | FaultError::UnknownField { field, .. } => format!("attributes.{field}"),
+            };
+            at(&field, e.to_string())
+        })?;
+        if let Fault::Toxic(t) = &fault {
+            t.validate().map_err(|e| at("attributes", e.to_string()))?;
+        }
+        if target == Target::Service {
+            return Err(at(
+                "target",
+                "faults on the service need `--service-process` (the service in a child \
+                 process), which is not built yet; target postgres or redis"
+                    .to_owned(),
+            ));
+        }
+        if !local {
+            return Err(at(
+                "target",
+                "faults need the stack gauntlet provisions itself; they cannot be injected \
+                 into a `--target` deployment"
+                    .to_owned(),
+            ));
+        }
+        out.push(Planned {
+            name: format!("{}-{}-{index}", planned.fault, planned.target),
+            fault,
+            target,
+            start: planned.start,
+            duration: planned.duration,
+            attributes: planned
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string().trim_matches('"').to_owned()))
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// What the executor can act on: the local service's proxies and servers.
+#[derive(Clone, Copy, Default)]
+pub struct Handles<'a> {
+    /// The fault proxies.
+    pub proxies: Option<&'a Proxies>,
+    /// The provisioned servers.
+    pub stack: Option<&'a Stack>,
+}
+
+impl<'a> Handles<'a> {
+    fn proxy(&self, target: Target) -> Option<&'a FaultProxy> {
+        let p = self.proxies?;
+        match target {
+            Target::Postgres => Some(&p.postgres),
+            Target::Redis => Some(&p.redis),
+            Target::Service => None,
+        }
+    }
+
+    fn server(&self, target: Target) -> Option<&'a Server> {
+        let s = self.stack?;
+        match target {
+            Target::Postgres => Some(&s.postgres),
+            Target::Redis => Some(&s.redis),
+            Target::Service => None,
+        }
+    }
+}
+
+/// What happened, in unix microseconds (converted to report offsets by [`fill`]).
+#[derive(Debug, Default)]
+pub struct ChaosLog {
+    /// Each injected fault with its injection and removal times.
+    pub(super) windows: Vec<(Planned, u64, Option<u64>)>,
+    /// The timeline: when, what, where, in words.
+    pub(super) events: Vec<(u64, ChaosEventKind, Target, String)>,
+    /// Indexes into `windows` of the faults still active.
+    active: Vec<usize>,
+}
+
+impl ChaosLog {
+    fn event(&mut self, kind: ChaosEventKind, target: Target, message: String) {
+        self.events.push((now_unix_us(), kind, target, message));
+    }
+}
+
+/// Runs `attack` with the schedule beside it; every fault still active when the attack ends
+/// is removed before this returns.
+pub async fn alongside<F: Future>(
+    faults: &[Planned],
+    handles: Handles<'_>,
+    recorder: &Recorder,
+    attack: F,
+) -> (F::Output, ChaosLog) {
+    if faults.is_empty() {
+        return (attack.await, ChaosLog::default());
+    }
+    let log = Mutex::new(ChaosLog::default());
+    let guard = ProxyGuard(handles.proxies);
+    let out = {
+        let schedule = run_schedule(faults, handles, recorder, &log);
+        tokio::pin!(attack, schedule);
+        let mut schedule_done = false;
+        loop {
+            tokio::select! {
+                out = &mut attack => break out,
+                () = &mut schedule, if !schedule_done => schedule_done = true,
+            }
+        }
+    };
+    let mut log = log.into_inner().unwrap_or_else(|p| p.into_inner());
+    rollback(&mut log, handles).await;
+    drop(guard);
+    (out, log)
+}
+
+/// Whatever happens to the run (an error, a panic unwinding), the proxies are left clean.
+struct ProxyGuard<'a>(Option<&'a Proxies>);
+
+impl Drop for ProxyGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.0 {
+            p.postgres.clear();
+            p.redis.clear();
+        }
+    }
+}
+
+async fn run_schedule(
+    faults: &[Planned],
+    handles: Handles<'_>,
+    recorder: &Recorder,
+    log: &Mutex<ChaosLog>,
+) {
+    // Load starts when the first virtual user sends its first request (after goose's setup).
+    let started = loop {
+        if let Some(at) = recorder.plan_started_unix_us() {
+            break at;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    recorder.enter_phase(PhaseKind::Baseline, started);
+    let origin = Instant::now() - Duration::from_micros(now_unix_us().saturating_sub(started));
+    let mut steps: Vec<(Duration, bool, usize)> = Vec::with_capacity(faults.len() * 2);
+    for (i, f) in faults.iter().enumerate() {
+        steps.push((f.start, true, i));
+        steps.push((f.start + f.duration, false, i));
+    }
+    // At one instant, removals first: a fault ending as another starts leaves one active.
+    steps.sort_by_key(|(at, inject, i)| (*at, *inject, *i));
+    let mut window_of = vec![None; faults.len()];
+    for (at, inject, i) in steps {
+        tokio::time::sleep_until((origin + at).into()).await;
+        let f = &faults[i];
+        if inject {
+            // The phase switches before the fault goes in: a Docker kill takes a moment, and
+            // requests failing meanwhile belong to the fault, not to the baseline.
+            let begun = now_unix_us();
+            if lock(log).active.is_empty() {
+                recorder.enter_phase(PhaseKind::Fault, begun);
+            }
+            let result = apply(f, handles, true).await;
+            let mut l = lock(log);
+            match result {
+                Ok(()) => {
+                    l.windows.push((f.clone(), begun, None));
+                    let w = l.windows.len() - 1;
+                    l.active.push(w);
+                    window_of[i] = Some(w);
+                    let message = format!("{} injected", describe(f));
+                    l.events
+                        .push((begun, ChaosEventKind::Inject, f.target, message));
+                }
+                Err(e) => {
+                    if l.active.is_empty() {
+                        let back = if l.windows.is_empty() {
+                            PhaseKind::Baseline
+                        } else {
+                            PhaseKind::Recovery
+                        };
+                        recorder.enter_phase(back, now_unix_us());
+                    }
+                    let message = format!("{} could not be injected: {e:#}", describe(f));
+                    l.event(ChaosEventKind::Note, f.target, message);
+                }
+            }
+        } else if let Some(w) = window_of[i].take() {
+            remove(log, handles, recorder, w).await;
+        }
+    }
+}
+
+/// Removes one fault. Its window (and the fault phase) lasts until the removal is complete:
+/// a killed server is still away while it starts again.
+async fn remove(log: &Mutex<ChaosLog>, handles: Handles<'_>, recorder: &Recorder, w: usize) {
+    let f = lock(log).windows[w].0.clone();
+    let began = now_unix_us();
+    let result = apply(&f, handles, false).await;
+    let ended = now_unix_us();
+    let mut l = lock(log);
+    l.active.retain(|a| *a != w);
+    l.windows[w].2 = Some(ended);
+    if l.active.is_empty() {
+        recorder.enter_phase(PhaseKind::Recovery, ended);
+    }
+    let message = format!("{} removed after its duration", describe(&f));
+    l.events
+        .push((began, ChaosEventKind::Remove, f.target, message));
+    after_removal(&mut l, &f, began, result);
+}
+
+/// Notes a failed removal, or how long a restarted server took to answer again.
+fn after_removal(l: &mut ChaosLog, f: &Planned, began: u64, result: anyhow::Result<()>) {
+    let restarted = matches!(
+        f.fault,
+        Fault::Lifecycle(LifecycleAction::Kill | LifecycleAction::Stop)
+    );
+    match result {
+        Err(e) => l.event(
+            ChaosEventKind::Note,
+            f.target,
+            format!("{} could not be removed: {e:#}", describe(f)),
+        ),
+        Ok(()) if restarted => {
+            let ms = now_unix_us().saturating_sub(began) / 1000;
+            let target = target_name(f.target);
+            l.event(
+                ChaosEventKind::Note,
+                f.target,
+                format!("{target} started again and ready after {ms} ms"),
+            );
+        }
+        Ok(()) => {}
+    }
+}
+
+/// Removes every fault still active when the attack ended (plan over, Ctrl-C, error).
+async fn rollback(log: &mut ChaosLog, handles: Handles<'_>) {
+    let active = std::mem::take(&mut log.active);
+    for w in active {
+        let began = now_unix_us();
+        let f = log.windows[w].0.clone();
+        let result = apply(&f, handles, false).await;
+        log.windows[w].2 = Some(now_unix_us());
+        log.events.push((
+            began,
+            ChaosEventKind::Remove,
+            f.target,
+            format!("{} removed when the attack ended (rollback)", describe(&f)),
+        ));
+        after_removal(log, &f, began, result);
+    }
+}
+
+fn describe(f: &Planned) -> String {
+    let attrs: Vec<String> = f
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if attrs.is_empty() {
+        format!("{} on {}", f.fault, target_name(f.target))
+    } else {
+        format!(
+            "{} ({}) on {}",
+            f.fault,
+            attrs.join(", "),
+            target_name(f.target)
+        )
+    }
+}
+
+pub(super) fn target_name(t: Target) -> &'static str {
+    match t {
+        Target::Postgres => "postgres",
+        Target::Redis => "redis",
+        Target::Service => "service",
+    }
+}
+
+/// Injects (`on`) or removes one fault.
+async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()> {
+    let missing = || anyhow::anyhow!("no {} to act on in this run", target_name(f.target));
+    match &f.fault {
+        Fault::Toxic(t) => {
+            let proxy = handles.proxy(f.target).ok_or_else(missing)?;
+            if on {
+                proxy.add_toxic(&f.name, t.clone())?;
+            } else {
+                proxy.remove_toxic(&f.name)?;
+            }
+        }
+        Fault::Down => {
+            handles
+                .proxy(f.target)
+                .ok_or_else(missing)?
+                .set_down(on)
+                .await?
+        }
+        Fault::Lifecycle(action) => {
+            let server = handles.server(f.target).ok_or_else(missing)?;
+            match (action, on) {
+                (LifecycleAction::Kill, true) => server.kill().await?,
+                (LifecycleAction::Stop, true) => server.stop().await?,
+                (LifecycleAction::Kill | LifecycleAction::Stop, false) => server.start().await?,
+                (LifecycleAction::Pause, true) => server.pause().await?,
+                (LifecycleAction::Pause, false) => server.unpause().await?,
+                (LifecycleAction::Restart, true) => server.restart().await?,
+                (LifecycleAction::Restart, false) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,256 @@
+//! Chaos in `gauntlet run`: built-in experiments end to end, lifecycle faults on both
+//! backends, the acknowledged-write ledger catching the `ack_before_durable` defect, and
+//! Ctrl-C during a fault. Runs are scaled to a few seconds of load.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use serde_json::Value;
+
+use crate::run::{alive, children_of, explain, gauntlet, out_dir, read_json};
+
+/// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.5 that is 15 s with
+/// the kill from 5 s to 9 s.
+const EXPERIMENT_SCALE: &str = "0.5";
+
+fn phase<'a>(report: &'a Value, kind: &str) -> &'a Value {
+    report["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .find(|p| p["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} phase: {:#}", report["phases"]))
+}
+
+fn events(report: &Value) -> Vec<(String, String)> {
+    report["chaos"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Runs pg-kill on `backend` and checks what a lifecycle fault must show: a timeline with the
+/// kill and the start, 503s answered fast while Postgres is away, recovery after, per-phase
+/// statistics, a recovery time and a ledger with nothing lost.
+fn postgres_killed_under_load(backend: &str) {
+    let dir = out_dir(&format!("pg-kill-{backend}"));
+    let output = gauntlet()
+        .env("GAUNTLET_BACKEND", backend)
+        .args(["run", "pg-kill", "--quiet", "--duration-scale"])
+        .arg(EXPERIMENT_SCALE)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
+
+    let faults = report["chaos"]["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0]["fault"], "kill");
+    assert_eq!(faults[0]["target"], "postgres");
+    let start = faults[0]["start_offset_us"].as_u64().unwrap();
+    let end = faults[0]["end_offset_us"].as_u64().expect("removed");
+    let held = Duration::from_micros(end - start);
+    assert!(
+        (Duration::from_millis(3500)..Duration::from_millis(6000)).contains(&held),
+        "the kill lasted {held:?}: 4 s planned, plus the start"
+    );
+    let timeline = events(&report);
+    for (kind, text) in [
+        ("inject", "kill on postgres injected"),
+        ("remove", "removed after its duration"),
+        ("note", "postgres started again and ready"),
+    ] {
+        assert!(
+            timeline.iter().any(|(k, m)| k == kind && m.contains(text)),
+            "no {kind} {text:?} in {timeline:?}"
+        );
+    }
+
+    let baseline = phase(&report, "baseline");
+    assert!(baseline["total"]["count"].as_u64().unwrap() > 20);
+    assert_eq!(baseline["total"]["errors"]["total"], 0, "{baseline:#}");
+    // While Postgres is away the service answers 503, fast (no pile-up behind a dead pool).
+    let fault = &phase(&report, "fault")["total"];
+    let count = fault["count"].as_u64().unwrap();
+    let unavailable = fault["errors"]["http_5xx"].as_u64().unwrap();
+    assert!(count > 10, "{fault:#}");
+    assert!(unavailable * 10 >= count * 8, "mostly 503s: {fault:#}");
+    let p95 = fault["latency"]["p95_us"].as_u64().unwrap();
+    assert!(p95 < 1_000_000, "fault-phase p95 {p95} µs");
+    let recovery = &phase(&report, "recovery")["total"];
+    assert!(recovery["count"].as_u64().unwrap() > 20, "{recovery:#}");
+    assert!(
+        recovery["error_rate"].as_f64().unwrap() < 0.05,
+        "{recovery:#}"
+    );
+    assert!(
+        report["chaos"]["recovery_time_us"].as_u64().is_some(),
+        "{:#}",
+        report["chaos"]
+    );
+
+    let ledger = &report["ledger"];
+    assert_eq!(ledger["enabled"], true);
+    assert!(ledger["acked"].as_u64().unwrap() > 0, "{ledger:#}");
+    assert_eq!(ledger["lost"], 0, "{ledger:#}");
+    assert_eq!(ledger["duplicated"], 0, "{ledger:#}");
+    assert_eq!(ledger["verified"], ledger["acked"], "{ledger:#}");
+}
+
+#[test]
+fn pg_kill_on_native_reports_timeline_phases_recovery_and_a_clean_ledger() {
+    postgres_killed_under_load("native");
+}
+
+#[test]
+fn pg_kill_on_docker_reports_timeline_phases_recovery_and_a_clean_ledger() {
+    if std::env::var("GAUNTLET_SKIP_DOCKER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("GAUNTLET_SKIP_DOCKER_TESTS=1: docker backend not exercised on this machine");
+        return;
+    }
+    postgres_killed_under_load("docker");
+}
+
+#[test]
+fn writes_acknowledged_before_they_are_durable_are_lost_and_fail_the_verdict() {
+    let dir = out_dir("ack-before-durable");
+    let output = gauntlet()
+        .env("HRMS__DEFECTS__ACK_BEFORE_DURABLE", "true")
+        .args(["run", "pg-kill", "--quiet", "--duration-scale"])
+        .arg(EXPERIMENT_SCALE)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let report = read_json(&dir.path().join("report.json"));
+    let ledger = &report["ledger"];
+    assert!(ledger["lost"].as_u64().unwrap() > 0, "{ledger:#}");
+    assert!(
+        ledger["examples"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("POST /attendance/clock-in")),
+        "{ledger:#}"
+    );
+    let reasons = report["reasons"].to_string();
+    assert!(reasons.contains("ledger.lost == 0"), "{reasons}");
+}
+
+#[test]
+fn a_fault_with_an_unknown_attribute_is_bad_input_naming_file_line_and_field() {
+    let dir = out_dir("bad-fault");
+    let spec = dir.path().join("bad-fault.toml");
+    std::fs::write(
+        &spec,
+        "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
+         duration = \"10s\"\nusers = 1\n\n[[chaos]]\nfault = \"latency\"\ntarget = \"postgres\"\n\
+         start = \"1s\"\nduration = \"2s\"\nattributes = { latency = 10, jiter = 5 }\n",
+    )
+    .expect("spec written");
+    let started = Instant::now();
+    let output = gauntlet()
+        .arg("run")
+        .arg(&spec)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad-fault.toml:14:"), "{stderr}");
+    assert!(stderr.contains("chaos[0].attributes.jiter"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed before provisioning"
+    );
+}
+
+#[test]
+fn ctrl_c_during_faults_removes_them_and_says_so() {
+    let dir = out_dir("chaos-sigint");
+    let spec = dir.path().join("held-faults.toml");
+    // Faults from the first second to well past the point where the test interrupts.
+    std::fs::write(
+        &spec,
+        "version = 1\ndescription = \"faults held\"\ndefault_profile = \"small\"\n\
+         [[stages]]\nname = \"a\"\nkind = \"hold\"\nduration = \"60s\"\nusers = 2\n\
+         [[chaos]]\nfault = \"latency\"\ntarget = \"postgres\"\nstart = \"0s\"\n\
+         duration = \"50s\"\nattributes = { latency = 20 }\n\
+         [[chaos]]\nfault = \"pause\"\ntarget = \"redis\"\nstart = \"0s\"\nduration = \"50s\"\n",
+    )
+    .expect("spec written");
+    let mut child = gauntlet()
+        .arg("run")
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gauntlet starts");
+    // The first progress line (non-tty: every 5 s) comes well after both faults went in.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let seen = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let progress = line.contains("requests");
+            seen.push(line);
+            if progress {
+                break;
+            }
+        }
+        seen
+    })
+    .join()
+    .expect("reader");
+    assert!(seen.iter().any(|l| l.contains("requests")), "{seen:?}");
+    let pid = child.id() as i32;
+    let servers = children_of(pid);
+    nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGINT).expect("signal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "run did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let report = read_json(&dir.path().join("out").join("report.json"));
+    assert_eq!(report["verdict"], "aborted");
+    let faults = report["chaos"]["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    assert!(
+        faults.iter().all(|f| f["end_offset_us"].is_u64()),
+        "{faults:?}"
+    );
+    let timeline = events(&report);
+    let rollbacks = timeline
+        .iter()
+        .filter(|(k, m)| k == "remove" && m.contains("rollback"))
+        .count();
+    assert_eq!(rollbacks, 2, "{timeline:?}");
+    assert!(
+        !timeline.iter().any(|(_, m)| m.contains("could not")),
+        "{timeline:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while servers.iter().any(|p| alive(*p)) {
+        assert!(Instant::now() < deadline, "left running: {servers:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
