@@ -254,3 +254,25 @@ fn ctrl_c_during_faults_removes_them_and_says_so() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn redis_down_degrades_rate_limiting_instead_of_failing_requests() {
+    let dir = out_dir("redis-down");
+    let output = gauntlet()
+        .args(["run", "redis-down", "--quiet", "--duration-scale"])
+        .arg(EXPERIMENT_SCALE)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report = read_json(&dir.path().join("report.json"));
+    let faults = report["chaos"]["faults"].as_array().expect("faults");
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0]["fault"], "down");
+    // Fail-open: with Redis unreachable the in-process bucket decides, requests still succeed.
+    let fault = &phase(&report, "fault")["total"];
+    assert!(fault["count"].as_u64().unwrap() > 10, "{fault:#}");
+    assert!(fault["error_rate"].as_f64().unwrap() < 0.02, "{fault:#}");
+    assert_eq!(report["ledger"]["lost"], 0, "{:#}", report["ledger"]);
+}
