@@ -61,6 +61,11 @@ pub async fn verify(
     let unanswered: Vec<&Write> = writes.iter().filter(|w| !w.acked).collect();
     let db = read_database(postgres, &writes).await?;
     let api = read_api(base_url, fixture, &acked).await;
+    tracing::info!(
+        acked = acked.len(),
+        through_api = api.len(),
+        "ledger read back from Postgres and the API"
+    );
     let mut section = LedgerSection {
         enabled: true,
         acked: acked.len() as u64,
