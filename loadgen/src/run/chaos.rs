@@ -212,7 +212,8 @@ pub async fn alongside<F: Future>(
     (out, log)
 }
 
-/// Whatever happens to the run (an error, a panic unwinding), the proxies are left clean.
+/// If the rollback never runs (a panic unwinding), the toxics are still cleared; `down` and
+/// lifecycle faults end with the proxies and the stack, which are removed when dropped.
 struct ProxyGuard<'a>(Option<&'a Proxies>);
 
 impl Drop for ProxyGuard<'_> {
