@@ -212,7 +212,8 @@ pub async fn alongside<F: Future>(
     (out, log)
 }
 
-/// Whatever happens to the run (an error, a panic unwinding), the proxies are left clean.
+/// If the rollback never runs (a panic unwinding), the toxics are still cleared; `down` and
+/// lifecycle faults end with the proxies and the stack, which are removed when dropped.
 struct ProxyGuard<'a>(Option<&'a Proxies>);
 
 impl Drop for ProxyGuard<'_> {
@@ -413,4 +414,80 @@ async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(chaos: &str) -> ScenarioSpec {
+        let text = format!(
+            "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
+             duration = \"10s\"\nusers = 1\n[[chaos]]\n{chaos}"
+        );
+        ScenarioSpec::from_toml_str(&text, "t.toml").expect("spec parses")
+    }
+
+    fn planned(chaos: &str, local: bool) -> Result<Vec<Planned>, ChaosPlanError> {
+        let spec = spec_with(chaos);
+        let load = spec.plan(spec.default_profile(), 0.5).expect("spec plans");
+        plan(&spec, &load, local)
+    }
+
+    #[test]
+    fn a_valid_fault_is_typed_and_scaled() {
+        let faults = planned(
+            "fault = \"latency\"\ntarget = \"postgres\"\nstart = \"2s\"\nduration = \"4s\"\n\
+             attributes = { latency = 200, jitter = 50 }\n",
+            true,
+        )
+        .expect("valid");
+        assert_eq!(faults.len(), 1);
+        assert_eq!(faults[0].target, Target::Postgres);
+        assert_eq!(faults[0].start, Duration::from_secs(1));
+        assert_eq!(faults[0].duration, Duration::from_secs(2));
+        assert_eq!(faults[0].attributes["latency"], "200");
+    }
+
+    #[test]
+    fn unknown_fault_target_or_attribute_names_line_and_field() {
+        let cases = [
+            (
+                "fault = \"lag\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n",
+                "t.toml:9:",
+                "chaos[0].fault",
+            ),
+            (
+                "fault = \"down\"\ntarget = \"mysql\"\nstart = \"1s\"\nduration = \"1s\"\n",
+                "t.toml:9:",
+                "chaos[0].target",
+            ),
+            (
+                "fault = \"latency\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n\
+                 attributes = { latency = -5 }\n",
+                "t.toml:13:",
+                "chaos[0].attributes.latency",
+            ),
+        ];
+        for (chaos, position, field) in cases {
+            let err = planned(chaos, true).expect_err(chaos).to_string();
+            assert!(err.starts_with(position), "{err}");
+            assert!(err.contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn service_faults_and_remote_targets_are_refused_with_the_reason() {
+        let kill_service =
+            "fault = \"kill\"\ntarget = \"service\"\nstart = \"1s\"\nduration = \"1s\"\n";
+        let err = planned(kill_service, true)
+            .expect_err("no service faults")
+            .to_string();
+        assert!(err.contains("--service-process"), "{err}");
+        let down = "fault = \"down\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n";
+        let err = planned(down, false)
+            .expect_err("no remote faults")
+            .to_string();
+        assert!(err.contains("--target"), "{err}");
+    }
 }

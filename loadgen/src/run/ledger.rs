@@ -61,6 +61,13 @@ pub async fn verify(
     let unanswered: Vec<&Write> = writes.iter().filter(|w| !w.acked).collect();
     let db = read_database(postgres, &writes).await?;
     let api = read_api(base_url, fixture, &acked).await;
+    // Debug, not info: a log line after the attack must not be the one that finds stderr
+    // closed (tracing-subscriber then reports the failure with a panicking `eprintln!`).
+    tracing::debug!(
+        acked = acked.len(),
+        through_api = api.len(),
+        "ledger read back from Postgres and the API"
+    );
     let mut section = LedgerSection {
         enabled: true,
         acked: acked.len() as u64,
