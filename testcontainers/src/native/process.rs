@@ -106,6 +106,7 @@ impl ManagedProcess {
             if matches!(child.try_wait(), Ok(Some(_))) {
                 // Stragglers (e.g. a backend still finishing) must not outlive the stop.
                 let _ = killpg(pgid, Signal::SIGKILL);
+                wait_group_gone(pgid);
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -207,6 +208,74 @@ fn kill_group_and_reap(child: &mut Child) {
     let pgid = Pid::from_raw(child.id() as i32);
     let _ = killpg(pgid, Signal::SIGKILL);
     let _ = child.wait();
-    // Postgres backends are children of the postmaster, not ours; SIGKILL to the group reached
-    // them, and init reaps them. Nothing else to wait for.
+    wait_group_gone(pgid);
+}
+
+/// How long killed group members may take to finish exiting.
+const GROUP_EXIT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Waits until no live process is left in group `pgid`. Postgres backends are children of the
+/// postmaster, not ours, so waiting for the postmaster is not enough: a backend still exiting
+/// keeps the shared memory attached, and a restart in that window fails with "pre-existing
+/// shared memory block is still in use" (seen on a loaded machine). Zombies do not count: they
+/// hold no memory, and whether they are reaped depends on the machine's init.
+fn wait_group_gone(pgid: Pid) {
+    let deadline = Instant::now() + GROUP_EXIT_DEADLINE;
+    while group_has_live_members(pgid) {
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                pgid = pgid.as_raw(),
+                "killed server processes are still exiting"
+            );
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether any non-zombie process has process group `pgid` (from `/proc/*/stat`).
+fn group_has_live_members(pgid: Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let Some(stat) = std::fs::read_to_string(entry.path().join("stat")).ok() else {
+            return false;
+        };
+        // Fields after the parenthesised command name: state (3), ppid (4), pgrp (5).
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid.as_raw()) && state != Some("Z")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt;
+
+    use super::*;
+
+    #[test]
+    fn a_killed_group_is_waited_for_until_its_members_are_gone() {
+        // A shell in its own group with a grandchild we never wait for, like a postmaster's
+        // backends.
+        let mut child = Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .process_group(0)
+            .spawn()
+            .expect("sh");
+        let pgid = Pid::from_raw(child.id() as i32);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Both the shell and its `sleep` count; the shell alone is enough to start with.
+        while !group_has_live_members(pgid) {
+            assert!(Instant::now() < deadline, "group never seen");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        kill_group_and_reap(&mut child);
+        assert!(!group_has_live_members(pgid));
+    }
 }
