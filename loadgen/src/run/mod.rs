@@ -319,11 +319,16 @@ async fn attack_and_record(
             &mon.service,
         ),
     };
-    let harness = report
+    let mut harness: std::collections::BTreeMap<String, u64> = report
         .endpoints
         .iter()
         .map(|e| (e.name.clone(), e.count))
         .collect();
+    // The prober's requests are counted apart from the latency statistics, but the harness
+    // sent and recorded them, and goose and the service count them.
+    for (endpoint, n) in m.recorder.probe_request_counts() {
+        *harness.entry(endpoint).or_default() += n;
+    }
     let cross = CrossCheck::new(
         &harness,
         &m.recorder.setup_counts(),
