@@ -114,7 +114,7 @@ fn seed_spec(seed: u64) -> SeedSpec {
 fn read_fixture(path: &Path) -> anyhow::Result<Fixture> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Fixture::from_json(&text).with_context(|| format!("{}", path.display()))
+    Fixture::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn write(dir: &Path, report: &Report) -> anyhow::Result<Vec<String>> {

@@ -416,11 +416,16 @@ async fn attack_and_record(
         ),
     };
     report.scenario_results = sidecar.analysis.report_section();
-    let harness = report
+    let mut harness: std::collections::BTreeMap<String, u64> = report
         .endpoints
         .iter()
         .map(|e| (e.name.clone(), e.count))
         .collect();
+    // The prober's requests are counted apart from the latency statistics, but the harness
+    // sent and recorded them, and goose and the service count them.
+    for (endpoint, n) in m.recorder.probe_request_counts() {
+        *harness.entry(endpoint).or_default() += n;
+    }
     let cross = CrossCheck::new(
         &harness,
         &m.recorder.setup_counts(),

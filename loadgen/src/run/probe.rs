@@ -29,7 +29,7 @@ pub async fn run_catalogue(base_url: &str, fixture: Fixture) -> anyhow::Result<V
     let recorder = Arc::new(Recorder::new(now_unix_us(), false));
     let prober = Prober::login(base_url, fixture, recorder.clone())
         .await
-        .context("building the probe client")?;
+        .context("logging the probing accounts in")?;
     prober
         .run(Catalogue {
             noisy_neighbour: true,

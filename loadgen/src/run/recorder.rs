@@ -29,6 +29,8 @@ pub struct Recorder {
     overhead_ns: AtomicU64,
     /// Requests of the setup and sweeps per endpoint (goose does not count them).
     setup: Mutex<BTreeMap<&'static str, u64>>,
+    /// Requests of `prober` virtual users per endpoint, kept out of the latency statistics.
+    probe_requests: Mutex<BTreeMap<&'static str, u64>>,
     /// Earliest start of a virtual user's request (unix µs; `u64::MAX` before any): goose
     /// launches users when its test plan starts, after the setup, so this is where the
     /// plan's stages begin.
@@ -51,6 +53,7 @@ impl Recorder {
             errors: AtomicU64::new(0),
             overhead_ns: AtomicU64::new(0),
             setup: Mutex::new(BTreeMap::new()),
+            probe_requests: Mutex::new(BTreeMap::new()),
             first_user_request_us: AtomicU64::new(u64::MAX),
             raw: Mutex::new(None),
             writes: Mutex::new(Vec::new()),
@@ -114,6 +117,15 @@ impl Recorder {
         std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Requests of `prober` virtual users, per endpoint (not in the latency statistics).
+    pub fn probe_request_counts(&self) -> BTreeMap<String, u64> {
+        let probes = self
+            .probe_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        probes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    }
+
     /// Takes the run's data out; later samples are dropped (the attack is over by then).
     pub fn take(&self) -> (Option<RunRecorder>, Vec<ProbeResult>) {
         let run = self.run.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -140,7 +152,13 @@ impl RequestSink for Recorder {
     fn request(&self, sample: &Sample) {
         let started = Instant::now();
         let outcome = outcome(sample);
-        if let Some(run) = self.run.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        if sample.probe {
+            let mut probes = self
+                .probe_requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            *probes.entry(sample.endpoint.name()).or_default() += 1;
+        } else if let Some(run) = self.run.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             run.record(
                 sample.endpoint.name(),
                 sample.at_unix_us,
@@ -204,5 +222,38 @@ impl RequestSink for Recorder {
         {
             entry.examples.push(example);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gauntlet_scenarios::hrms::Endpoint;
+
+    use super::*;
+
+    fn sample(probe: bool) -> Sample {
+        Sample {
+            endpoint: Endpoint::GetEmployee,
+            at_unix_us: 1_000_000,
+            latency_us: 500,
+            status: Some(404),
+            outcome: CallOutcome::Ok,
+            setup: false,
+            probe,
+        }
+    }
+
+    #[test]
+    fn prober_requests_are_counted_apart_from_the_latency_statistics() {
+        let recorder = Recorder::new(0, false);
+        recorder.request(&sample(true));
+        recorder.request(&sample(true));
+        recorder.request(&sample(false));
+        assert_eq!(recorder.totals(), (3, 0), "every request counts");
+        assert_eq!(
+            recorder.probe_request_counts().get("GET /employees/{id}"),
+            Some(&2),
+            "only the prober's go to the probe column"
+        );
     }
 }

@@ -56,6 +56,17 @@ fn env_rejects_an_unknown_backend_as_bad_input() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("dokcer"));
 }
 
+#[test]
+fn probe_rejects_an_unknown_defect_as_bad_input_before_provisioning() {
+    let output = gauntlet()
+        .args(["probe", "--defect", "unscoped_employee_raed"])
+        .output()
+        .expect("gauntlet probe runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unscoped_employee_raed"), "{stderr}");
+}
+
 /// `serve` with Docker unreachable falls back to native, serves the reference service with demo
 /// tenants of every tier, and Ctrl-C removes everything it started.
 #[test]

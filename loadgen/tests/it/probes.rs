@@ -6,7 +6,8 @@
 //! The test prints the detection matrix that `docs/probes.md` reproduces.
 
 use gauntlet_loadgen::run::{local, probe};
-use gauntlet_reports::model::ProbeResult;
+use gauntlet_reports::model::{ProbeResult, RunInfo};
+use gauntlet_reports::{Verdict, render};
 use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
 use hrms::config::Argon2Settings;
 use hrms::defects::Defects;
@@ -127,6 +128,20 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
         }
         if caught.is_empty() || caught.iter().all(|p| p.examples.is_empty()) {
             missed.push(*name);
+        } else {
+            // The report itself shows the offending request, in every human format.
+            let example = caught[0].examples[0].clone();
+            let report = probe::report(RunInfo::default(), results.clone(), 0);
+            assert_eq!(report.verdict, Verdict::Fail);
+            let markdown = render::markdown::render(&report);
+            let junit = render::junit::render(&report).expect("junit");
+            assert!(markdown.contains(&example), "{name}: not in report.md");
+            // XML escapes quotes: compare the request line up to its first quoted part.
+            let head: String = example
+                .chars()
+                .take_while(|c| !matches!(c, '(' | '{' | '"'))
+                .collect();
+            assert!(junit.contains(head.trim()), "{name}: not in junit.xml");
         }
         let cells: Vec<String> = caught
             .iter()

@@ -276,7 +276,21 @@ fn probes(out: &mut String, r: &Report) {
             mark(p.pass())
         );
     }
-    out.push_str("</table></section>");
+    out.push_str("</table>");
+    // The offending requests themselves: what a reader needs to reproduce a leak.
+    for p in r.probes.results.iter().filter(|p| !p.examples.is_empty()) {
+        let _ = write!(
+            out,
+            "<h3>{} / {}</h3><ul>",
+            escape(&p.kind),
+            escape(&p.name)
+        );
+        for example in &p.examples {
+            let _ = write!(out, "<li><code>{}</code></li>", escape(example));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
 }
 
 fn chaos(out: &mut String, r: &Report) {

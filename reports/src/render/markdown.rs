@@ -169,6 +169,14 @@ fn probes(out: &mut String, r: &Report) {
         );
     }
     out.push('\n');
+    // The offending requests themselves: what a reader needs to reproduce a leak.
+    for p in r.probes.results.iter().filter(|p| !p.examples.is_empty()) {
+        let _ = writeln!(out, "**{} / {}**\n", p.kind, p.name);
+        for example in &p.examples {
+            let _ = writeln!(out, "- `{}`", example.replace('`', "'"));
+        }
+        out.push('\n');
+    }
 }
 
 fn chaos(out: &mut String, r: &Report) {

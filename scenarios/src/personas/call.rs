@@ -185,6 +185,9 @@ fn record(
         status,
         outcome,
         setup: user.get_session_data::<SetupUser>().is_some(),
+        probe: user
+            .get_session_data::<super::Session>()
+            .is_some_and(|s| s.prober),
     });
 }
 

@@ -60,6 +60,9 @@ pub struct Sample {
     /// Sent by the once-per-run setup or sweeps (goose's `test_start`/`test_stop`), which
     /// goose's own metrics do not count.
     pub setup: bool,
+    /// Sent by a `prober` virtual user: counted like any request, but kept out of the latency
+    /// statistics (probes are mostly fast refusals and would flatter the percentiles).
+    pub probe: bool,
 }
 
 /// The result of one probe attempt.

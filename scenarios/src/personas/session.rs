@@ -26,6 +26,8 @@ pub struct Session {
     pub counter: u64,
     /// When this user last started a payroll run.
     pub last_payroll: Option<std::time::Instant>,
+    /// A `prober` user: its requests stay out of the latency statistics.
+    pub prober: bool,
 }
 
 impl Session {
@@ -82,6 +84,7 @@ async fn login(user: &mut GooseUser, ctx: &Ctx, persona: Persona) -> Option<Sess
             .or_else(|| credential.employee_id.clone()),
         // Unique per goose user, so names built from it never collide between users.
         counter: user.weighted_users_index as u64 * 1_000_000,
+        prober: persona == Persona::Prober,
         ..Session::default()
     })
 }

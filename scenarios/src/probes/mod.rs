@@ -37,6 +37,22 @@ pub use request::{Reply, Req};
 /// Tenants covered: every ordered pair of the first few is probed, which is quadratic.
 pub const MAX_TENANTS: usize = 4;
 
+/// Why the catalogue cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The HTTP client could not be built.
+    #[error("building the HTTP client: {0}")]
+    Client(reqwest::Error),
+    /// A probing account could not log in (wrong credentials, or the service is down).
+    #[error("tenant #{tenant}: login of {email} failed (wrong credentials or service down)")]
+    Login {
+        /// Index in the fixture.
+        tenant: usize,
+        /// The account.
+        email: String,
+    },
+}
+
 /// Which families run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Catalogue {
@@ -74,10 +90,11 @@ impl Prober {
         base: &str,
         fixture: Fixture,
         sink: Arc<dyn RequestSink>,
-    ) -> Result<Prober, reqwest::Error> {
+    ) -> Result<Prober, ProbeError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
-            .build()?;
+            .build()
+            .map_err(ProbeError::Client)?;
         let tenants = fixture.tenants.len().min(MAX_TENANTS);
         let mut prober = Prober {
             http,
@@ -101,6 +118,14 @@ impl Prober {
             };
             if let Some(u) = employee {
                 tokens.employee = prober.login_as(&u.email, &u.password).await;
+                // Without it every probe of this tenant would be an anonymous 401: a false
+                // "held" all along the line.
+                if tokens.employee.is_none() {
+                    return Err(ProbeError::Login {
+                        tenant: t,
+                        email: u.email,
+                    });
+                }
             }
             if let Some(u) = admin {
                 tokens.hr_admin = prober.login_as(&u.email, &u.password).await;

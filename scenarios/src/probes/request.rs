@@ -185,3 +185,24 @@ impl Prober {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_shows_what_was_tried_but_never_the_token() {
+        let req = Req::post("/employees", "tenant #0 hr_admin")
+            .token(Some("secret-token"))
+            .header("X-Tenant-ID", "t1")
+            .note("forged token: tid → tenant #1")
+            .body(serde_json::json!({"tenant_id": "t1"}));
+        let shown = req.to_string();
+        assert_eq!(
+            shown,
+            "POST /employees as tenant #0 hr_admin (forged token: tid → tenant #1) \
+             [X-Tenant-ID: t1] body {\"tenant_id\":\"t1\"}"
+        );
+        assert!(!shown.contains("secret-token"));
+    }
+}

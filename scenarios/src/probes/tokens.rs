@@ -125,3 +125,22 @@ fn wrong_key(claims: &Value) -> String {
     let key = jsonwebtoken::EncodingKey::from_secret(b"gauntlet-probe-not-the-service-key");
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forged_tokens_keep_or_drop_the_signature_as_named() {
+        let claims = json!({"tid": "a", "role": "employee", "exp": 9_999_999_999_u64});
+        let token = wrong_key(&claims);
+        assert_eq!(claims_of(&token), Some(claims.clone()));
+        let mut edited = claims.clone();
+        edited["tid"] = json!("b");
+        let forged = resign_with_original(&token, &edited);
+        assert_eq!(claims_of(&forged), Some(edited.clone()));
+        assert_eq!(forged.rsplit('.').next(), token.rsplit('.').next());
+        let none = unsigned(&edited);
+        assert!(none.ends_with('.'), "alg none carries no signature");
+    }
+}

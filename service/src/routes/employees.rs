@@ -311,8 +311,12 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .await?;
     seed_balances(&mut tx, tenant, employee.id).await?;
-    idem.finish(tx, tenant, StatusCode::CREATED, &employee)
-        .await
+    let response = idem
+        .finish(tx, tenant, StatusCode::CREATED, &employee)
+        .await;
+    // Department head counts in the cached department list are stale from here on.
+    state.cache.invalidate(tenant);
+    response
 }
 
 /// Gives a new employee this year's default leave entitlement.
@@ -389,7 +393,9 @@ pub async fn update(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::NotFound("employee"))?;
-    idem.finish(tx, tenant, StatusCode::OK, &employee).await
+    let response = idem.finish(tx, tenant, StatusCode::OK, &employee).await;
+    state.cache.invalidate(tenant);
+    response
 }
 
 /// Deactivates an employee (HR admins only); idempotent by nature.
@@ -419,7 +425,9 @@ pub async fn deactivate(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::NotFound("employee"))?;
-    idem.finish(tx, tenant, StatusCode::OK, &employee).await
+    let response = idem.finish(tx, tenant, StatusCode::OK, &employee).await;
+    state.cache.invalidate(tenant);
+    response
 }
 
 #[cfg(test)]
