@@ -156,7 +156,7 @@ pub fn html(out: &mut String, r: &Report, mark: fn(bool) -> &'static str) {
         for f in &c.faults {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>+{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>+{}</td><td>{}</td></tr>",
                 escape(&f.name),
                 escape(&f.fault),
                 escape(&f.target),
@@ -210,7 +210,7 @@ pub fn html(out: &mut String, r: &Report, mark: fn(bool) -> &'static str) {
         for e in c.events.iter().take(MAX_HTML_EVENTS) {
             let _ = write!(
                 out,
-                "<tr><td>+{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                "<tr><td>+{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
                 duration_us(e.at_offset_us),
                 event_kind(e),
                 escape(&e.target),

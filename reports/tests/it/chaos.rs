@@ -172,12 +172,12 @@ fn html_chaos_section_has_windows_timeline_and_hypotheses() {
     let chaos = &chaos[..chaos.find("</section>").unwrap()];
     assert!(chaos.contains("Recovery time: <b>3.5s</b>"));
     assert!(chaos.contains(
-        "<td>pg-latency</td><td>latency</td><td>postgres</td><td>latency=200ms</td><td>+10s</td><td>+20s</td>"
+        "<td>pg-latency</td><td class=\"l\">latency</td><td class=\"l\">postgres</td><td class=\"l\">latency=200ms</td><td>+10s</td><td>+20s</td>"
     ), "{chaos}");
     assert!(chaos.contains("<svg"), "timeline chart");
     assert_eq!(chaos.matches("<td><code>").count(), 3, "3 hypotheses");
     assert!(chaos.contains("error rate below 20% while the fault is active"));
-    assert!(chaos.contains("<td>steady_state_restored</td>"));
+    assert!(chaos.contains("<td class=\"l\">steady_state_restored</td>"));
     // The three over-time charts, before the chaos section, each shade the fault window.
     let charts = &page[..page.find("<section id=\"chaos\">").unwrap()];
     assert_eq!(
