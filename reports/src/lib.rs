@@ -5,6 +5,7 @@
 //! - [`record`]: allocation-free building blocks the loadgen records requests into;
 //! - [`histogram`]: the one HDR histogram configuration and its base64 V2-deflate encoding;
 //! - [`threshold`]: k6-style threshold parsing (with positions) and evaluation;
+//! - [`hypothesis`]: chaos steady-state hypotheses derived from fault-related thresholds;
 //! - [`verdict`]: pass / fail / invalid / aborted and the exit code;
 //! - [`render`]: JSON, Markdown, HTML (inline SVG), JUnit XML and console text;
 //! - [`compare`]: base vs new with allowances and a noise band from the histograms;
@@ -18,6 +19,7 @@
 pub mod compare;
 pub mod format;
 pub mod histogram;
+pub mod hypothesis;
 pub mod merge;
 pub mod model;
 pub mod record;

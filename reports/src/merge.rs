@@ -241,6 +241,7 @@ fn merge_sections(out: &mut Report, reports: &[Report], start: u64) {
     let chaos = &mut out.chaos;
     chaos.faults.clear();
     chaos.events.clear();
+    // Hypotheses are re-derived from the merged thresholds below.
     chaos.hypotheses.clear();
     for r in reports {
         let d = r.run.started_at_unix_us - start;
@@ -257,7 +258,6 @@ fn merge_sections(out: &mut Report, reports: &[Report], start: u64) {
                 e.at_offset_us += d;
                 e
             }));
-        chaos.hypotheses.extend(r.chaos.hypotheses.iter().cloned());
     }
     chaos.faults.sort_by_key(|f| f.start_offset_us);
     chaos.events.sort_by_key(|e| e.at_offset_us);
@@ -272,6 +272,10 @@ fn merge_sections(out: &mut Report, reports: &[Report], start: u64) {
     l.verified = reports.iter().map(|r| r.ledger.verified).sum();
     l.lost = reports.iter().map(|r| r.ledger.lost).sum();
     l.duplicated = reports.iter().map(|r| r.ledger.duplicated).sum();
+    l.unacknowledged_but_present = reports
+        .iter()
+        .map(|r| r.ledger.unacknowledged_but_present)
+        .sum();
     l.examples = reports
         .iter()
         .flat_map(|r| r.ledger.examples.iter().cloned())

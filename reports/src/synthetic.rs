@@ -3,7 +3,9 @@
 //! needs no `rand` dependency and the same arguments always give the same report.
 
 use crate::histogram::HistogramError;
-use crate::model::{FaultWindow, PhaseKind, Report, RunInfo, Stage};
+use crate::model::{
+    ChaosEvent, ChaosEventKind, FaultWindow, LedgerSection, PhaseKind, Report, RunInfo, Stage,
+};
 use crate::record::{Outcome, RunRecorder};
 
 /// Start instant of synthetic runs: 2026-01-01T00:00:00Z in unix microseconds.
@@ -23,8 +25,9 @@ impl SplitMix {
 }
 
 /// A run of `seconds` × `endpoints`, `per_second` requests per endpoint per second, with a
-/// fault in the middle third (slower, 5xx errors), stages, a fault window and per-second
-/// histograms kept. Thresholds are not evaluated; callers add their own.
+/// fault in the middle third (slower, 5xx errors), stages, a fault window with its timeline and
+/// recovery time, a ledger and per-second histograms kept. Thresholds are not evaluated (so
+/// there are no hypotheses yet); callers add their own.
 pub fn report(seconds: u64, endpoints: usize, per_second: u64) -> Result<Report, HistogramError> {
     let names: Vec<String> = (0..endpoints)
         .map(|i| format!("GET /api/v1/resource-{i:02}/{{id}}"))
@@ -53,8 +56,44 @@ pub fn report(seconds: u64, endpoints: usize, per_second: u64) -> Result<Report,
         target: "postgres".into(),
         start_offset_us: fault_start * 1_000_000,
         end_offset_us: Some(fault_end * 1_000_000),
-        ..FaultWindow::default()
+        attributes: [("latency", "200ms"), ("jitter", "50ms")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
     }];
+    let event = |at_s: u64, kind, message: &str| ChaosEvent {
+        at_offset_us: at_s * 1_000_000,
+        kind,
+        target: "postgres".into(),
+        message: message.into(),
+    };
+    report.chaos.events = vec![
+        event(
+            fault_start,
+            ChaosEventKind::Inject,
+            "latency on postgres injected",
+        ),
+        event(
+            fault_end,
+            ChaosEventKind::Remove,
+            "latency on postgres removed",
+        ),
+        event(
+            fault_end + 1,
+            ChaosEventKind::SteadyStateRestored,
+            "error rate and p95 back within the baseline band",
+        ),
+    ];
+    report.chaos.recovery_time_us = Some(1_000_000);
+    report.ledger = LedgerSection {
+        enabled: true,
+        acked: seconds,
+        verified: seconds.saturating_sub(1),
+        lost: seconds.min(1),
+        duplicated: 0,
+        unacknowledged_but_present: 2,
+        examples: vec!["lost: attendance record 42".into()],
+    };
     Ok(report)
 }
 

@@ -129,6 +129,12 @@ fn report_html_renders_in_chromium_without_errors_and_with_charts() {
         }),
         ..ScenarioResults::default()
     };
+    // The synthetic run has a fault window, its timeline and a ledger; a phase threshold
+    // gives it a chaos hypothesis.
+    let during_fault = gauntlet_reports::parse_threshold("during fault: http.error_rate < 50%")
+        .expect("threshold parses");
+    gauntlet_reports::evaluate_all(&[during_fault], &mut report);
+    assert_eq!(report.chaos.hypotheses.len(), 1);
     let page = dir.path().join("report.html");
     std::fs::write(&page, gauntlet_reports::render::html::render(&report)).unwrap();
     let shot = dir.path().join("report.png");
@@ -159,6 +165,21 @@ fn report_html_renders_in_chromium_without_errors_and_with_charts() {
         "no verdict banner in the DOM"
     );
     assert!(dom.contains("id=\"spike\""), "no spike section in the DOM");
+    assert!(dom.contains("id=\"chaos\""), "no chaos section in the DOM");
+    assert!(
+        dom.contains("id=\"ledger\""),
+        "no ledger section in the DOM"
+    );
+    assert!(
+        dom.contains("during fault: http.error_rate &lt; 50%"),
+        "no hypothesis in the DOM"
+    );
+    let charts_part = &dom[..dom.find("id=\"chaos\"").unwrap()];
+    assert_eq!(
+        charts_part.matches("class=\"fault\"").count(),
+        3,
+        "each over-time chart shades the fault window"
+    );
     assert!(
         dom.matches("<svg class=\"chart\"").count() >= 3,
         "charts missing"

@@ -4,13 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::svg::{self, Band, Chart, Line, Timeline};
+use super::svg::{self, Band, Chart, Line};
 use super::verdict_word;
 use crate::format::{self, duration_us};
 use crate::model::{EndpointReport, Report, ValueUnit};
-
-/// Rows of the chaos event table before it is cut.
-const MAX_EVENT_ROWS: usize = 200;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d232a;background:#f6f7f9}\
 main{max-width:1000px;margin:0 auto;padding:16px}\
@@ -63,7 +60,7 @@ pub fn render(r: &Report) -> String {
     super::baseline::html(&mut out, r, mark);
     super::scenario::html(&mut out, r, mark);
     probes(&mut out, r);
-    chaos(&mut out, r);
+    super::chaos::html(&mut out, r, mark);
     ledger_alerts(&mut out, r);
     run_info(&mut out, r);
     embedded_data(&mut out, r);
@@ -293,72 +290,8 @@ fn probes(out: &mut String, r: &Report) {
     out.push_str("</section>");
 }
 
-fn chaos(out: &mut String, r: &Report) {
-    let c = &r.chaos;
-    if c.faults.is_empty() && c.events.is_empty() && c.hypotheses.is_empty() {
-        return;
-    }
-    out.push_str("<section><h2>Chaos</h2>");
-    if let Some(us) = c.recovery_time_us {
-        let _ = write!(out, "<p>Recovery time: <b>{}</b></p>", duration_us(us));
-    }
-    let end_s = r.run.duration_us as f64 / 1e6;
-    let timeline = Timeline {
-        x_max_s: end_s,
-        rows: c
-            .faults
-            .iter()
-            .map(|f| {
-                let end = f.end_offset_us.map_or(end_s, |e| e as f64 / 1e6);
-                (
-                    format!("{} on {}", f.fault, f.target),
-                    f.start_offset_us as f64 / 1e6,
-                    end,
-                )
-            })
-            .collect(),
-        marks: c
-            .events
-            .iter()
-            .map(|e| (e.at_offset_us as f64 / 1e6, e.message.clone()))
-            .collect(),
-    };
-    out.push_str(&svg::timeline(&timeline));
-    for h in &c.hypotheses {
-        let _ = write!(
-            out,
-            "<p>{} <b>{}</b>: expected {}, observed {}</p>",
-            mark(h.pass),
-            escape(&h.name),
-            escape(&h.expected),
-            escape(&h.observed)
-        );
-    }
-    if !c.events.is_empty() {
-        out.push_str("<table><tr><th>At</th><th>Target</th><th>Event</th></tr>");
-        for e in c.events.iter().take(MAX_EVENT_ROWS) {
-            let _ = write!(
-                out,
-                "<tr><td>+{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                duration_us(e.at_offset_us),
-                escape(&e.target),
-                escape(&e.message)
-            );
-        }
-        out.push_str("</table>");
-    }
-    out.push_str("</section>");
-}
-
 fn ledger_alerts(out: &mut String, r: &Report) {
-    let l = &r.ledger;
-    if l.enabled {
-        let _ = write!(
-            out,
-            "<section><h2>Ledger</h2><p>acked <b>{}</b> · verified <b>{}</b> · lost <b>{}</b> · duplicated <b>{}</b></p></section>",
-            l.acked, l.verified, l.lost, l.duplicated
-        );
-    }
+    super::chaos::ledger_html(out, &r.ledger);
     if r.alerts.enabled {
         out.push_str("<section><h2>Alerts</h2><table><tr><th>Alert</th><th>Expected</th><th>Fired at</th><th>Resolved at</th></tr>");
         for a in &r.alerts.alerts {

@@ -1,6 +1,8 @@
 //! `junit.xml` via quick-junit: one test suite per run; one test case per threshold, per probe
 //! kind and per chaos hypothesis, plus a `verdict` case so an invalid or aborted run is never
-//! green in CI. No timestamps: the same report gives the same bytes.
+//! green in CI. A threshold that became a chaos hypothesis (same expression) is reported once,
+//! as the hypothesis, so one broken expectation is one failed case. No timestamps: the same
+//! report gives the same bytes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,7 +30,12 @@ pub fn render(r: &Report) -> Result<String, JunitError> {
         suite.add_property(Property::new("git_revision", rev.as_str()));
     }
     suite.add_test_case(verdict_case(r));
-    for t in &r.thresholds {
+    let is_hypothesis = |expr: &str| r.chaos.hypotheses.iter().any(|h| h.name == expr);
+    for t in r
+        .thresholds
+        .iter()
+        .filter(|t| !is_hypothesis(&t.expression))
+    {
         let status = if t.pass {
             TestCaseStatus::success()
         } else {

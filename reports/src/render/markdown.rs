@@ -7,9 +7,6 @@ use super::verdict_word;
 use crate::format::{self, duration_us};
 use crate::model::{EndpointReport, Report, Verdict};
 
-/// Rows shown in the chaos timeline before it is cut.
-const MAX_EVENTS: usize = 40;
-
 /// Render `report.md`.
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(8 * 1024);
@@ -20,7 +17,7 @@ pub fn render(r: &Report) -> String {
     super::baseline::markdown(&mut out, r);
     super::scenario::markdown(&mut out, r);
     probes(&mut out, r);
-    chaos(&mut out, r);
+    super::chaos::markdown(&mut out, r);
     ledger_and_alerts(&mut out, r);
     footer(&mut out, r);
     out
@@ -179,66 +176,8 @@ fn probes(out: &mut String, r: &Report) {
     }
 }
 
-fn chaos(out: &mut String, r: &Report) {
-    let c = &r.chaos;
-    if c.faults.is_empty() && c.events.is_empty() && c.hypotheses.is_empty() {
-        return;
-    }
-    out.push_str("### Chaos\n\n");
-    if let Some(us) = c.recovery_time_us {
-        let _ = writeln!(out, "Recovery time: {}\n", duration_us(us));
-    }
-    if !c.hypotheses.is_empty() {
-        out.push_str("| | Hypothesis | Expected | Observed |\n|---|---|---|---|\n");
-        for h in &c.hypotheses {
-            let mark = if h.pass { "✅" } else { "❌" };
-            let _ = writeln!(
-                out,
-                "| {mark} | {} | {} | {} |",
-                cell(&h.name),
-                cell(&h.expected),
-                cell(&h.observed)
-            );
-        }
-        out.push('\n');
-    }
-    if !c.events.is_empty() {
-        out.push_str("| At | Event | Target | Detail |\n|---:|---|---|---|\n");
-        for e in c.events.iter().take(MAX_EVENTS) {
-            let kind = serde_json::to_value(e.kind).ok();
-            let kind = kind.as_ref().and_then(|v| v.as_str()).unwrap_or("event");
-            let _ = writeln!(
-                out,
-                "| +{} | {} | {} | {} |",
-                duration_us(e.at_offset_us),
-                kind,
-                cell(&e.target),
-                cell(&e.message)
-            );
-        }
-        if c.events.len() > MAX_EVENTS {
-            let _ = writeln!(
-                out,
-                "\n…and {} more events in report.json",
-                c.events.len() - MAX_EVENTS
-            );
-        }
-        out.push('\n');
-    }
-}
-
 fn ledger_and_alerts(out: &mut String, r: &Report) {
-    let l = &r.ledger;
-    if l.enabled {
-        out.push_str(
-            "### Ledger\n\n| Acked | Verified | Lost | Duplicated |\n|---:|---:|---:|---:|\n",
-        );
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |\n",
-            l.acked, l.verified, l.lost, l.duplicated
-        );
-    }
+    super::chaos::ledger_markdown(out, &r.ledger);
     if r.alerts.enabled && !r.alerts.alerts.is_empty() {
         out.push_str(
             "### Alerts\n\n| Alert | Expected | Fired at | Resolved at |\n|---|---|---:|---:|\n",

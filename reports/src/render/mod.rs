@@ -2,6 +2,7 @@
 //! environment, so the same report always renders to the same bytes.
 
 mod baseline;
+mod chaos;
 pub mod console;
 pub mod html;
 pub mod junit;

@@ -36,10 +36,11 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
     }
 }
 
-/// Evaluate every threshold, store the results in `report.thresholds` (declaration order) and
-/// recompute the verdict.
+/// Evaluate every threshold, store the results in `report.thresholds` (declaration order),
+/// derive the chaos hypotheses from them and recompute the verdict.
 pub fn evaluate_all(thresholds: &[Threshold], report: &mut Report) {
     report.thresholds = thresholds.iter().map(|t| evaluate(t, report)).collect();
+    report.chaos.hypotheses = crate::hypothesis::derive(report);
     crate::verdict::apply(report);
 }
 
