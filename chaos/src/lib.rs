@@ -9,7 +9,6 @@
 //! - [`proxy`]: [`FaultProxy`], the in-process TCP proxy that applies toxics to live traffic.
 //! - [`schedule`]: faults at planned offsets, validated; inject/remove events.
 //! - [`phases`]: baseline / fault / recovery spans of a run, and [`recovery_time`].
-//! - [`steady_state`]: hypotheses ("p95 < 500 ms during fault") evaluated against numbers.
 //!
 //! Lifecycle faults are only described here; the provisioning crate executes them. This crate
 //! depends on no other workspace crate.
@@ -19,7 +18,6 @@ pub mod fault;
 pub mod phases;
 pub mod proxy;
 pub mod schedule;
-pub mod steady_state;
 
 pub use fault::{
     Direction, Fault, FaultError, FieldProblem, LifecycleAction, Target, Toxic, ToxicKind, Toxicity,
@@ -27,4 +25,3 @@ pub use fault::{
 pub use phases::{Phase, PhaseSpan, Phases, RecoveryBand, SecondSample, recovery_time};
 pub use proxy::{FaultProxy, ProxyError, ProxyStats, ToxicId};
 pub use schedule::{Schedule, ScheduleError, ScheduleEvent, ScheduledFault};
-pub use steady_state::{Hypothesis, Observations};

@@ -1,10 +1,9 @@
-//! Fault vocabulary parsing, schedules, phases, recovery time and steady-state hypotheses.
+//! Fault vocabulary parsing, schedules, phases and recovery time.
 
 use gauntlet_chaos::phases::BaselineLimits;
 use gauntlet_chaos::schedule::EventKind;
-use gauntlet_chaos::steady_state::{Bound, Comparison, Metric, Scope, Status, evaluate_all};
 use gauntlet_chaos::{
-    Direction, Fault, FaultError, FieldProblem, Hypothesis, LifecycleAction, Observations, Phase,
+    Direction, Fault, FaultError, FieldProblem, LifecycleAction, Phase,
     Phases, RecoveryBand, Schedule, ScheduleError, SecondSample, Target, Toxic, ToxicKind,
     Toxicity, recovery_time,
 };
@@ -343,54 +342,4 @@ fn recovery_time_counts_until_band_holds_for_consecutive_seconds() {
         &band,
     );
     assert!(no_base.is_err());
-}
-
-#[test]
-fn hypotheses_evaluate_against_supplied_numbers() {
-    let h = |name: &str, metric, op, limit, scope| Hypothesis {
-        name: name.into(),
-        metric,
-        bound: Bound { op, limit },
-        scope,
-    };
-    let hyps = [
-        h(
-            "p95 holds under fault",
-            Metric::P95,
-            Comparison::Lt,
-            500.0,
-            Scope::Phase(Phase::Fault),
-        ),
-        h(
-            "errors low in baseline",
-            Metric::ErrorRate,
-            Comparison::Le,
-            0.01,
-            Scope::Phase(Phase::Baseline),
-        ),
-        h(
-            "recovers fast",
-            Metric::RecoveryTime,
-            Comparison::Lt,
-            10.0,
-            Scope::Run,
-        ),
-    ];
-    let mut obs = Observations::new();
-    obs.set(Scope::Phase(Phase::Fault), Metric::P95, 730.0).set(
-        Scope::Phase(Phase::Baseline),
-        Metric::ErrorRate,
-        0.0,
-    );
-    let statuses: Vec<_> = evaluate_all(&hyps, &obs)
-        .into_iter()
-        .map(|e| e.status)
-        .collect();
-    assert_eq!(
-        statuses,
-        vec![Status::Violated, Status::Held, Status::NoData]
-    );
-    let json = serde_json::to_string(&hyps[0]).unwrap();
-    assert!(json.contains(r#""scope":"fault""#), "{json}");
-    assert_eq!(serde_json::from_str::<Hypothesis>(&json).unwrap(), hyps[0]);
 }
