@@ -23,6 +23,7 @@ use gauntlet_testcontainers::{Server, Stack};
 use super::local::Proxies;
 use super::now_unix_us;
 use super::recorder::Recorder;
+use super::service_process::ServiceProcess;
 
 /// A `[[chaos]]` entry the executor can apply.
 #[derive(Debug, Clone)]
@@ -56,11 +57,13 @@ pub struct ChaosPlanError {
 }
 
 /// Validates every planned fault. `local` says whether the run provisions its own stack
-/// (faults need the proxies and the server controls, which a `--target` run does not have).
+/// (faults need the proxies and the server controls, which a `--target` run does not have);
+/// `service_process` whether the service runs in a child process (faults on the service).
 pub fn plan(
     spec: &ScenarioSpec,
     plan: &LoadPlan,
     local: bool,
+    service_process: bool,
 ) -> Result<Vec<Planned>, ChaosPlanError> {
     let mut out = Vec::with_capacity(plan.chaos.len());
     for (index, (planned, written)) in plan.chaos.iter().zip(spec.chaos()).enumerate() {
@@ -104,12 +107,22 @@ pub fn plan(
         if let Fault::Toxic(t) = &fault {
             t.validate().map_err(|e| at("attributes", e.to_string()))?;
         }
-        if target == Target::Service {
+        if target == Target::Service && !service_process {
             return Err(at(
                 "target",
-                "faults on the service need `--service-process` (the service in a child \
-                 process), which is not built yet; target postgres or redis"
+                "faults on the service need the service in a child process: add \
+                 `--service-process` (or `service_process = true` in the spec)"
                     .to_owned(),
+            ));
+        }
+        if target == Target::Service && !matches!(fault, Fault::Lifecycle(_)) {
+            return Err(at(
+                "fault",
+                format!(
+                    "`{}` acts on a connection to postgres or redis; the service takes \
+                     lifecycle faults only: kill, stop, restart, pause",
+                    planned.fault
+                ),
             ));
         }
         if !local {
@@ -143,6 +156,8 @@ pub struct Handles<'a> {
     pub proxies: Option<&'a Proxies>,
     /// The provisioned servers.
     pub stack: Option<&'a Stack>,
+    /// The service's child process (`--service-process`).
+    pub service: Option<&'a ServiceProcess>,
 }
 
 impl<'a> Handles<'a> {
@@ -177,6 +192,14 @@ pub struct ChaosLog {
 }
 
 impl ChaosLog {
+    /// Whether the service process was killed, stopped or restarted (its counters reset).
+    pub fn service_restarted(&self) -> bool {
+        self.windows.iter().any(|(f, ..)| {
+            f.target == Target::Service
+                && matches!(f.fault, Fault::Lifecycle(a) if a != LifecycleAction::Pause)
+        })
+    }
+
     fn event(&mut self, kind: ChaosEventKind, target: Target, message: String) {
         self.events.push((now_unix_us(), kind, target, message));
     }
@@ -396,6 +419,20 @@ async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()
                 .set_down(on)
                 .await?
         }
+        Fault::Lifecycle(action) if f.target == Target::Service => {
+            let service = handles.service.ok_or_else(missing)?;
+            match (action, on) {
+                (LifecycleAction::Kill, true) => service.kill().await?,
+                (LifecycleAction::Stop, true) => service.stop().await?,
+                (LifecycleAction::Kill | LifecycleAction::Stop, false) => {
+                    service.spawn_and_wait().await?;
+                }
+                (LifecycleAction::Pause, true) => service.pause().await?,
+                (LifecycleAction::Pause, false) => service.unpause().await?,
+                (LifecycleAction::Restart, true) => service.restart().await?,
+                (LifecycleAction::Restart, false) => {}
+            }
+        }
         Fault::Lifecycle(action) => {
             let server = handles.server(f.target).ok_or_else(missing)?;
             match (action, on) {
@@ -429,9 +466,17 @@ mod tests {
     }
 
     fn planned(chaos: &str, local: bool) -> Result<Vec<Planned>, ChaosPlanError> {
+        planned_with(chaos, local, false)
+    }
+
+    fn planned_with(
+        chaos: &str,
+        local: bool,
+        service_process: bool,
+    ) -> Result<Vec<Planned>, ChaosPlanError> {
         let spec = spec_with(chaos);
         let load = spec.plan(spec.default_profile(), 0.5).expect("spec plans");
-        plan(&spec, &load, local)
+        plan(&spec, &load, local, service_process)
     }
 
     #[test]
@@ -484,6 +529,17 @@ mod tests {
             .expect_err("no service faults")
             .to_string();
         assert!(err.contains("--service-process"), "{err}");
+        let faults = planned_with(kill_service, true, true).expect("with a child service");
+        assert_eq!(faults[0].target, Target::Service);
+        let latency = "fault = \"latency\"\ntarget = \"service\"\nstart = \"1s\"\n\
+                       duration = \"1s\"\nattributes = { latency = 10 }\n";
+        let err = planned_with(latency, true, true)
+            .expect_err("no toxics on the service")
+            .to_string();
+        assert!(
+            err.contains("chaos[0].fault") && err.contains("lifecycle"),
+            "{err}"
+        );
         let down = "fault = \"down\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n";
         let err = planned(down, false)
             .expect_err("no remote faults")
