@@ -15,15 +15,15 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gauntlet_chaos::{Fault, FaultError, FaultProxy, LifecycleAction, Target};
+use gauntlet_chaos::{Fault, FaultError, LifecycleAction, Target};
 use gauntlet_reports::model::{ChaosEventKind, PhaseKind};
 use gauntlet_scenarios::{LoadPlan, ScenarioSpec};
-use gauntlet_testcontainers::{Server, Stack};
 
+pub use super::chaos_apply::Handles;
+use super::chaos_apply::apply;
 use super::local::Proxies;
 use super::now_unix_us;
 use super::recorder::Recorder;
-use super::service_process::ServiceProcess;
 
 /// A `[[chaos]]` entry the executor can apply.
 #[derive(Debug, Clone)]
@@ -147,37 +147,6 @@ pub fn plan(
         });
     }
     Ok(out)
-}
-
-/// What the executor can act on: the local service's proxies and servers.
-#[derive(Clone, Copy, Default)]
-pub struct Handles<'a> {
-    /// The fault proxies.
-    pub proxies: Option<&'a Proxies>,
-    /// The provisioned servers.
-    pub stack: Option<&'a Stack>,
-    /// The service's child process (`--service-process`).
-    pub service: Option<&'a ServiceProcess>,
-}
-
-impl<'a> Handles<'a> {
-    fn proxy(&self, target: Target) -> Option<&'a FaultProxy> {
-        let p = self.proxies?;
-        match target {
-            Target::Postgres => Some(&p.postgres),
-            Target::Redis => Some(&p.redis),
-            Target::Service => None,
-        }
-    }
-
-    fn server(&self, target: Target) -> Option<&'a Server> {
-        let s = self.stack?;
-        match target {
-            Target::Postgres => Some(&s.postgres),
-            Target::Redis => Some(&s.redis),
-            Target::Service => None,
-        }
-    }
 }
 
 /// What happened, in unix microseconds (converted to report offsets by [`fill`]).
@@ -398,55 +367,6 @@ pub(super) fn target_name(t: Target) -> &'static str {
         Target::Redis => "redis",
         Target::Service => "service",
     }
-}
-
-/// Injects (`on`) or removes one fault.
-async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()> {
-    let missing = || anyhow::anyhow!("no {} to act on in this run", target_name(f.target));
-    match &f.fault {
-        Fault::Toxic(t) => {
-            let proxy = handles.proxy(f.target).ok_or_else(missing)?;
-            if on {
-                proxy.add_toxic(&f.name, t.clone())?;
-            } else {
-                proxy.remove_toxic(&f.name)?;
-            }
-        }
-        Fault::Down => {
-            handles
-                .proxy(f.target)
-                .ok_or_else(missing)?
-                .set_down(on)
-                .await?
-        }
-        Fault::Lifecycle(action) if f.target == Target::Service => {
-            let service = handles.service.ok_or_else(missing)?;
-            match (action, on) {
-                (LifecycleAction::Kill, true) => service.kill().await?,
-                (LifecycleAction::Stop, true) => service.stop().await?,
-                (LifecycleAction::Kill | LifecycleAction::Stop, false) => {
-                    service.spawn_and_wait().await?;
-                }
-                (LifecycleAction::Pause, true) => service.pause().await?,
-                (LifecycleAction::Pause, false) => service.unpause().await?,
-                (LifecycleAction::Restart, true) => service.restart().await?,
-                (LifecycleAction::Restart, false) => {}
-            }
-        }
-        Fault::Lifecycle(action) => {
-            let server = handles.server(f.target).ok_or_else(missing)?;
-            match (action, on) {
-                (LifecycleAction::Kill, true) => server.kill().await?,
-                (LifecycleAction::Stop, true) => server.stop().await?,
-                (LifecycleAction::Kill | LifecycleAction::Stop, false) => server.start().await?,
-                (LifecycleAction::Pause, true) => server.pause().await?,
-                (LifecycleAction::Pause, false) => server.unpause().await?,
-                (LifecycleAction::Restart, true) => server.restart().await?,
-                (LifecycleAction::Restart, false) => {}
-            }
-        }
-    }
-    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

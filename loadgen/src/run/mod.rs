@@ -15,6 +15,7 @@
 pub mod analysis;
 pub mod attack;
 pub mod chaos;
+mod chaos_apply;
 pub mod chaos_report;
 pub mod generator;
 pub mod ledger;
