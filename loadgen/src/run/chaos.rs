@@ -261,6 +261,12 @@ async fn run_schedule(
                     let message = format!("{} injected", describe(f));
                     l.events
                         .push((begun, ChaosEventKind::Inject, f.target, message));
+                    if matches!(f.fault, Fault::Lifecycle(LifecycleAction::Restart)) {
+                        let ms = now_unix_us().saturating_sub(begun) / 1000;
+                        let target = target_name(f.target);
+                        let message = format!("{target} restarted and ready after {ms} ms");
+                        l.event(ChaosEventKind::Note, f.target, message);
+                    }
                 }
                 Err(e) => {
                     if l.active.is_empty() {
