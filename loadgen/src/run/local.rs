@@ -233,8 +233,6 @@ fn child_env(settings: &Settings) -> Vec<(String, String)> {
         ),
         // The harness migrated before seeding; a restart need not take the lock again.
         ("HRMS__DATABASE__MIGRATE", "false".to_owned()),
-        // Info lines from the child would interleave with the harness's progress.
-        ("HRMS__LOG__FILTER", "warn".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -6,6 +6,9 @@
 //! as the `hrms` binary does ([`serve_child`]). The parent chooses the port once and keeps it
 //! across restarts, so virtual users never see the address change.
 //!
+//! The child logs through the harness's own subscriber (warnings by default, `RUST_LOG`
+//! applies) to the harness's stderr.
+//!
 //! The child lives in its own process group: a Ctrl-C in the terminal reaches the harness only,
 //! which then stops the service in order (after the ledger read-back). It is SIGKILLed when its
 //! handle drops, and it exits by itself if the harness dies ([`watch_parent`]).
