@@ -278,8 +278,8 @@ fn redis_down_degrades_rate_limiting_instead_of_failing_requests() {
     assert_eq!(report["ledger"]["lost"], 0, "{:#}", report["ledger"]);
 }
 
-/// service-kill is 20 s of load with the service killed from 8 s to 12 s; × 0.4 that is 8 s
-/// with the kill from 3.2 s to 4.8 s.
+/// service-kill is 24 s of load with the service killed from 8 s to 12 s; × 0.4 that is 9.6 s
+/// with the kill from 3.2 s to 4.8 s and 4.8 s to recover.
 #[test]
 fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
     let dir = out_dir("service-kill");
