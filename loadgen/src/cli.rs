@@ -38,6 +38,10 @@ pub enum Command {
     /// Re-render, compare or merge `report.json` files.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Internal: the reference service as `gauntlet run --service-process` starts it, in a
+    /// child process configured through the environment.
+    #[command(name = "__service", hide = true)]
+    Service,
 }
 
 /// `gauntlet report …`: everything here reads report files only; nothing is run.
@@ -200,6 +204,10 @@ pub struct RunArgs {
     /// Also write every recorded request to this CSV file (unix_us,endpoint,status,latency_us).
     #[arg(long, value_name = "FILE")]
     pub raw_samples: Option<PathBuf>,
+    /// Run the reference service in a child process (this executable again) instead of in
+    /// this one, so that chaos faults can kill, stop, pause and restart it.
+    #[arg(long, conflicts_with = "target")]
+    pub service_process: bool,
 }
 
 fn parse_profile(raw: &str) -> Result<ProfileName, String> {

@@ -6,7 +6,7 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 10] = [
+const BUILTINS: [(&str, &str); 11] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
@@ -18,6 +18,7 @@ const BUILTINS: [(&str, &str); 10] = [
     ("redis-down", include_str!("../builtin/redis-down.toml")),
     ("redis-pause", include_str!("../builtin/redis-pause.toml")),
     ("pg-reset", include_str!("../builtin/pg-reset.toml")),
+    ("service-kill", include_str!("../builtin/service-kill.toml")),
 ];
 
 /// Names of the built-in scenarios.

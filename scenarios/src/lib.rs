@@ -6,7 +6,7 @@
 //!   entries (kept opaque; `gauntlet-chaos` interprets them) — plus [`spec::LoadPlan`], the
 //!   spec made concrete for one profile and time scale.
 //! - [`builtin`]: `smoke`, `load`, `stress`, `spike`, `endurance` and the chaos experiments
-//!   (`pg-latency`, `pg-kill`, `redis-down`, `redis-pause`, `pg-reset`), embedded from
+//!   (`pg-latency`, `pg-kill`, `redis-down`, `redis-pause`, `pg-reset`, `service-kill`), embedded from
 //!   `builtin/*.toml`.
 //! - [`hrms`]: the HRMS API as virtual users see it — endpoint names matching the service's
 //!   route labels, and the fixture of tenants and credentials they log in with.

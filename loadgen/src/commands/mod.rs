@@ -25,6 +25,10 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),
         Command::Report(command) => report::run(command),
+        Command::Service => crate::run::service_process::serve_child()
+            .await
+            .map(|()| Exit::Success)
+            .map_err(Failure::infrastructure),
     }
 }
 

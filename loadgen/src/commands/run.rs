@@ -33,6 +33,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         max_generator_cpu: max_generator_cpu()?,
         baseline,
         raw_samples: args.raw_samples,
+        service_process: args.service_process,
     })
     .await
 }

@@ -15,11 +15,12 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gauntlet_chaos::{Fault, FaultError, FaultProxy, LifecycleAction, Target};
+use gauntlet_chaos::{Fault, FaultError, LifecycleAction, Target};
 use gauntlet_reports::model::{ChaosEventKind, PhaseKind};
 use gauntlet_scenarios::{LoadPlan, ScenarioSpec};
-use gauntlet_testcontainers::{Server, Stack};
 
+pub use super::chaos_apply::Handles;
+use super::chaos_apply::apply;
 use super::local::Proxies;
 use super::now_unix_us;
 use super::recorder::Recorder;
@@ -56,11 +57,13 @@ pub struct ChaosPlanError {
 }
 
 /// Validates every planned fault. `local` says whether the run provisions its own stack
-/// (faults need the proxies and the server controls, which a `--target` run does not have).
+/// (faults need the proxies and the server controls, which a `--target` run does not have);
+/// `service_process` whether the service runs in a child process (faults on the service).
 pub fn plan(
     spec: &ScenarioSpec,
     plan: &LoadPlan,
     local: bool,
+    service_process: bool,
 ) -> Result<Vec<Planned>, ChaosPlanError> {
     let mut out = Vec::with_capacity(plan.chaos.len());
     for (index, (planned, written)) in plan.chaos.iter().zip(spec.chaos()).enumerate() {
@@ -104,12 +107,22 @@ pub fn plan(
         if let Fault::Toxic(t) = &fault {
             t.validate().map_err(|e| at("attributes", e.to_string()))?;
         }
-        if target == Target::Service {
+        if target == Target::Service && !service_process {
             return Err(at(
                 "target",
-                "faults on the service need `--service-process` (the service in a child \
-                 process), which is not built yet; target postgres or redis"
+                "faults on the service need the service in a child process: add \
+                 `--service-process` (or `service_process = true` in the spec)"
                     .to_owned(),
+            ));
+        }
+        if target == Target::Service && !matches!(fault, Fault::Lifecycle(_)) {
+            return Err(at(
+                "fault",
+                format!(
+                    "`{}` acts on a connection to postgres or redis; the service takes \
+                     lifecycle faults only: kill, stop, restart, pause",
+                    planned.fault
+                ),
             ));
         }
         if !local {
@@ -136,35 +149,6 @@ pub fn plan(
     Ok(out)
 }
 
-/// What the executor can act on: the local service's proxies and servers.
-#[derive(Clone, Copy, Default)]
-pub struct Handles<'a> {
-    /// The fault proxies.
-    pub proxies: Option<&'a Proxies>,
-    /// The provisioned servers.
-    pub stack: Option<&'a Stack>,
-}
-
-impl<'a> Handles<'a> {
-    fn proxy(&self, target: Target) -> Option<&'a FaultProxy> {
-        let p = self.proxies?;
-        match target {
-            Target::Postgres => Some(&p.postgres),
-            Target::Redis => Some(&p.redis),
-            Target::Service => None,
-        }
-    }
-
-    fn server(&self, target: Target) -> Option<&'a Server> {
-        let s = self.stack?;
-        match target {
-            Target::Postgres => Some(&s.postgres),
-            Target::Redis => Some(&s.redis),
-            Target::Service => None,
-        }
-    }
-}
-
 /// What happened, in unix microseconds (converted to report offsets by [`fill`]).
 #[derive(Debug, Default)]
 pub struct ChaosLog {
@@ -177,6 +161,14 @@ pub struct ChaosLog {
 }
 
 impl ChaosLog {
+    /// Whether the service process was killed, stopped or restarted (its counters reset).
+    pub fn service_restarted(&self) -> bool {
+        self.windows.iter().any(|(f, ..)| {
+            f.target == Target::Service
+                && matches!(f.fault, Fault::Lifecycle(a) if a != LifecycleAction::Pause)
+        })
+    }
+
     fn event(&mut self, kind: ChaosEventKind, target: Target, message: String) {
         self.events.push((now_unix_us(), kind, target, message));
     }
@@ -269,6 +261,12 @@ async fn run_schedule(
                     let message = format!("{} injected", describe(f));
                     l.events
                         .push((begun, ChaosEventKind::Inject, f.target, message));
+                    if matches!(f.fault, Fault::Lifecycle(LifecycleAction::Restart)) {
+                        let ms = now_unix_us().saturating_sub(begun) / 1000;
+                        let target = target_name(f.target);
+                        let message = format!("{target} restarted and ready after {ms} ms");
+                        l.event(ChaosEventKind::Note, f.target, message);
+                    }
                 }
                 Err(e) => {
                     if l.active.is_empty() {
@@ -377,41 +375,6 @@ pub(super) fn target_name(t: Target) -> &'static str {
     }
 }
 
-/// Injects (`on`) or removes one fault.
-async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()> {
-    let missing = || anyhow::anyhow!("no {} to act on in this run", target_name(f.target));
-    match &f.fault {
-        Fault::Toxic(t) => {
-            let proxy = handles.proxy(f.target).ok_or_else(missing)?;
-            if on {
-                proxy.add_toxic(&f.name, t.clone())?;
-            } else {
-                proxy.remove_toxic(&f.name)?;
-            }
-        }
-        Fault::Down => {
-            handles
-                .proxy(f.target)
-                .ok_or_else(missing)?
-                .set_down(on)
-                .await?
-        }
-        Fault::Lifecycle(action) => {
-            let server = handles.server(f.target).ok_or_else(missing)?;
-            match (action, on) {
-                (LifecycleAction::Kill, true) => server.kill().await?,
-                (LifecycleAction::Stop, true) => server.stop().await?,
-                (LifecycleAction::Kill | LifecycleAction::Stop, false) => server.start().await?,
-                (LifecycleAction::Pause, true) => server.pause().await?,
-                (LifecycleAction::Pause, false) => server.unpause().await?,
-                (LifecycleAction::Restart, true) => server.restart().await?,
-                (LifecycleAction::Restart, false) => {}
-            }
-        }
-    }
-    Ok(())
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -429,9 +392,17 @@ mod tests {
     }
 
     fn planned(chaos: &str, local: bool) -> Result<Vec<Planned>, ChaosPlanError> {
+        planned_with(chaos, local, false)
+    }
+
+    fn planned_with(
+        chaos: &str,
+        local: bool,
+        service_process: bool,
+    ) -> Result<Vec<Planned>, ChaosPlanError> {
         let spec = spec_with(chaos);
         let load = spec.plan(spec.default_profile(), 0.5).expect("spec plans");
-        plan(&spec, &load, local)
+        plan(&spec, &load, local, service_process)
     }
 
     #[test]
@@ -484,6 +455,17 @@ mod tests {
             .expect_err("no service faults")
             .to_string();
         assert!(err.contains("--service-process"), "{err}");
+        let faults = planned_with(kill_service, true, true).expect("with a child service");
+        assert_eq!(faults[0].target, Target::Service);
+        let latency = "fault = \"latency\"\ntarget = \"service\"\nstart = \"1s\"\n\
+                       duration = \"1s\"\nattributes = { latency = 10 }\n";
+        let err = planned_with(latency, true, true)
+            .expect_err("no toxics on the service")
+            .to_string();
+        assert!(
+            err.contains("chaos[0].fault") && err.contains("lifecycle"),
+            "{err}"
+        );
         let down = "fault = \"down\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n";
         let err = planned(down, false)
             .expect_err("no remote faults")

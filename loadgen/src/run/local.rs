@@ -1,5 +1,6 @@
 //! The system under test when no `--target` is given: Postgres and Redis provisioned for this
-//! run, the reference service in this process on 127.0.0.1:0, seeded from the run's seed.
+//! run, the reference service in this process on 127.0.0.1:0 (or, with `--service-process`,
+//! in a child process: [`super::service_process`]), seeded from the run's seed.
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,8 @@ use hrms::seed::{SeedSpec, SeededData};
 use hrms::{Application, StartupError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use super::service_process::ServiceProcess;
 
 /// How long the service may take to answer `/health/ready` after it started serving.
 pub const READY_DEADLINE: Duration = Duration::from_secs(30);
@@ -31,6 +34,8 @@ pub struct LocalService {
     server: Option<JoinHandle<Result<(), StartupError>>>,
     stack: Option<Stack>,
     proxies: Option<Proxies>,
+    /// The service as a child process (`--service-process`), instead of `server`.
+    process: Option<ServiceProcess>,
 }
 
 /// The fault proxies the service reaches its dependencies through: network faults are
@@ -121,6 +126,7 @@ pub async fn start_seeded(
         server: Some(server),
         stack: Some(stack),
         proxies: Some(proxies),
+        process: None,
     };
     wait_ready(&service.base_url, READY_DEADLINE).await?;
     Ok((service, seeded))
@@ -161,12 +167,84 @@ pub async fn serve_on(
         server: Some(server),
         stack: None,
         proxies: Some(proxies),
+        process: None,
     };
     wait_ready(&service.base_url, READY_DEADLINE).await?;
     Ok((service, seeded))
 }
 
+/// Provisions, seeds, then starts the service as a child process on a port of its own and
+/// waits for readiness: the harness seeds (it has the stack), the child only serves.
+pub async fn start_process(
+    config: &ProvisionConfig,
+    plan: &LoadPlan,
+    seed: u64,
+) -> anyhow::Result<LocalService> {
+    let stack = Stack::provision(config)
+        .await
+        .context("provisioning Postgres and Redis")?;
+    let backend = stack.backend().to_string();
+    let proxies = Proxies::start(&stack).await?;
+    let settings = settings(&stack, &proxies)?;
+    let pool = hrms::db::pool(&settings.database).context("database settings")?;
+    hrms::db::MIGRATOR
+        .run(&pool)
+        .await
+        .context("migrating the database")?;
+    let seeded = hrms::seed::seed(&pool, &seed_spec(plan, seed))
+        .await
+        .context("seeding the database")?;
+    pool.close().await;
+    let process = ServiceProcess::start(child_env(&settings))
+        .await
+        .context("starting the reference service as a child process")?;
+    Ok(LocalService {
+        base_url: process.base_url(),
+        fixture: fixture(&seeded),
+        backend,
+        shutdown: None,
+        server: None,
+        stack: Some(stack),
+        proxies: Some(proxies),
+        process: Some(process),
+    })
+}
+
+/// The child's environment for `settings`, in the service's own variable names. The JWT
+/// secret is chosen here, once per run: a service left to generate its own would reject
+/// every token issued before a restart.
+fn child_env(settings: &Settings) -> Vec<(String, String)> {
+    let argon2 = settings.auth.argon2;
+    let jwt_secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    [
+        ("DATABASE_URL", settings.database.url.to_string()),
+        ("REDIS_URL", settings.redis.url.to_string()),
+        ("JWT_SECRET", jwt_secret),
+        ("HRMS_ARGON2_M_COST", argon2.m_cost.to_string()),
+        ("HRMS_ARGON2_T_COST", argon2.t_cost.to_string()),
+        ("HRMS_ARGON2_P_COST", argon2.p_cost.to_string()),
+        (
+            "HRMS__SERVER__SHUTDOWN_GRACE",
+            format!("{}ms", settings.server.shutdown_grace.as_millis()),
+        ),
+        // The harness migrated before seeding; a restart need not take the lock again.
+        ("HRMS__DATABASE__MIGRATE", "false".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 impl LocalService {
+    /// The service's child process, when it runs in one.
+    pub fn process(&self) -> Option<&ServiceProcess> {
+        self.process.as_ref()
+    }
+
     /// Hands `stack` to the service, which then removes it when it stops.
     pub fn owning(mut self, stack: Stack) -> LocalService {
         self.stack = Some(stack);
@@ -185,6 +263,11 @@ impl LocalService {
 
     /// Graceful stop: the service drains, then the stack is removed.
     pub async fn stop(mut self) {
+        if let Some(process) = self.process.take()
+            && let Err(e) = process.stop().await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "service process did not stop cleanly");
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

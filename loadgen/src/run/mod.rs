@@ -15,6 +15,7 @@
 pub mod analysis;
 pub mod attack;
 pub mod chaos;
+mod chaos_apply;
 pub mod chaos_report;
 pub mod generator;
 pub mod ledger;
@@ -27,6 +28,7 @@ pub mod raw;
 pub mod recorder;
 pub mod remote;
 pub mod scrape;
+pub mod service_process;
 pub mod signal;
 pub mod thresholds;
 
@@ -72,6 +74,9 @@ pub struct RunConfig {
     pub baseline: Option<Baseline>,
     /// `--raw-samples`: CSV of every recorded request.
     pub raw_samples: Option<PathBuf>,
+    /// `--service-process`: the reference service in a child process (also when the spec
+    /// says `service_process = true`).
+    pub service_process: bool,
 }
 
 /// An earlier report to compare with, read and checked before the run.
@@ -133,6 +138,7 @@ impl Sut {
             Sut::Local(s) => chaos::Handles {
                 proxies: s.proxies(),
                 stack: s.stack(),
+                service: s.process(),
             },
             Sut::Remote { .. } => chaos::Handles::default(),
         }
@@ -153,6 +159,8 @@ struct Prepared {
     remote_fixture: Option<Fixture>,
     out_dir: PathBuf,
     chaos: Vec<chaos::Planned>,
+    /// The service runs in a child process (the flag or the spec asked for it).
+    service_process: bool,
 }
 
 /// Runs a scenario to its verdict.
@@ -212,7 +220,19 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         .map_or(plan.size.tenants as usize, |f| f.tenants.len());
     let mut thresholds = thresholds::for_run(&spec, tenants >= 2).map_err(Failure::bad_input)?;
     let local = matches!(config.target, Target::Local(_));
-    let chaos = chaos::plan(&spec, &plan, local).map_err(Failure::bad_input)?;
+    let service_process = config.service_process || spec.service_process();
+    if service_process && !local {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "--service-process starts the reference service itself; it cannot be combined \
+             with --target{}",
+            if config.service_process {
+                ""
+            } else {
+                " (the spec says `service_process = true`)"
+            }
+        )));
+    }
+    let chaos = chaos::plan(&spec, &plan, local, service_process).map_err(Failure::bad_input)?;
     if local {
         ledger::add_default_thresholds(&mut thresholds);
     }
@@ -227,15 +247,19 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         remote_fixture,
         out_dir,
         chaos,
+        service_process,
     })
 }
 
 async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<Sut, Failure> {
     match &config.target {
         Target::Local(provision) => {
-            let service = local::start(provision, &prepared.plan, config.seed)
-                .await
-                .map_err(Failure::infrastructure)?;
+            let service = if prepared.service_process {
+                local::start_process(provision, &prepared.plan, config.seed).await
+            } else {
+                local::start(provision, &prepared.plan, config.seed).await
+            }
+            .map_err(Failure::infrastructure)?;
             Ok(Sut::Local(Box::new(service)))
         }
         Target::Remote { url, .. } => Ok(Sut::Remote {
@@ -332,12 +356,17 @@ async fn measure(
         Sut::Remote { .. } => None,
     };
     let (backend, base_url) = (sut.backend(), sut.base_url().to_owned());
-    let local = matches!(sut, Sut::Local(_));
+    // A child service's CPU is its own, not the generator's.
+    let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
     sut.stop().await;
     Measured {
         recorder,
         goose,
-        service: before.zip(after).map(|(b, a)| scrape::delta(&b, &a)),
+        // A restarted service counts from zero again: its counters no longer cross-check.
+        service: before
+            .zip(after)
+            .filter(|_| !chaos.service_restarted())
+            .map(|(b, a)| scrape::delta(&b, &a)),
         finished_unix_us,
         backend,
         base_url,

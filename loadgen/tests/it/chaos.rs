@@ -291,3 +291,88 @@ fn redis_down_degrades_rate_limiting_instead_of_failing_requests() {
     assert!(fault["error_rate"].as_f64().unwrap() < 0.02, "{fault:#}");
     assert_eq!(report["ledger"]["lost"], 0, "{:#}", report["ledger"]);
 }
+
+/// service-kill is 24 s of load with the service killed from 8 s to 12 s; × 0.4 that is 9.6 s
+/// with the kill from 3.2 s to 4.8 s and 4.8 s to recover.
+#[test]
+fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
+    let dir = out_dir("service-kill");
+    let output = gauntlet()
+        .env("GAUNTLET_BACKEND", "native")
+        .args(["run", "service-kill", "--quiet", "--duration-scale", "0.4"])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
+
+    let timeline = events(&report);
+    for (kind, text) in [
+        ("inject", "kill on service injected"),
+        ("remove", "kill on service removed after its duration"),
+        ("note", "service started again and ready"),
+    ] {
+        assert!(
+            timeline.iter().any(|(k, m)| k == kind && m.contains(text)),
+            "no {kind} {text:?} in {timeline:?}"
+        );
+    }
+    // A dead service refuses connections; the restarted one answers every token issued
+    // before the kill (the harness keeps the JWT secret across restarts).
+    let fault = &phase(&report, "fault")["total"];
+    assert!(
+        fault["errors"]["connection"].as_u64().unwrap() > 0,
+        "{fault:#}"
+    );
+    let recovery = &phase(&report, "recovery")["total"];
+    assert!(recovery["count"].as_u64().unwrap() > 20, "{recovery:#}");
+    assert!(
+        recovery["error_rate"].as_f64().unwrap() < 0.05,
+        "{recovery:#}"
+    );
+    assert!(
+        report["chaos"]["recovery_time_us"].as_u64().is_some(),
+        "{:#}",
+        report["chaos"]
+    );
+    let ledger = &report["ledger"];
+    assert!(ledger["acked"].as_u64().unwrap() > 0, "{ledger:#}");
+    assert_eq!(ledger["lost"], 0, "{ledger:#}");
+
+    // The child service is gone with the run: nothing listens on its port any more.
+    let target: url::Url = report["run"]["target"]
+        .as_str()
+        .expect("target")
+        .parse()
+        .expect("target is a URL");
+    let addr = target.socket_addrs(|| None).expect("address")[0];
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "the service still listens on {addr}"
+    );
+}
+
+#[test]
+fn a_service_fault_without_a_service_process_is_bad_input_naming_the_flag() {
+    let dir = out_dir("service-fault-in-process");
+    let spec = dir.path().join("kill-service.toml");
+    std::fs::write(
+        &spec,
+        "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
+         duration = \"10s\"\nusers = 1\n\n[[chaos]]\nfault = \"kill\"\ntarget = \"service\"\n\
+         start = \"1s\"\nduration = \"2s\"\n",
+    )
+    .expect("spec written");
+    let output = gauntlet()
+        .arg("run")
+        .arg(&spec)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("kill-service.toml:10:"), "{stderr}");
+    assert!(stderr.contains("chaos[0].target"), "{stderr}");
+    assert!(stderr.contains("--service-process"), "{stderr}");
+}

@@ -188,6 +188,7 @@ fn list_shows_every_builtin_with_its_description() {
         "redis-down",
         "redis-pause",
         "pg-reset",
+        "service-kill",
     ] {
         let line = stdout
             .lines()

@@ -239,6 +239,7 @@ pub struct ScenarioSpec {
     pub(crate) think_time: ThinkTime,
     pub(crate) thresholds: Vec<Threshold>,
     pub(crate) chaos: Vec<ChaosFault>,
+    pub(crate) service_process: bool,
 }
 
 impl ScenarioSpec {
@@ -299,6 +300,12 @@ impl ScenarioSpec {
     /// Scheduled faults, unscaled.
     pub fn chaos(&self) -> &[ChaosFault] {
         &self.chaos
+    }
+
+    /// `service_process = true`: the run needs the reference service in a child process
+    /// (faults on the service itself), as if `--service-process` had been given.
+    pub fn service_process(&self) -> bool {
+        self.service_process
     }
 
     /// Sum of the unscaled stage durations.

@@ -36,6 +36,8 @@ pub(crate) struct RawSpec {
     pub thresholds: Vec<Spanned<String>>,
     #[serde(default)]
     pub chaos: Vec<RawChaos>,
+    #[serde(default)]
+    pub service_process: bool,
 }
 
 /// Per-profile overrides; a profile not named here keeps its built-in size.

@@ -80,6 +80,7 @@ impl Ctx<'_> {
             think_time: self.think_time(raw.think_time)?,
             thresholds: raw.thresholds.iter().map(|t| self.threshold(t)).collect(),
             chaos,
+            service_process: raw.service_process,
         })
     }
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     "smoke",
     "load",
     "stress",
@@ -14,6 +14,7 @@ const NAMES: [&str; 10] = [
     "redis-down",
     "redis-pause",
     "pg-reset",
+    "service-kill",
 ];
 
 #[test]
@@ -149,4 +150,16 @@ fn endurance_holds_an_hour_and_scales_down_for_ci() {
         ci.peak_users, full.peak_users,
         "scaling changes time, not users"
     );
+}
+
+#[test]
+fn only_service_kill_asks_for_the_service_in_a_child_process() {
+    for name in NAMES {
+        let spec = ScenarioSpec::load(name).expect("built-in loads");
+        assert_eq!(spec.service_process(), name == "service-kill", "{name}");
+    }
+    let text = "version = 1\ndescription = \"x\"\nservice_process = \"yes\"\n[[stages]]\n\
+                name = \"a\"\nkind = \"hold\"\nduration = \"1s\"\nusers = 1\n";
+    let err = ScenarioSpec::from_toml_str(text, "t.toml").expect_err("not a bool");
+    assert!(err.to_string().contains("t.toml"), "{err}");
 }
