@@ -3,9 +3,8 @@
 use gauntlet_chaos::phases::BaselineLimits;
 use gauntlet_chaos::schedule::EventKind;
 use gauntlet_chaos::{
-    Direction, Fault, FaultError, FieldProblem, LifecycleAction, Phase,
-    Phases, RecoveryBand, Schedule, ScheduleError, SecondSample, Target, Toxic, ToxicKind,
-    Toxicity, recovery_time,
+    Direction, Fault, FaultError, FieldProblem, LifecycleAction, Phase, Phases, RecoveryBand,
+    Schedule, ScheduleError, SecondSample, Target, Toxic, ToxicKind, Toxicity, recovery_time,
 };
 use std::time::Duration;
 
