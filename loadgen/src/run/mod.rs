@@ -30,6 +30,7 @@ pub mod remote;
 pub mod scrape;
 pub mod service_process;
 pub mod signal;
+mod sut;
 pub mod thresholds;
 
 use std::path::PathBuf;
@@ -45,10 +46,10 @@ use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
 
 use crate::exit::{Exit, Failure};
-use local::LocalService;
 use output::CrossCheck;
 use recorder::Recorder;
 use signal::Interrupt;
+use sut::{Sut, bring_up};
 
 /// What to run, where, and where the report goes.
 #[derive(Debug)]
@@ -102,53 +103,6 @@ pub enum Target {
         /// JSON fixture (tenants and credentials).
         credentials: PathBuf,
     },
-}
-
-/// The system under test while the run uses it.
-enum Sut {
-    // Boxed: the service and its stack are large next to a URL and a fixture.
-    Local(Box<LocalService>),
-    Remote { base_url: String, fixture: Fixture },
-}
-
-impl Sut {
-    fn base_url(&self) -> &str {
-        match self {
-            Sut::Local(s) => &s.base_url,
-            Sut::Remote { base_url, .. } => base_url,
-        }
-    }
-
-    fn fixture(&self) -> &Fixture {
-        match self {
-            Sut::Local(s) => &s.fixture,
-            Sut::Remote { fixture, .. } => fixture,
-        }
-    }
-
-    fn backend(&self) -> String {
-        match self {
-            Sut::Local(s) => s.backend.clone(),
-            Sut::Remote { .. } => "external".to_owned(),
-        }
-    }
-
-    fn chaos_handles(&self) -> chaos::Handles<'_> {
-        match self {
-            Sut::Local(s) => chaos::Handles {
-                proxies: s.proxies(),
-                stack: s.stack(),
-                service: s.process(),
-            },
-            Sut::Remote { .. } => chaos::Handles::default(),
-        }
-    }
-
-    async fn stop(self) {
-        if let Sut::Local(service) = self {
-            service.stop().await;
-        }
-    }
 }
 
 /// Everything decided before the system under test exists.
@@ -249,24 +203,6 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         chaos,
         service_process,
     })
-}
-
-async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<Sut, Failure> {
-    match &config.target {
-        Target::Local(provision) => {
-            let service = if prepared.service_process {
-                local::start_process(provision, &prepared.plan, config.seed).await
-            } else {
-                local::start(provision, &prepared.plan, config.seed).await
-            }
-            .map_err(Failure::infrastructure)?;
-            Ok(Sut::Local(Box::new(service)))
-        }
-        Target::Remote { url, .. } => Ok(Sut::Remote {
-            base_url: remote::reach(url).await?,
-            fixture: prepared.remote_fixture.clone().unwrap_or_default(),
-        }),
-    }
 }
 
 fn now_unix_us() -> u64 {

@@ -1,0 +1,74 @@
+//! The system under test while a run uses it: the local service (in-process or a child
+//! process) on a provisioned stack, or a `--target` deployment.
+
+use gauntlet_scenarios::hrms::Fixture;
+
+use super::local::{self, LocalService};
+use super::{Prepared, RunConfig, Target, chaos, remote};
+use crate::exit::Failure;
+
+/// The system under test while the run uses it.
+pub(super) enum Sut {
+    // Boxed: the service and its stack are large next to a URL and a fixture.
+    Local(Box<LocalService>),
+    Remote { base_url: String, fixture: Fixture },
+}
+
+impl Sut {
+    pub(super) fn base_url(&self) -> &str {
+        match self {
+            Sut::Local(s) => &s.base_url,
+            Sut::Remote { base_url, .. } => base_url,
+        }
+    }
+
+    pub(super) fn fixture(&self) -> &Fixture {
+        match self {
+            Sut::Local(s) => &s.fixture,
+            Sut::Remote { fixture, .. } => fixture,
+        }
+    }
+
+    pub(super) fn backend(&self) -> String {
+        match self {
+            Sut::Local(s) => s.backend.clone(),
+            Sut::Remote { .. } => "external".to_owned(),
+        }
+    }
+
+    pub(super) fn chaos_handles(&self) -> chaos::Handles<'_> {
+        match self {
+            Sut::Local(s) => chaos::Handles {
+                proxies: s.proxies(),
+                stack: s.stack(),
+                service: s.process(),
+            },
+            Sut::Remote { .. } => chaos::Handles::default(),
+        }
+    }
+
+    pub(super) async fn stop(self) {
+        if let Sut::Local(service) = self {
+            service.stop().await;
+        }
+    }
+}
+
+/// Starts (or reaches) the system under test; exit 3 when it cannot.
+pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<Sut, Failure> {
+    match &config.target {
+        Target::Local(provision) => {
+            let service = if prepared.service_process {
+                local::start_process(provision, &prepared.plan, config.seed).await
+            } else {
+                local::start(provision, &prepared.plan, config.seed).await
+            }
+            .map_err(Failure::infrastructure)?;
+            Ok(Sut::Local(Box::new(service)))
+        }
+        Target::Remote { url, .. } => Ok(Sut::Remote {
+            base_url: remote::reach(url).await?,
+            fixture: prepared.remote_fixture.clone().unwrap_or_default(),
+        }),
+    }
+}
