@@ -105,31 +105,18 @@ pub async fn start_seeded(
     let stack = Stack::provision(config)
         .await
         .context("provisioning Postgres and Redis")?;
-    let backend = stack.backend().to_string();
-    let proxies = Proxies::start(&stack).await?;
-    let app = Application::build(settings(&stack, &proxies)?)
-        .await
-        .context("starting the reference service")?;
-    let seeded = hrms::seed::seed(&app.state().db, spec)
-        .await
-        .context("seeding the database")?;
-    let base_url = format!("http://127.0.0.1:{}", app.port());
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async move {
-        let _ = rx.await;
-    }));
-    let service = LocalService {
-        base_url,
-        fixture: fixture(&seeded),
-        backend,
-        shutdown: Some(tx),
-        server: Some(server),
-        stack: Some(stack),
-        proxies: Some(proxies),
-        process: None,
-    };
-    wait_ready(&service.base_url, READY_DEADLINE).await?;
-    Ok((service, seeded))
+    let defects = defects_from_env()?;
+    let (service, seeded) = serve_on(&stack, Some(spec), defects).await?;
+    let seeded = seeded.context("seeding the database")?;
+    Ok((service.owning(stack), seeded))
+}
+
+/// Seeded defects are ordinary service configuration: the in-process service takes
+/// `HRMS__DEFECTS__*` from the environment, as the `hrms` binary does.
+fn defects_from_env() -> anyhow::Result<hrms::defects::Defects> {
+    let vars = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__DEFECTS__"));
+    let settings = Settings::load_from(None, vars).context("reading HRMS__DEFECTS__*")?;
+    Ok(settings.defects)
 }
 
 /// Starts the service on an already provisioned `stack` with `defects` switched on (a
@@ -303,8 +290,10 @@ impl Drop for LocalService {
 /// the fault proxies. Seeded defects are ordinary service configuration: the in-process
 /// service takes `HRMS__DEFECTS__*` from the environment, as the `hrms` binary does.
 fn settings(stack: &Stack, proxies: &Proxies) -> anyhow::Result<Settings> {
-    let defects = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__DEFECTS__"));
-    let mut s = Settings::load_from(None, defects).context("reading HRMS__DEFECTS__*")?;
+    let mut s = Settings {
+        defects: defects_from_env()?,
+        ..Settings::default()
+    };
     s.server.bind = ([127, 0, 0, 1], 0).into();
     s.server.shutdown_grace = Duration::from_secs(5);
     s.database.url = through(stack.postgres.url(), &proxies.postgres);
