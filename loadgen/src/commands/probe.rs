@@ -11,7 +11,6 @@ use gauntlet_scenarios::hrms::Fixture;
 use gauntlet_testcontainers::Stack;
 use hrms::config::Argon2Settings;
 use hrms::defects::Defects;
-use hrms::ratelimit::Tier;
 use hrms::seed::SeedSpec;
 
 use crate::cli::ProbeArgs;
@@ -100,12 +99,7 @@ fn seed_spec(seed: u64) -> SeedSpec {
         employees_per_tenant: 12,
         departments_per_tenant: 2,
         seed,
-        tiers: vec![
-            Tier::Enterprise,
-            Tier::Professional,
-            Tier::Starter,
-            Tier::Free,
-        ],
+        tiers: crate::run::local::TIERS_LARGEST_FIRST.to_vec(),
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     }

@@ -302,6 +302,15 @@ fn settings(stack: &Stack, proxies: &Proxies) -> anyhow::Result<Settings> {
     Ok(s)
 }
 
+/// Tiers in the order seeded tenants get them: largest first, so that a small data set is not
+/// all throttled by the free tier, while four tenants or more cover every tier.
+pub(crate) const TIERS_LARGEST_FIRST: [Tier; 4] = [
+    Tier::Enterprise,
+    Tier::Professional,
+    Tier::Starter,
+    Tier::Free,
+];
+
 /// The profile's data set. Tiers are assigned largest first so that the small profile's two
 /// tenants are not both throttled by the free tier, while medium and larger cover every tier.
 fn seed_spec(plan: &LoadPlan, seed: u64) -> SeedSpec {
@@ -312,12 +321,7 @@ fn seed_spec(plan: &LoadPlan, seed: u64) -> SeedSpec {
         // One department (and manager) per ~12 employees, at least one, at most eight.
         departments_per_tenant: (employees / 12).clamp(1, 8),
         seed,
-        tiers: vec![
-            Tier::Enterprise,
-            Tier::Professional,
-            Tier::Starter,
-            Tier::Free,
-        ],
+        tiers: TIERS_LARGEST_FIRST.to_vec(),
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     }

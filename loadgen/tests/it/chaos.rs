@@ -38,6 +38,25 @@ fn events(report: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// After a lifecycle fault: the recovery phase carried traffic with few errors, a recovery time
+/// was measured, and every acknowledged write is still there.
+fn assert_recovered_and_nothing_lost(report: &Value) {
+    let recovery = &phase(report, "recovery")["total"];
+    assert!(recovery["count"].as_u64().unwrap() > 20, "{recovery:#}");
+    assert!(
+        recovery["error_rate"].as_f64().unwrap() < 0.05,
+        "{recovery:#}"
+    );
+    assert!(
+        report["chaos"]["recovery_time_us"].as_u64().is_some(),
+        "{:#}",
+        report["chaos"]
+    );
+    let ledger = &report["ledger"];
+    assert!(ledger["acked"].as_u64().unwrap() > 0, "{ledger:#}");
+    assert_eq!(ledger["lost"], 0, "{ledger:#}");
+}
+
 /// Runs pg-kill on `backend` and checks what a lifecycle fault must show: a timeline with the
 /// kill and the start, 503s answered fast while Postgres is away, recovery after, per-phase
 /// statistics, a recovery time and a ledger with nothing lost.
@@ -89,22 +108,9 @@ fn postgres_killed_under_load(backend: &str) {
     assert!(unavailable * 10 >= count * 8, "mostly 503s: {fault:#}");
     let p95 = fault["latency"]["p95_us"].as_u64().unwrap();
     assert!(p95 < 1_000_000, "fault-phase p95 {p95} µs");
-    let recovery = &phase(&report, "recovery")["total"];
-    assert!(recovery["count"].as_u64().unwrap() > 20, "{recovery:#}");
-    assert!(
-        recovery["error_rate"].as_f64().unwrap() < 0.05,
-        "{recovery:#}"
-    );
-    assert!(
-        report["chaos"]["recovery_time_us"].as_u64().is_some(),
-        "{:#}",
-        report["chaos"]
-    );
-
+    assert_recovered_and_nothing_lost(&report);
     let ledger = &report["ledger"];
     assert_eq!(ledger["enabled"], true);
-    assert!(ledger["acked"].as_u64().unwrap() > 0, "{ledger:#}");
-    assert_eq!(ledger["lost"], 0, "{ledger:#}");
     assert_eq!(ledger["duplicated"], 0, "{ledger:#}");
     assert_eq!(ledger["verified"], ledger["acked"], "{ledger:#}");
 }
@@ -326,20 +332,7 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
         fault["errors"]["connection"].as_u64().unwrap() > 0,
         "{fault:#}"
     );
-    let recovery = &phase(&report, "recovery")["total"];
-    assert!(recovery["count"].as_u64().unwrap() > 20, "{recovery:#}");
-    assert!(
-        recovery["error_rate"].as_f64().unwrap() < 0.05,
-        "{recovery:#}"
-    );
-    assert!(
-        report["chaos"]["recovery_time_us"].as_u64().is_some(),
-        "{:#}",
-        report["chaos"]
-    );
-    let ledger = &report["ledger"];
-    assert!(ledger["acked"].as_u64().unwrap() > 0, "{ledger:#}");
-    assert_eq!(ledger["lost"], 0, "{ledger:#}");
+    assert_recovered_and_nothing_lost(&report);
 
     // The child service is gone with the run: nothing listens on its port any more.
     let target: url::Url = report["run"]["target"]
