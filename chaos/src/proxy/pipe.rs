@@ -1,12 +1,12 @@
 //! One proxied connection: two directions, each a read → toxics → write loop.
 //!
 //! Both directions run in the connection's single task (like `copy_bidirectional`), and each
-//! consults the current toxic snapshot once per chunk. On Linux a direction with no toxic skips
-//! user space altogether (`splice.rs`) and comes back here when one appears; elsewhere, and
-//! whenever splicing is unavailable, a chunk without toxics is one read and one write of up to
-//! [`BUF_SIZE`] bytes into a buffer allocated once per direction, on first use. Every wait (read, latency,
-//! pacing, hold) also listens for a toxic-set change, so adding or removing a toxic takes effect
-//! on live connections.
+//! consults the current toxic snapshot once per chunk. A chunk without toxics is one read and
+//! one write of up to [`BUF_SIZE`] bytes through a buffer allocated once per direction. On
+//! Linux a direction with no toxic whose reads fill that buffer (bulk data) skips user space
+//! altogether (`splice.rs`) and comes back here when a toxic appears or the burst ends. Every
+//! wait (read, latency, pacing, hold) also listens for a toxic-set change, so adding or
+//! removing a toxic takes effect on live connections.
 
 use super::Shared;
 #[cfg(target_os = "linux")]
@@ -88,9 +88,14 @@ pub(super) struct Pipe<'a> {
     bytes: u64,
     /// Earliest instant the next paced piece may go out (bandwidth).
     next_send: Instant,
-    /// The zero-copy path's pipe, used while no toxic applies.
+    /// The zero-copy path's pipe, used while no toxic applies and the data comes in bulk.
     #[cfg(target_os = "linux")]
     pub(super) kernel: Kernel,
+    /// True while the last chunk filled the copy buffer (or a splice-in moved at least as much):
+    /// more is probably waiting, so splicing pays. Small request/response messages stay on the
+    /// copy path, where a read, a write and no wasted `EAGAIN` call carry each one.
+    #[cfg(target_os = "linux")]
+    pub(super) bulk: bool,
 }
 
 impl<'a> Pipe<'a> {
@@ -108,6 +113,8 @@ impl<'a> Pipe<'a> {
             next_send: Instant::now(),
             #[cfg(target_os = "linux")]
             kernel: Kernel::default(),
+            #[cfg(target_os = "linux")]
+            bulk: false,
         }
     }
 
@@ -159,8 +166,8 @@ impl<'a> Pipe<'a> {
         R: AsyncRead + AsRef<TcpStream> + Unpin,
         W: AsyncWrite + AsRef<TcpStream> + Unpin,
     {
-        // Allocated by `pump` when the user-space path first runs: a spliced direction never
-        // needs it.
+        // Allocated by `pump` on the first read: a direction that never carries data (a
+        // connection cut before its first message) never pays for it.
         let mut buf = Vec::new();
         match self.pump(&mut reader, &mut writer, &mut buf).await {
             Ok(ended) | Err(ended) => ended,
@@ -181,8 +188,9 @@ impl<'a> Pipe<'a> {
         loop {
             self.check()?;
             #[cfg(target_os = "linux")]
-            if self.state.plan.is_clear() && self.kernel.usable() {
-                // No toxic on this direction: forward in the kernel until one appears.
+            if self.bulk && self.state.plan.is_clear() && self.kernel.usable() {
+                // No toxic on this direction and data in bulk: forward in the kernel until a
+                // toxic appears or the stream goes back to small messages.
                 self.splice_clear(reader, w).await?;
                 continue;
             }
@@ -206,6 +214,10 @@ impl<'a> Pipe<'a> {
             };
             if n == 0 {
                 return self.close_write(w).await;
+            }
+            #[cfg(target_os = "linux")]
+            {
+                self.bulk = n == buf.len();
             }
             let read_at = Instant::now();
             let allowed = self

@@ -1,9 +1,12 @@
-//! Zero-copy forwarding for a direction that no toxic touches (Linux only).
+//! Zero-copy forwarding for a direction that no toxic touches and that carries bulk data
+//! (Linux only).
 //!
 //! The user-space path (`pipe.rs`) copies every byte out of the kernel and back in. While a
-//! direction's plan is clear, `splice(2)` instead moves page references from the source socket
-//! into a kernel pipe and from the pipe into the destination socket, so the proxy costs little
-//! more than the two TCP stacks it sits between.
+//! direction's plan is clear and its chunks fill the copy buffer, `splice(2)` instead moves page
+//! references from the source socket into a kernel pipe and from the pipe into the destination
+//! socket, so the proxy costs little more than the two TCP stacks it sits between. Small
+//! request/response messages (what Postgres and Redis mostly exchange) stay on the copy path:
+//! for them a splice saves no copying worth having and costs an extra syscall per message.
 //!
 //! Toxics still win. Every splice-in is bounded by the pipe's capacity (at most [`PIPE_SIZE`]),
 //! the plan is re-checked before each one, and the wait for readable data also wakes on a
@@ -44,6 +47,12 @@ const SOCKET_BUF: usize = 128 * 1024;
 /// (a user over its pipe-page quota only gets tiny pipes), so such a direction stays in user
 /// space.
 const MIN_PIPE_SIZE: usize = 64 * 1024;
+
+/// A splice-in that moves less than this hands the direction back to the copy path: the
+/// burst is over and the stream is back to small messages. Entering takes a full 64 KiB copy
+/// buffer, leaving takes less than a page: the gap keeps a bulk stream that the proxy drains
+/// faster than it fills from flapping between the two paths.
+const SMALL_MESSAGE: usize = 4096;
 
 /// Move page references instead of copying; never block on the pipe (the sockets are
 /// non-blocking already, tokio set them up that way).
@@ -173,6 +182,12 @@ impl Pipe<'_> {
                 Moved::Bytes(n) => {
                     kp.len = n;
                     self.splice_out(w.as_ref(), &mut kp).await?;
+                    if n < SMALL_MESSAGE {
+                        // Waiting for the next message is cheaper on the copy path: its short
+                        // read clears readiness, where a splice-in needs an `EAGAIN` call.
+                        self.bulk = false;
+                        break;
+                    }
                 }
                 Moved::Woken => {}
                 Moved::Unsupported => return Ok(()),
