@@ -21,11 +21,12 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use criterion::{Criterion, Throughput};
 use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
 use hrms::auth::Role;
-use hrms::config::{Argon2Settings, Secret, Settings};
-use hrms::ratelimit::ClassLimits;
+
 use hrms::routes::employees::Employee;
 use hrms::seed::SeedSpec;
 use hrms::state::AppState;
@@ -184,40 +185,6 @@ struct Fixture {
     stop: oneshot::Sender<()>,
 }
 
-/// Like the service's test settings, with limits no benchmark can reach: the bench measures
-/// the service, not the limiter (whose decision is still made in Redis on every request).
-fn settings(stack: &Stack) -> Settings {
-    let mut s = Settings::default();
-    s.server.bind = "127.0.0.1:0".parse().expect("static address");
-    s.server.shutdown_grace = Duration::from_secs(5);
-    s.database.url = stack.postgres.url().clone();
-    s.database.max_connections = POOL_SIZE;
-    s.redis.url = stack.redis.url().clone();
-    s.auth.argon2 = Argon2Settings::CHEAP;
-    s.auth.jwt_secret = Secret::new("bench-secret");
-    // An API-only instance: payroll workers polling Redis would only add noise.
-    s.jobs.workers = 0;
-    // The 50 ms production bound turns a loaded 2-core box into spurious "Redis down"
-    // decisions, which would take the cheaper local path and flatter the service.
-    s.rate_limit.redis_timeout = Duration::from_secs(2);
-    let unreachable = ClassLimits {
-        capacity: 1_000_000_000,
-        refill_per_sec: 1_000_000_000.0,
-    };
-    let t = &mut s.rate_limit.tiers;
-    for tier in [
-        &mut t.free,
-        &mut t.starter,
-        &mut t.professional,
-        &mut t.enterprise,
-    ] {
-        tier.read = unreachable;
-        tier.write = unreachable;
-        tier.heavy = unreachable;
-    }
-    s
-}
-
 impl Fixture {
     async fn start() -> Self {
         let config = ProvisionConfig::from_env()
@@ -226,7 +193,7 @@ impl Fixture {
         let stack = Stack::provision(&config)
             .await
             .expect("provision native postgres and redis");
-        let settings = settings(&stack);
+        let settings = common::settings(&stack, POOL_SIZE);
         let app = Application::build(settings.clone())
             .await
             .expect("build the hrms application");
@@ -250,7 +217,7 @@ impl Fixture {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("reqwest client");
-        let token = login(&client, &base, &admin.email, &admin.password).await;
+        let token = common::login(&client, &base, &admin.email, &admin.password).await;
         let shared = Arc::new(Shared {
             client,
             url: format!("{base}/employees?per_page={PER_PAGE}"),
@@ -323,21 +290,6 @@ impl Fixture {
         }
         stack.shutdown().await;
     }
-}
-
-async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
-    let response = client
-        .post(format!("{base}/auth/login"))
-        .json(&serde_json::json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .expect("POST /auth/login");
-    assert_eq!(response.status(), StatusCode::OK, "login as {email}");
-    let body: serde_json::Value = response.json().await.expect("login body is JSON");
-    body["access_token"]
-        .as_str()
-        .expect("access_token in login body")
-        .to_owned()
 }
 
 /// The two criterion benchmarks; returns what each side measured while criterion ran.
