@@ -208,6 +208,11 @@ pub struct RunArgs {
     /// this one, so that chaos faults can kill, stop, pause and restart it.
     #[arg(long, conflicts_with = "target")]
     pub service_process: bool,
+    /// Reach Postgres and Redis through the fault proxies even though no fault is scheduled
+    /// (a run with `[[chaos]]` always does; without, the service connects directly so that the
+    /// proxies' cost stays out of the numbers). Two runs, with and without, show that cost.
+    #[arg(long, conflicts_with = "target")]
+    pub through_proxies: bool,
 }
 
 fn parse_profile(raw: &str) -> Result<ProfileName, String> {

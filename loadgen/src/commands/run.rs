@@ -34,6 +34,7 @@ pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
         baseline,
         raw_samples: args.raw_samples,
         service_process: args.service_process,
+        through_proxies: args.through_proxies,
     })
     .await
 }

@@ -78,6 +78,8 @@ pub struct RunConfig {
     /// `--service-process`: the reference service in a child process (also when the spec
     /// says `service_process = true`).
     pub service_process: bool,
+    /// `--through-proxies`: the fault proxies in the dependency path even without faults.
+    pub through_proxies: bool,
 }
 
 /// An earlier report to compare with, read and checked before the run.

@@ -3,7 +3,7 @@
 
 use gauntlet_scenarios::hrms::Fixture;
 
-use super::local::{self, LocalService};
+use super::local::{self, LocalService, Wiring};
 use super::{Prepared, RunConfig, Target, chaos, remote};
 use crate::exit::Failure;
 
@@ -31,6 +31,10 @@ impl Sut {
 
     pub(super) fn backend(&self) -> String {
         match self {
+            // Said in the report: numbers taken through the proxies carry their cost.
+            Sut::Local(s) if s.proxies().is_some() => {
+                format!("{}, through fault proxies", s.backend)
+            }
             Sut::Local(s) => s.backend.clone(),
             Sut::Remote { .. } => "external".to_owned(),
         }
@@ -58,10 +62,15 @@ impl Sut {
 pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<Sut, Failure> {
     match &config.target {
         Target::Local(provision) => {
-            let service = if prepared.service_process {
-                local::start_process(provision, &prepared.plan, config.seed).await
+            let wiring = if prepared.chaos.is_empty() && !config.through_proxies {
+                Wiring::Direct
             } else {
-                local::start(provision, &prepared.plan, config.seed).await
+                Wiring::Proxied
+            };
+            let service = if prepared.service_process {
+                local::start_process(provision, &prepared.plan, config.seed, wiring).await
+            } else {
+                local::start(provision, &prepared.plan, config.seed, wiring).await
             }
             .map_err(Failure::infrastructure)?;
             Ok(Sut::Local(Box::new(service)))

@@ -73,6 +73,11 @@ fn postgres_killed_under_load(backend: &str) {
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let report = read_json(&dir.path().join("report.json"));
     assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
+    // A run with faults wires the proxies in, and says so.
+    assert_eq!(
+        report["run"]["backend"],
+        format!("{backend}, through fault proxies")
+    );
 
     let faults = report["chaos"]["faults"].as_array().expect("faults");
     assert_eq!(faults.len(), 1, "{faults:?}");

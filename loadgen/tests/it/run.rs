@@ -90,6 +90,10 @@ fn smoke_passes_and_the_harness_counts_what_the_service_counted() {
     );
     assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
     assert_eq!(report["run"]["seed"], 42);
+    // No fault scheduled: the service reaches its dependencies directly, so the proxies'
+    // cost stays out of the numbers.
+    let backend = report["run"]["backend"].as_str().expect("backend");
+    assert!(!backend.contains("proxies"), "{backend}");
     let counts: BTreeMap<String, u64> = report["endpoints"]
         .as_array()
         .expect("endpoints")
@@ -135,6 +139,24 @@ pub(crate) fn spec(dir: &Path, threshold: &str) -> std::path::PathBuf {
     );
     std::fs::write(&path, text).expect("write spec");
     path
+}
+
+#[test]
+fn through_proxies_puts_the_fault_proxies_in_the_path_of_a_run_without_faults() {
+    let dir = out_dir("through-proxies");
+    let path = spec(dir.path(), "http.error_rate < 1%");
+    let output = gauntlet()
+        .args(["run", "--quiet", "--through-proxies", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&path)
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report = read_json(&dir.path().join("out/report.json"));
+    assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
+    let backend = report["run"]["backend"].as_str().expect("backend");
+    assert!(backend.ends_with(", through fault proxies"), "{backend}");
+    assert!(report["total"]["count"].as_u64().unwrap() > 0);
 }
 
 #[test]
