@@ -10,7 +10,10 @@
 //!
 //! Client, proxy and Postgres share this machine's cores: the ratio is a cost ratio on one box.
 
-use std::time::{Duration, Instant};
+#[path = "common/interleave.rs"]
+mod interleave;
+
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use gauntlet_chaos::FaultProxy;
@@ -97,18 +100,11 @@ fn main() {
     }
     criterion.final_summary();
 
-    let (direct_time, proxied_time) = rt.block_on(async {
-        let (mut d, mut p) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..RATIO_BATCHES {
-            let started = Instant::now();
-            batch(&proxied).await;
-            p += started.elapsed();
-            let started = Instant::now();
-            batch(&direct).await;
-            d += started.elapsed();
-        }
-        (d, p)
-    });
+    let (proxied_time, direct_time) = rt.block_on(interleave::interleaved(
+        RATIO_BATCHES,
+        || batch(&proxied),
+        || batch(&direct),
+    ));
     let per_sec = |t: Duration| (RATIO_BATCHES * BATCH) as f64 / t.as_secs_f64();
     println!(
         "interleaved pass ({RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent): \

@@ -17,11 +17,12 @@
 //! is a cost ratio on one box.
 
 mod common;
+#[path = "common/interleave.rs"]
+mod interleave;
 
-use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use gauntlet_chaos::FaultProxy;
@@ -31,8 +32,7 @@ use hrms::config::Settings;
 use hrms::seed::SeedSpec;
 use hrms::state::AppState;
 use hrms::{Application, StartupError};
-use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::HeaderValue;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -100,16 +100,7 @@ async fn batch(shared: &Arc<Shared>, url: &Arc<str>) {
         let (shared, url) = (Arc::clone(shared), Arc::clone(url));
         tasks.spawn(async move {
             for _ in 0..BATCH / CONCURRENCY {
-                let response = shared
-                    .client
-                    .get(&*url)
-                    .header(AUTHORIZATION, shared.auth.clone())
-                    .send()
-                    .await
-                    .expect("GET /employees reaches the service");
-                assert_eq!(response.status(), StatusCode::OK, "GET /employees status");
-                let body = response.bytes().await.expect("GET /employees body");
-                black_box(body.len());
+                common::get_ok(&shared.client, &url, &shared.auth).await;
             }
         });
     }
@@ -193,18 +184,11 @@ fn main() {
     }
     criterion.final_summary();
 
-    let (direct_time, proxied_time) = rt.block_on(async {
-        let (mut d, mut p) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..RATIO_BATCHES {
-            let started = Instant::now();
-            batch(&shared, &proxied_url).await;
-            p += started.elapsed();
-            let started = Instant::now();
-            batch(&shared, &direct_url).await;
-            d += started.elapsed();
-        }
-        (d, p)
-    });
+    let (proxied_time, direct_time) = rt.block_on(interleave::interleaved(
+        RATIO_BATCHES,
+        || batch(&shared, &proxied_url),
+        || batch(&shared, &direct_url),
+    ));
     let per_sec = |t: Duration| (RATIO_BATCHES * BATCH) as f64 / t.as_secs_f64();
     println!(
         "interleaved pass ({RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent): \

@@ -96,16 +96,7 @@ impl Shared {
 
     /// One page through HTTP; the body is read in full so the connection is reused.
     async fn service_page(&self) {
-        let response = self
-            .client
-            .get(&self.url)
-            .header(AUTHORIZATION, self.auth.clone())
-            .send()
-            .await
-            .expect("GET /employees reaches the service");
-        assert_eq!(response.status(), StatusCode::OK, "GET /employees status");
-        let body = response.bytes().await.expect("GET /employees body");
-        black_box(body.len());
+        common::get_ok(&self.client, &self.url, &self.auth).await;
     }
 
     /// The handler's database work, without the handler.

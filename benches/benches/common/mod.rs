@@ -57,3 +57,17 @@ pub async fn login(client: &reqwest::Client, base: &str, email: &str, password: 
         .expect("access_token in login body")
         .to_owned()
 }
+
+/// One authorised GET that must answer 200; the body is read in full so the keep-alive
+/// connection is reused.
+pub async fn get_ok(client: &reqwest::Client, url: &str, auth: &reqwest::header::HeaderValue) {
+    let response = client
+        .get(url)
+        .header(reqwest::header::AUTHORIZATION, auth.clone())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(response.status(), StatusCode::OK, "GET {url} status");
+    let body = response.bytes().await.expect("response body");
+    std::hint::black_box(body.len());
+}
