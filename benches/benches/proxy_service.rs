@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use gauntlet_chaos::FaultProxy;
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
 use hrms::auth::Role;
 use hrms::config::Settings;
 use hrms::seed::SeedSpec;
@@ -131,12 +130,7 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let (stack, proxies, direct, proxied, shared) = rt.block_on(async {
-        let config = ProvisionConfig::from_env()
-            .expect("provisioning config from the environment")
-            .with_backend(BackendChoice::Native);
-        let stack = Stack::provision(&config)
-            .await
-            .expect("provision native postgres and redis");
+        let stack = common::native_stack().await;
         let direct_settings = common::settings(&stack, POOL_SIZE);
         let (pg_proxy, pg_url) = proxy_for(stack.postgres.url()).await;
         let (redis_proxy, redis_url) = proxy_for(stack.redis.url()).await;

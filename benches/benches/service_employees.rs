@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use criterion::{Criterion, Throughput};
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
+use gauntlet_testcontainers::Stack;
 use hrms::auth::Role;
 
 use hrms::routes::employees::Employee;
@@ -178,12 +178,7 @@ struct Fixture {
 
 impl Fixture {
     async fn start() -> Self {
-        let config = ProvisionConfig::from_env()
-            .expect("provisioning config from the environment")
-            .with_backend(BackendChoice::Native);
-        let stack = Stack::provision(&config)
-            .await
-            .expect("provision native postgres and redis");
+        let stack = common::native_stack().await;
         let settings = common::settings(&stack, POOL_SIZE);
         let app = Application::build(settings.clone())
             .await

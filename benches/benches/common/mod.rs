@@ -71,3 +71,14 @@ pub async fn get_ok(client: &reqwest::Client, url: &str, auth: &reqwest::header:
     let body = response.bytes().await.expect("response body");
     std::hint::black_box(body.len());
 }
+
+/// Native Postgres and Redis on loopback: the benches compare costs on one box, and the
+/// native backend keeps Docker's port forwarding out of them.
+pub async fn native_stack() -> Stack {
+    let config = gauntlet_testcontainers::ProvisionConfig::from_env()
+        .expect("provisioning config from the environment")
+        .with_backend(gauntlet_testcontainers::BackendChoice::Native);
+    Stack::provision(&config)
+        .await
+        .expect("provision native postgres and redis")
+}
