@@ -9,9 +9,9 @@
 //! tenant's marker string (in every email of its people) or one of its ids, not by status
 //! codes alone.
 //!
-//! The same catalogue runs standalone (`gauntlet probe`) and, minus the noisy neighbour (it
-//! would disturb the load it rides along), in the sweeps before and after every load run.
-//! Every loop is bounded: tenant pairs by [`MAX_TENANTS`], pages, polls and floods by count and
+//! The catalogue runs standalone (`gauntlet probe`). A load run carries the prober persona
+//! instead (`personas/prober.rs`: three of these kinds, during the load and in sweeps before
+//! and after it), which keeps its requests inside goose's counts. Every loop is bounded: tenant pairs by [`MAX_TENANTS`], pages, polls and floods by count and
 //! time, and every request by the client timeout.
 
 mod access;
