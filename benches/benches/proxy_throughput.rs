@@ -186,8 +186,9 @@ const RATIO_TRANSFERS: usize = 40;
 
 /// Alternates direct and proxied transfers, so background load hits both sides alike, and
 /// prints the ratio of their throughputs (the number issue 7's 0.9× is about): over the totals,
-/// and over the median transfers, which a rare stalled transfer (seen on either side now and
-/// then on a busy 2-core box) does not move.
+/// and over the median transfers, which a rare stalled transfer does not move (proxied
+/// transfers take 40-120 ms instead of ~15 ms now and then; socket buffers of 64 KiB to
+/// 512 KiB all showed it, 128 KiB was fastest).
 fn print_interleaved_ratio(rt: &Runtime, direct: SocketAddr, proxied: SocketAddr, block: &[u8]) {
     let (mut d, mut p) = (Vec::new(), Vec::new());
     rt.block_on(async {
