@@ -91,9 +91,10 @@ pub(super) struct Pipe<'a> {
     /// The zero-copy path's pipe, used while no toxic applies and the data comes in bulk.
     #[cfg(target_os = "linux")]
     pub(super) kernel: Kernel,
-    /// True while the last chunk filled the copy buffer (or a splice-in moved at least as much):
-    /// more is probably waiting, so splicing pays. Small request/response messages stay on the
-    /// copy path, where a read, a write and no wasted `EAGAIN` call carry each one.
+    /// Set by a read that filled the copy buffer (more is probably waiting, so splicing pays),
+    /// cleared by a small read or a small splice-in (`splice.rs`). Small request/response
+    /// messages stay on the copy path, where a read, a write and no wasted `EAGAIN` call carry
+    /// each one.
     #[cfg(target_os = "linux")]
     pub(super) bulk: bool,
 }

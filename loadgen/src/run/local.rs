@@ -43,7 +43,7 @@ pub struct LocalService {
 pub enum Wiring {
     /// Straight to the servers. Each proxied round trip costs about as much CPU again as the
     /// direct one (two loopback hops instead of one): `cargo bench --bench proxy_service`
-    /// measured the service at ~0.75x its direct throughput on a 2-core box. A run with no
+    /// measured the service at ~0.78x its direct throughput on a 2-core box. A run with no
     /// fault to apply keeps that cost out of its numbers.
     Direct,
     /// Through a [`FaultProxy`] each: what a run with a chaos schedule needs.
@@ -328,8 +328,9 @@ impl Drop for LocalService {
 
 /// Load-test settings: cheap password hashing (the run measures the API, not argon2) and
 /// everything else as in production, rate limits included. Dependencies are reached through
-/// the fault proxies when there are any. Seeded defects are ordinary service configuration: the in-process
-/// service takes `HRMS__DEFECTS__*` from the environment, as the `hrms` binary does.
+/// the fault proxies when there are any. Seeded defects are ordinary service configuration:
+/// the in-process service takes `HRMS__DEFECTS__*` from the environment, as the `hrms` binary
+/// does.
 fn settings(stack: &Stack, proxies: Option<&Proxies>) -> anyhow::Result<Settings> {
     let mut s = Settings {
         defects: defects_from_env()?,
