@@ -66,6 +66,9 @@ pub struct ProxyStats {
     pub bytes_up: u64,
     /// Bytes forwarded upstream → client.
     pub bytes_down: u64,
+    /// Of `bytes_up + bytes_down`, those moved with `splice(2)` (bulk data in a direction
+    /// without toxics, Linux only); the rest went through the copy buffer.
+    pub bytes_spliced: u64,
     /// Connections ended with an RST (reset_peer, or a peer reset passed on).
     pub resets: u64,
     /// Accepted connections dropped because the upstream could not be reached.
@@ -79,6 +82,7 @@ pub(crate) struct Counters {
     active: AtomicU64,
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
+    pub(crate) bytes_spliced: AtomicU64,
     pub(crate) resets: AtomicU64,
     upstream_failures: AtomicU64,
 }
@@ -274,6 +278,7 @@ impl FaultProxy {
             active: get(&c.active),
             bytes_up: get(&c.bytes_up),
             bytes_down: get(&c.bytes_down),
+            bytes_spliced: get(&c.bytes_spliced),
             resets: get(&c.resets),
             upstream_failures: get(&c.upstream_failures),
         }

@@ -125,6 +125,14 @@ impl<'a> Pipe<'a> {
         self.shared.stats.add_bytes(self.dir, n as u64);
     }
 
+    /// [`Pipe::count`] for bytes that went out by splice.
+    #[cfg(target_os = "linux")]
+    pub(super) fn count_spliced(&mut self, n: usize) {
+        self.count(n);
+        let spliced = &self.shared.stats.bytes_spliced;
+        spliced.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Re-reads the snapshot and says whether the connection must end now.
     pub(super) fn check(&mut self) -> Result<(), Ended> {
         self.state.refresh(&self.shared.state.load(), self.bytes);

@@ -235,7 +235,7 @@ impl Pipe<'_> {
                 Ok(0) => return Err(Ended::Close),
                 Ok(n) => {
                     kp.len -= n;
-                    self.count(n);
+                    self.count_spliced(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     tokio::select! {

@@ -285,3 +285,47 @@ async fn without_toxics_half_close_and_peer_reset_pass_through() {
     assert_eq!(proxy.stats().resets, 1);
     assert_eq!(proxy.stats().bytes_up, (3 * BLOCK + 7 + 1) as u64);
 }
+
+/// The path choice of `pipe.rs`: request/response messages through the copy buffer (a read
+/// and a write each), bulk data by splice once a read fills the buffer.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_messages_are_copied_and_bulk_data_is_spliced() {
+    use crate::support::round_trip;
+
+    let echo = echo_server().await;
+    let small = proxy(echo.addr).await;
+    let mut s = connect(small.local_addr()).await;
+    for _ in 0..200 {
+        round_trip(&mut s, &[7u8; 100]).await;
+    }
+    let stats = small.stats();
+    assert_eq!((stats.bytes_up, stats.bytes_down), (20_000, 20_000));
+    assert_eq!(
+        stats.bytes_spliced, 0,
+        "small messages were spliced: {stats:?}"
+    );
+
+    const TOTAL: usize = 32 * 1024 * 1024;
+    let (addr, task) = payload_server(TOTAL).await;
+    let bulk = proxy(addr).await;
+    let mut s = connect(bulk.local_addr()).await;
+    let mut checker = Checker::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = read_chunk(&mut s, &mut buf).await;
+        if n == 0 {
+            break;
+        }
+        checker.feed(&buf[..n]);
+    }
+    assert_eq!(checker.finish(), TOTAL);
+    let stats = bulk.stats();
+    assert_eq!(stats.bytes_down, TOTAL as u64);
+    // The first chunks are copied until one fills the buffer; after that, the kernel's pipe.
+    assert!(
+        stats.bytes_spliced >= TOTAL as u64 / 2,
+        "bulk data was not spliced: {stats:?}"
+    );
+    task.abort();
+}
