@@ -72,7 +72,9 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     out.series = merge_series(reports)?;
     merge_sections(&mut out, reports, start);
     // Each process judged its own share of the load; those verdicts say nothing exact about
-    // the sum, so the merged report leaves the section empty rather than pick one.
+    // the sum, so the merged report leaves the section empty rather than pick one (the
+    // `gauntlet report merge` command judges the merged seconds again: stage kinds live in
+    // the scenario specs, which this crate does not read).
     out.scenario_results = ScenarioResults::default();
     out.baseline = BaselineSection::default();
 

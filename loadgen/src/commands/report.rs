@@ -54,9 +54,10 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
                 .iter()
                 .map(|p| read(p))
                 .collect::<Result<Vec<_>, _>>()?;
-            let merged = merge(&inputs)
+            let mut merged = merge(&inputs)
                 .context("merging")
                 .map_err(Failure::bad_input)?;
+            merged.scenario_results = crate::run::analysis::rejudge_merged(&inputs, &merged);
             let json = render::json(&merged)
                 .context("serialising the merged report")
                 .map_err(Failure::infrastructure)?;

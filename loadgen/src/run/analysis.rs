@@ -52,9 +52,12 @@ pub fn analyse(
     thresholds: &[Threshold],
     service: &[ServiceSample],
 ) -> Analysis {
+    let kinds: Vec<&str> = plan.stages.iter().map(|s| s.kind.as_str()).collect();
     Analysis {
-        stress: (scenario == "stress").then(|| stress(plan, report, thresholds)),
-        spike: spike(plan, report),
+        stress: (scenario == "stress").then(|| stress(&kinds, report, thresholds)),
+        spike: spike_index(plan)
+            .filter(|i| *i < report.stages.len())
+            .map(|i| spike_at(i, report)),
         trends: trends(service),
         print_trends: scenario == "endurance",
     }
@@ -121,7 +124,8 @@ impl Window {
     }
 }
 
-fn stress(plan: &LoadPlan, report: &Report, thresholds: &[Threshold]) -> StressResult {
+/// Judges every stage of `report` (whose kinds, in order, are `kinds`) on its own.
+fn stress(kinds: &[&str], report: &Report, thresholds: &[Threshold]) -> StressResult {
     let applicable: Vec<(&Threshold, HttpMetric)> = thresholds
         .iter()
         .filter(|t| t.phase.is_none() && t.endpoint.is_none())
@@ -131,7 +135,7 @@ fn stress(plan: &LoadPlan, report: &Report, thresholds: &[Threshold]) -> StressR
         })
         .collect();
     let mut stages = Vec::with_capacity(report.stages.len());
-    for (i, (stage, planned)) in report.stages.iter().zip(&plan.stages).enumerate() {
+    for (i, (stage, kind)) in report.stages.iter().zip(kinds).enumerate() {
         let w = window(stage_points(report, i));
         let secs = (stage.end_offset_us - stage.start_offset_us) as f64 / 1e6;
         let failed = applicable
@@ -141,7 +145,7 @@ fn stress(plan: &LoadPlan, report: &Report, thresholds: &[Threshold]) -> StressR
             .collect();
         stages.push(StageVerdict {
             name: stage.name.clone(),
-            kind: planned.kind.as_str().to_owned(),
+            kind: (*kind).to_owned(),
             users: stage.target_users,
             count: w.count,
             error_rate: w.observe(HttpMetric::ErrorRate, secs).unwrap_or(0.0),
@@ -177,8 +181,8 @@ fn spike_index(plan: &LoadPlan) -> Option<usize> {
         .filter(|i| *i > 0)
 }
 
-fn spike(plan: &LoadPlan, report: &Report) -> Option<SpikeResult> {
-    let i = spike_index(plan).filter(|i| *i < report.stages.len())?;
+/// The spike analysis with stage `i` (≥ 1, < the report's stage count) as the spike.
+fn spike_at(i: usize, report: &Report) -> SpikeResult {
     let baseline = window(stage_points(report, i - 1));
     let during = window(stage_points(report, i));
     let baseline_p95 = quantile_us(&baseline.hist, 0.95);
@@ -190,14 +194,45 @@ fn spike(plan: &LoadPlan, report: &Report) -> Option<SpikeResult> {
         .filter(|p| (p.unix_s + 1) * 1_000_000 > spike_end && p.count > 0)
         .find(|p| p.p95_us as f64 <= within)
         .map(|p| (p.unix_s * 1_000_000).saturating_sub(spike_end));
-    Some(SpikeResult {
+    SpikeResult {
         baseline_stage: report.stages[i - 1].name.clone(),
         spike_stage: report.stages[i].name.clone(),
         baseline_p95_us: baseline_p95,
         spike_p95_us: quantile_us(&during.hist, 0.95),
         recovery_factor: RECOVERY_FACTOR,
         recovery_us: (baseline.count > 0).then_some(recovery_us).flatten(),
-    })
+    }
+}
+
+/// The stress and spike sections of a report merged from several generator processes,
+/// judged again on the merged seconds (each input judged only its own share of the load).
+/// The stage kinds and the spike stage come from the inputs' own sections; endurance trends
+/// stay empty (each process monitored the same service: their samples do not add up).
+pub fn rejudge_merged(inputs: &[Report], merged: &Report) -> ScenarioResults {
+    let thresholds: Vec<Threshold> = merged
+        .thresholds
+        .iter()
+        .filter_map(|t| gauntlet_reports::parse_threshold(&t.expression).ok())
+        .collect();
+    let stress = inputs
+        .iter()
+        .find_map(|r| r.scenario_results.stress.as_ref())
+        .filter(|s| s.stages.len() == merged.stages.len())
+        .map(|s| {
+            let kinds: Vec<&str> = s.stages.iter().map(|v| v.kind.as_str()).collect();
+            stress(&kinds, merged, &thresholds)
+        });
+    let spike = inputs
+        .iter()
+        .find_map(|r| r.scenario_results.spike.as_ref())
+        .and_then(|s| merged.stages.iter().position(|st| st.name == s.spike_stage))
+        .filter(|i| *i > 0)
+        .map(|i| spike_at(i, merged));
+    ScenarioResults {
+        stress,
+        spike,
+        trends: Vec::new(),
+    }
 }
 
 /// Least-squares slope of `points` (x in seconds), per minute.
@@ -302,7 +337,13 @@ mod tests {
 
     /// A stress report whose seconds are fast (100 ms p95) until `slow_from`, then 2 s.
     fn stress_report(slow_from: usize) -> (LoadPlan, Report) {
-        let spec = gauntlet_scenarios::ScenarioSpec::load("stress").unwrap();
+        report_of("stress", slow_from)
+    }
+
+    /// A report of built-in `scenario`, one second per stage, fast (100 ms p95) until stage
+    /// `slow_from`, then 2 s.
+    fn report_of(scenario: &str, slow_from: usize) -> (LoadPlan, Report) {
+        let spec = gauntlet_scenarios::ScenarioSpec::load(scenario).unwrap();
         let plan = spec
             .plan(gauntlet_scenarios::ProfileName::Small, 0.02)
             .unwrap();
@@ -334,20 +375,75 @@ mod tests {
         (plan, report)
     }
 
+    fn judge(plan: &LoadPlan, report: &Report, t: &[Threshold]) -> StressResult {
+        let kinds: Vec<&str> = plan.stages.iter().map(|s| s.kind.as_str()).collect();
+        stress(&kinds, report, t)
+    }
+
+    #[test]
+    fn a_merged_stress_report_is_judged_on_its_merged_seconds() {
+        let t = [gauntlet_reports::parse_threshold("http.p95 < 1s").unwrap()];
+        // One generator process saw every step hold...
+        let (plan, mut input) = stress_report(usize::MAX);
+        input.scenario_results.stress = Some(judge(&plan, &input, &t));
+        assert_eq!(
+            input
+                .scenario_results
+                .stress
+                .as_ref()
+                .unwrap()
+                .breaking_point
+                .as_deref(),
+            Some("step-250")
+        );
+        // ...but the merged seconds are slow from ramp-200 on.
+        let (_, mut merged) = stress_report(6);
+        gauntlet_reports::evaluate_all(&t, &mut merged);
+        let again = rejudge_merged(&[input], &merged);
+        let stress = again.stress.expect("stress judged again");
+        assert_eq!(stress.breaking_point.as_deref(), Some("step-150"));
+        assert_eq!(stress.first_failure.as_deref(), Some("step-200"));
+        let kinds: Vec<&str> = stress.stages.iter().map(|s| s.kind.as_str()).collect();
+        let planned: Vec<&str> = plan.stages.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, planned);
+        assert!(again.spike.is_none() && again.trends.is_empty());
+        // Inputs without a stress section (another scenario) leave it empty.
+        let (_, plain) = stress_report(usize::MAX);
+        assert!(rejudge_merged(&[plain], &merged).is_empty());
+    }
+
+    #[test]
+    fn a_merged_spike_report_measures_the_merged_spike() {
+        let (plan, mut input) = report_of("spike", usize::MAX);
+        let i = spike_index(&plan).expect("the spike scenario has a spike stage");
+        input.scenario_results.spike = Some(spike_at(i, &input));
+        // The merged seconds are slow from the spike stage on.
+        let (_, merged) = report_of("spike", i);
+        let spike = rejudge_merged(&[input], &merged)
+            .spike
+            .expect("spike judged again");
+        assert_eq!(spike.spike_stage, plan.stages[i].name);
+        // HDR histograms keep 3 significant digits.
+        let near = |got: u64, want: u64| got.abs_diff(want) * 100 < want;
+        assert!(near(spike.baseline_p95_us, 100_000), "{spike:?}");
+        assert!(near(spike.spike_p95_us, 2_000_000), "{spike:?}");
+        assert_eq!(spike.recovery_us, None, "never back within the band");
+    }
+
     #[test]
     fn the_breaking_point_is_the_last_hold_before_the_first_failing_one() {
         let t = [gauntlet_reports::parse_threshold("http.p95 < 1s").unwrap()];
         // Stage 6 is ramp-200: step-150 held, step-200 did not.
         let (plan, report) = stress_report(6);
-        let r = stress(&plan, &report, &t);
+        let r = judge(&plan, &report, &t);
         assert_eq!(r.breaking_point.as_deref(), Some("step-150"));
         assert_eq!(r.first_failure.as_deref(), Some("step-200"));
         assert!(!r.stages[6].pass && r.stages[5].pass);
         assert_eq!(r.stages[7].failed, ["http.p95 < 1s"]);
         let (plan, report) = stress_report(0);
-        assert_eq!(stress(&plan, &report, &t).breaking_point, None);
+        assert_eq!(judge(&plan, &report, &t).breaking_point, None);
         let (plan, report) = stress_report(usize::MAX);
-        let r = stress(&plan, &report, &t);
+        let r = judge(&plan, &report, &t);
         assert_eq!(r.breaking_point.as_deref(), Some("step-250"));
         assert_eq!(r.first_failure, None);
     }
