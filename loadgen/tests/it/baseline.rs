@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::run::{explain, gauntlet, out_dir, read_json, spec};
+use crate::run::{bad_input, explain, gauntlet, out_dir, read_json, spec};
 
 /// Generous (p95 may grow 100×) so a second run of the same code never trips them on a
 /// busy CI box; the doctored throughput drop (−90%) is far beyond the rps allowance.
@@ -121,9 +121,7 @@ fn a_bad_baseline_is_bad_input_naming_the_file_before_provisioning() {
         if let Some(a) = allowances {
             cmd.args(["--max-regression", a]);
         }
-        let output = cmd.output().expect("gauntlet runs");
-        assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = bad_input(&mut cmd);
         let named = match allowances {
             Some(_) => "--max-regression".to_owned(),
             None => file.display().to_string(),

@@ -9,7 +9,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::run::{alive, children_of, explain, gauntlet, out_dir, read_json};
+use crate::run::{alive, bad_input, children_of, explain, gauntlet, out_dir, read_json};
 
 /// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.5 that is 15 s with
 /// the kill from 5 s to 9 s.
@@ -171,13 +171,7 @@ fn a_fault_with_an_unknown_attribute_is_bad_input_naming_file_line_and_field() {
     )
     .expect("spec written");
     let started = Instant::now();
-    let output = gauntlet()
-        .arg("run")
-        .arg(&spec)
-        .output()
-        .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = bad_input(gauntlet().arg("run").arg(&spec));
     assert!(stderr.contains("bad-fault.toml:14:"), "{stderr}");
     assert!(stderr.contains("chaos[0].attributes.jiter"), "{stderr}");
     assert!(
@@ -363,13 +357,7 @@ fn a_service_fault_without_a_service_process_is_bad_input_naming_the_flag() {
          start = \"1s\"\nduration = \"2s\"\n",
     )
     .expect("spec written");
-    let output = gauntlet()
-        .arg("run")
-        .arg(&spec)
-        .output()
-        .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = bad_input(gauntlet().arg("run").arg(&spec));
     assert!(stderr.contains("kill-service.toml:10:"), "{stderr}");
     assert!(stderr.contains("chaos[0].target"), "{stderr}");
     assert!(stderr.contains("--service-process"), "{stderr}");

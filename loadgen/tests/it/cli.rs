@@ -9,6 +9,8 @@ use std::{
 
 use nix::{sys::signal::Signal, unistd::Pid};
 
+use crate::run::bad_input;
+
 fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
     cmd.env_remove("GAUNTLET_BACKEND").env("NO_COLOR", "1");
@@ -48,22 +50,13 @@ fn env_reports_native_when_docker_is_unreachable_within_two_seconds() {
 
 #[test]
 fn env_rejects_an_unknown_backend_as_bad_input() {
-    let output = gauntlet()
-        .args(["env", "--backend", "dokcer"])
-        .output()
-        .expect("gauntlet env runs");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("dokcer"));
+    let stderr = bad_input(gauntlet().args(["env", "--backend", "dokcer"]));
+    assert!(stderr.contains("dokcer"), "{stderr}");
 }
 
 #[test]
 fn probe_rejects_an_unknown_defect_as_bad_input_before_provisioning() {
-    let output = gauntlet()
-        .args(["probe", "--defect", "unscoped_employee_raed"])
-        .output()
-        .expect("gauntlet probe runs");
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = bad_input(gauntlet().args(["probe", "--defect", "unscoped_employee_raed"]));
     assert!(stderr.contains("unscoped_employee_raed"), "{stderr}");
 }
 

@@ -8,6 +8,8 @@ use gauntlet_reports::{
     render::{self, from_json},
 };
 
+use crate::run::bad_input;
+
 const T0_US: u64 = 1_767_225_600_000_000;
 
 fn gauntlet() -> Command {
@@ -165,11 +167,6 @@ fn a_file_that_is_not_a_report_is_bad_input_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bogus = dir.path().join("bogus.json");
     std::fs::write(&bogus, "{\"hello\": 1}").expect("write");
-    let output = gauntlet()
-        .args(["report", "render"])
-        .arg(&bogus)
-        .output()
-        .expect("render");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("bogus.json"));
+    let stderr = bad_input(gauntlet().args(["report", "render"]).arg(&bogus));
+    assert!(stderr.contains("bogus.json"), "{stderr}");
 }

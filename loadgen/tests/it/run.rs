@@ -34,6 +34,14 @@ pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// Runs `cmd`, which must be refused as bad input (exit 2); returns its stderr, where the
+/// refusal is explained.
+pub(crate) fn bad_input(cmd: &mut Command) -> String {
+    let output = cmd.output().expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 pub(crate) fn explain(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -184,13 +192,7 @@ fn an_impossible_threshold_fails_the_run_and_the_report_says_why() {
 fn a_malformed_spec_is_bad_input_naming_the_line() {
     let dir = out_dir("bad");
     let path = spec(dir.path(), "http.p95 < 300 parsecs");
-    let output = gauntlet()
-        .arg("run")
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = bad_input(gauntlet().arg("run").arg(&path));
     assert!(stderr.contains("tiny.toml:4:"), "{stderr}");
 }
 
@@ -375,13 +377,12 @@ fn a_saturated_generator_makes_the_run_invalid_with_exit_4() {
     let reasons = report["reasons"].to_string();
     assert!(reasons.contains("CPU"), "{reasons}");
     // A bound that is not a percentage is bad input.
-    let output = gauntlet()
-        .env("GAUNTLET_MAX_GENERATOR_CPU", "lots")
-        .args(["run", "--quiet"])
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    bad_input(
+        gauntlet()
+            .env("GAUNTLET_MAX_GENERATOR_CPU", "lots")
+            .args(["run", "--quiet"])
+            .arg(&path),
+    );
 }
 
 #[test]
