@@ -283,6 +283,32 @@ impl Endpoint {
     }
 }
 
+/// Reading the service's JSON bodies, for the personas' and the probes' replies alike.
+pub(crate) mod body {
+    use serde_json::Value;
+
+    /// The body as JSON, when it is JSON.
+    pub(crate) fn json(body: &[u8]) -> Option<Value> {
+        serde_json::from_slice(body).ok()
+    }
+
+    /// A string field of a JSON object body.
+    pub(crate) fn field(body: &[u8], name: &str) -> Option<String> {
+        json(body)?.get(name)?.as_str().map(str::to_owned)
+    }
+
+    /// The `items` of a page body (empty when there are none).
+    pub(crate) fn items(body: &[u8]) -> Vec<Value> {
+        match json(body) {
+            Some(Value::Object(mut o)) => match o.remove("items") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use goose::goose::{GooseMethod, GooseRequest, GooseUser};
 
 use super::session::Session;
 use super::{CallOutcome, Ctx, Sample, Write};
-use crate::hrms::{Endpoint, Method};
+use crate::hrms::{Endpoint, Method, body};
 
 /// A response the persona may look at.
 #[derive(Debug)]
@@ -26,23 +26,17 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON, when it is JSON.
     pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+        body::json(&self.body)
     }
 
     /// A string field of a JSON object body.
     pub fn field(&self, name: &str) -> Option<String> {
-        self.json()?.get(name)?.as_str().map(str::to_owned)
+        body::field(&self.body, name)
     }
 
     /// The `items` of a page body.
     pub fn items(&self) -> Vec<serde_json::Value> {
-        match self.json() {
-            Some(serde_json::Value::Object(mut o)) => match o.remove("items") {
-                Some(serde_json::Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        }
+        body::items(&self.body)
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::Method;
 
 use super::Prober;
+use crate::hrms::body;
 
 /// Times a request refused with 429 is retried (the probes must reach the check behind the
 /// limiter even for a small-plan tenant; the noisy neighbour sends its own, unretried).
@@ -126,19 +127,17 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON, when it is JSON.
     pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+        body::json(&self.body)
     }
 
     /// A string field of a JSON object body.
     pub fn field(&self, name: &str) -> Option<String> {
-        self.json()?.get(name)?.as_str().map(str::to_owned)
+        body::field(&self.body, name)
     }
 
     /// The `items` of a page body.
     pub fn items(&self) -> Vec<serde_json::Value> {
-        self.json()
-            .and_then(|v| v.get("items").and_then(|i| i.as_array().cloned()))
-            .unwrap_or_default()
+        body::items(&self.body)
     }
 }
 
