@@ -283,25 +283,26 @@ impl Endpoint {
     }
 }
 
-/// Reading the service's JSON bodies, for the personas' and the probes' replies alike.
-pub(crate) mod body {
-    use serde_json::Value;
+/// Reading a reply's JSON body from the service: the personas' and the probes' replies alike.
+pub trait JsonBody {
+    /// The raw body.
+    fn body(&self) -> &[u8];
 
     /// The body as JSON, when it is JSON.
-    pub(crate) fn json(body: &[u8]) -> Option<Value> {
-        serde_json::from_slice(body).ok()
+    fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(self.body()).ok()
     }
 
     /// A string field of a JSON object body.
-    pub(crate) fn field(body: &[u8], name: &str) -> Option<String> {
-        json(body)?.get(name)?.as_str().map(str::to_owned)
+    fn field(&self, name: &str) -> Option<String> {
+        self.json()?.get(name)?.as_str().map(str::to_owned)
     }
 
     /// The `items` of a page body (empty when there are none).
-    pub(crate) fn items(body: &[u8]) -> Vec<Value> {
-        match json(body) {
-            Some(Value::Object(mut o)) => match o.remove("items") {
-                Some(Value::Array(items)) => items,
+    fn items(&self) -> Vec<serde_json::Value> {
+        match self.json() {
+            Some(serde_json::Value::Object(mut o)) => match o.remove("items") {
+                Some(serde_json::Value::Array(items)) => items,
                 _ => Vec::new(),
             },
             _ => Vec::new(),

@@ -10,7 +10,7 @@ use goose::goose::{GooseMethod, GooseRequest, GooseUser};
 
 use super::session::Session;
 use super::{CallOutcome, Ctx, Sample, Write};
-use crate::hrms::{Endpoint, Method, body};
+use crate::hrms::{Endpoint, JsonBody, Method};
 
 /// A response the persona may look at.
 #[derive(Debug)]
@@ -23,20 +23,9 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
-impl Reply {
-    /// The body as JSON, when it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        body::json(&self.body)
-    }
-
-    /// A string field of a JSON object body.
-    pub fn field(&self, name: &str) -> Option<String> {
-        body::field(&self.body, name)
-    }
-
-    /// The `items` of a page body.
-    pub fn items(&self) -> Vec<serde_json::Value> {
-        body::items(&self.body)
+impl JsonBody for Reply {
+    fn body(&self) -> &[u8] {
+        &self.body
     }
 }
 

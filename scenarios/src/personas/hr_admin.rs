@@ -12,7 +12,7 @@ use super::employee::get;
 use super::manager::ids;
 use super::session;
 use super::{Ctx, Persona, transaction_with};
-use crate::hrms::Endpoint;
+use crate::hrms::{Endpoint, JsonBody};
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![

@@ -8,7 +8,7 @@ use super::call::{self, Call};
 use super::employee::get;
 use super::session::{self, Session};
 use super::{Ctx, Persona, transaction_with};
-use crate::hrms::Endpoint;
+use crate::hrms::{Endpoint, JsonBody};
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![

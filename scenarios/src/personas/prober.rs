@@ -17,7 +17,7 @@ use super::call::{self, Call, Reply, SetupUser};
 use super::hr_admin::start_payroll;
 use super::session;
 use super::{Ctx, Persona, ProbeVerdict, transaction_with};
-use crate::hrms::{Endpoint, Role, UserCredential};
+use crate::hrms::{Endpoint, JsonBody, Role, UserCredential};
 
 /// Tenants covered by a sweep: every ordered pair of the first few is probed, which is
 /// quadratic, so larger profiles sweep a prefix (prober users cycle through all the others).

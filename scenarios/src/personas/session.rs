@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::call::{self, Call};
 use super::{Ctx, Persona};
-use crate::hrms::Endpoint;
+use crate::hrms::{Endpoint, JsonBody};
 
 /// What one virtual user keeps between transactions (goose session data).
 #[derive(Debug, Clone, Default)]

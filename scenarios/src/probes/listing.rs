@@ -2,7 +2,7 @@
 //! surface another tenant's marker or ids.
 
 use super::{Prober, Req};
-use crate::hrms::Role;
+use crate::hrms::{JsonBody, Role};
 use crate::personas::ProbeVerdict;
 
 const KIND: &str = "listing_leak";

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Prober, Req};
-use crate::hrms::Role;
+use crate::hrms::{JsonBody, Role};
 use crate::personas::ProbeVerdict;
 
 const KIND: &str = "mass_assignment";

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::hrms::{Fixture, Role};
+use crate::hrms::{Fixture, JsonBody, Role};
 use crate::personas::{ProbeVerdict, RequestSink};
 
 pub use request::{Reply, Req};

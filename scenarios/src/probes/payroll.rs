@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{Prober, Req};
-use crate::hrms::Role;
+use crate::hrms::{JsonBody, Role};
 use crate::personas::ProbeVerdict;
 
 const KIND: &str = "payroll_isolation";

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::Method;
 
 use super::Prober;
-use crate::hrms::body;
+use crate::hrms::JsonBody;
 
 /// Times a request refused with 429 is retried (the probes must reach the check behind the
 /// limiter even for a small-plan tenant; the noisy neighbour sends its own, unretried).
@@ -124,20 +124,9 @@ pub struct Reply {
     pub latency: Duration,
 }
 
-impl Reply {
-    /// The body as JSON, when it is JSON.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        body::json(&self.body)
-    }
-
-    /// A string field of a JSON object body.
-    pub fn field(&self, name: &str) -> Option<String> {
-        body::field(&self.body, name)
-    }
-
-    /// The `items` of a page body.
-    pub fn items(&self) -> Vec<serde_json::Value> {
-        body::items(&self.body)
+impl JsonBody for Reply {
+    fn body(&self) -> &[u8] {
+        &self.body
     }
 }
 
