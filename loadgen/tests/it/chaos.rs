@@ -5,11 +5,11 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::run::{alive, bad_input, children_of, explain, gauntlet, out_dir, read_json};
+use crate::run::{
+    alive, bad_input, children_of, explain, gauntlet, interrupt_and_wait, out_dir, read_json,
+};
 
 /// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.5 that is 15 s with
 /// the kill from 5 s to 9 s.
@@ -159,17 +159,27 @@ fn writes_acknowledged_before_they_are_durable_are_lost_and_fail_the_verdict() {
     assert!(reasons.contains("ledger.lost == 0"), "{reasons}");
 }
 
+/// `dir/file`: one 10 s hold of one user and one `[[chaos]]` entry whose body (from line 10)
+/// is `chaos`.
+fn one_fault_spec(dir: &std::path::Path, file: &str, chaos: &str) -> std::path::PathBuf {
+    let path = dir.join(file);
+    let text = format!(
+        "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
+         duration = \"10s\"\nusers = 1\n\n[[chaos]]\n{chaos}"
+    );
+    std::fs::write(&path, text).expect("spec written");
+    path
+}
+
 #[test]
 fn a_fault_with_an_unknown_attribute_is_bad_input_naming_file_line_and_field() {
     let dir = out_dir("bad-fault");
-    let spec = dir.path().join("bad-fault.toml");
-    std::fs::write(
-        &spec,
-        "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
-         duration = \"10s\"\nusers = 1\n\n[[chaos]]\nfault = \"latency\"\ntarget = \"postgres\"\n\
-         start = \"1s\"\nduration = \"2s\"\nattributes = { latency = 10, jiter = 5 }\n",
-    )
-    .expect("spec written");
+    let spec = one_fault_spec(
+        dir.path(),
+        "bad-fault.toml",
+        "fault = \"latency\"\ntarget = \"postgres\"\nstart = \"1s\"\nduration = \"2s\"\n\
+         attributes = { latency = 10, jiter = 5 }\n",
+    );
     let started = Instant::now();
     let stderr = bad_input(gauntlet().arg("run").arg(&spec));
     assert!(stderr.contains("bad-fault.toml:14:"), "{stderr}");
@@ -225,15 +235,7 @@ fn ctrl_c_during_faults_removes_them_and_says_so() {
     assert!(progressed, "no progress line within 60 s");
     let pid = child.id() as i32;
     let servers = children_of(pid);
-    nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGINT).expect("signal");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "run did not stop after SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = interrupt_and_wait(&mut child, Duration::from_secs(60));
     let seen = drain.join().expect("reader");
     assert_eq!(status.code(), Some(130), "{seen:#?}");
     let report = read_json(&dir.path().join("out").join("report.json"));
@@ -349,14 +351,11 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
 #[test]
 fn a_service_fault_without_a_service_process_is_bad_input_naming_the_flag() {
     let dir = out_dir("service-fault-in-process");
-    let spec = dir.path().join("kill-service.toml");
-    std::fs::write(
-        &spec,
-        "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
-         duration = \"10s\"\nusers = 1\n\n[[chaos]]\nfault = \"kill\"\ntarget = \"service\"\n\
-         start = \"1s\"\nduration = \"2s\"\n",
-    )
-    .expect("spec written");
+    let spec = one_fault_spec(
+        dir.path(),
+        "kill-service.toml",
+        "fault = \"kill\"\ntarget = \"service\"\nstart = \"1s\"\nduration = \"2s\"\n",
+    );
     let stderr = bad_input(gauntlet().arg("run").arg(&spec));
     assert!(stderr.contains("kill-service.toml:10:"), "{stderr}");
     assert!(stderr.contains("chaos[0].target"), "{stderr}");

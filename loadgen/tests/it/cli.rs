@@ -7,14 +7,22 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::{sys::signal::Signal, unistd::Pid};
-
-use crate::run::bad_input;
+use crate::run::{bad_input, interrupt_and_wait};
 
 fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
     cmd.env_remove("GAUNTLET_BACKEND").env("NO_COLOR", "1");
     cmd
+}
+
+/// The port of a `postgres: URL` or `redis: URL` line of `gauntlet serve`'s banner.
+fn dependency_port(line: &str) -> Option<u16> {
+    if !(line.starts_with("postgres:") || line.starts_with("redis:")) {
+        return None;
+    }
+    line.rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next()?.parse::<u16>().ok())
 }
 
 /// A loopback port nothing listens on: bound, then released.
@@ -84,13 +92,7 @@ fn serve_falls_back_to_native_serves_demo_tenants_and_cleans_up_on_ctrl_c() {
             let url = rest.split_whitespace().next().unwrap_or_default();
             service_port = url.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
         }
-        if line.starts_with("postgres:") || line.starts_with("redis:") {
-            let port = line
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.split('/').next()?.parse::<u16>().ok());
-            dependency_ports.extend(port);
-        }
+        dependency_ports.extend(dependency_port(&line));
         if let Some(rest) = line.strip_prefix("backend:") {
             backend = rest.trim().to_owned();
         }
@@ -117,15 +119,7 @@ fn serve_falls_back_to_native_serves_demo_tenants_and_cleans_up_on_ctrl_c() {
     conn.read_to_string(&mut answer).expect("response");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 
-    nix::sys::signal::kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("signal");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop after SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = interrupt_and_wait(&mut child, Duration::from_secs(30));
     assert!(status.success(), "serve exited with {status}");
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
@@ -178,13 +172,7 @@ fn serve_then_sigkill(backend: &str) -> Vec<u16> {
     // Bounded: the process prints a fixed banner; `lines` ends if it dies.
     for line in BufReader::new(stdout).lines().take(100) {
         let line = line.expect("utf-8 output");
-        if line.starts_with("postgres:") || line.starts_with("redis:") {
-            let port = line
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.split('/').next()?.parse::<u16>().ok());
-            dependency_ports.extend(port);
-        }
+        dependency_ports.extend(dependency_port(&line));
         if line.starts_with("ready;") {
             break;
         }

@@ -34,6 +34,26 @@ pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// Sends SIGINT to `child` and waits (polling, bounded by `within`) until it has exited.
+pub(crate) fn interrupt_and_wait(
+    child: &mut std::process::Child,
+    within: Duration,
+) -> std::process::ExitStatus {
+    let pid = Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, Signal::SIGINT).expect("signal");
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running {within:?} after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs `cmd`, which must be refused as bad input (exit 2); returns its stderr, where the
 /// refusal is explained.
 pub(crate) fn bad_input(cmd: &mut Command) -> String {
@@ -284,15 +304,7 @@ fn ctrl_c_mid_run_writes_an_aborted_report_and_leaves_nothing_running() {
         !servers.is_empty(),
         "the native Postgres and Redis run as children"
     );
-    nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGINT).expect("signal");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "run did not stop after SIGINT");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = interrupt_and_wait(&mut child, Duration::from_secs(60));
     assert_eq!(status.code(), Some(130));
     let report = read_json(&dir.path().join("report.json"));
     assert_eq!(report["verdict"], "aborted");
