@@ -100,21 +100,17 @@ fn main() {
     }
     criterion.final_summary();
 
-    let (proxied_time, direct_time) = rt.block_on(interleave::interleaved(
+    let times = rt.block_on(interleave::interleaved(
         RATIO_BATCHES,
         || batch(&proxied),
         || batch(&direct),
     ));
-    let per_sec = |t: Duration| (RATIO_BATCHES * BATCH) as f64 / t.as_secs_f64();
-    println!(
-        "interleaved pass ({RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent): \
-         proxy {:.0} queries/s, direct {:.0} queries/s",
-        per_sec(proxied_time),
-        per_sec(direct_time)
-    );
-    println!(
-        "proxy/direct query throughput ratio: {:.2}",
-        per_sec(proxied_time) / per_sec(direct_time)
+    interleave::print_ratio(
+        "proxy/direct query throughput",
+        &format!("{RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent"),
+        "queries",
+        RATIO_BATCHES * BATCH,
+        times,
     );
     rt.block_on(async {
         proxied.close().await;

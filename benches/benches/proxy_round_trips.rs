@@ -16,7 +16,7 @@ mod interleave;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
 use gauntlet_chaos::FaultProxy;
@@ -122,22 +122,20 @@ fn main() {
     }
     criterion.final_summary();
 
-    let (proxied_time, direct_time) = rt.block_on(interleave::interleaved(
+    let times = rt.block_on(interleave::interleaved(
         RATIO_BATCHES,
         || batch(&proxied),
         || batch(&direct),
     ));
-    let per_sec =
-        |t: Duration| (RATIO_BATCHES * CONNECTIONS * ROUND_TRIPS) as f64 / t.as_secs_f64();
-    println!(
-        "interleaved pass ({RATIO_BATCHES} batches of {CONNECTIONS} x {ROUND_TRIPS} round trips \
-         of {MESSAGE} bytes per side): proxy {:.0} round trips/s, direct {:.0} round trips/s",
-        per_sec(proxied_time),
-        per_sec(direct_time)
-    );
-    println!(
-        "proxy/direct round-trip ratio: {:.2}",
-        per_sec(proxied_time) / per_sec(direct_time)
+    interleave::print_ratio(
+        "proxy/direct round-trip",
+        &format!(
+            "{RATIO_BATCHES} batches of {CONNECTIONS} x {ROUND_TRIPS} round trips of {MESSAGE} \
+             bytes per side"
+        ),
+        "round trips",
+        RATIO_BATCHES * CONNECTIONS * ROUND_TRIPS,
+        times,
     );
     let stats = proxy.stats();
     // Messages this small stay on the proxy's copy path (`chaos/src/proxy/pipe.rs`).

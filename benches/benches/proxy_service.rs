@@ -178,21 +178,17 @@ fn main() {
     }
     criterion.final_summary();
 
-    let (proxied_time, direct_time) = rt.block_on(interleave::interleaved(
+    let times = rt.block_on(interleave::interleaved(
         RATIO_BATCHES,
         || batch(&shared, &proxied_url),
         || batch(&shared, &direct_url),
     ));
-    let per_sec = |t: Duration| (RATIO_BATCHES * BATCH) as f64 / t.as_secs_f64();
-    println!(
-        "interleaved pass ({RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent): \
-         through the proxies {:.0} requests/s, direct {:.0} requests/s",
-        per_sec(proxied_time),
-        per_sec(direct_time)
-    );
-    println!(
-        "proxied/direct service throughput ratio: {:.2}",
-        per_sec(proxied_time) / per_sec(direct_time)
+    interleave::print_ratio(
+        "proxied/direct service throughput",
+        &format!("{RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent"),
+        "requests",
+        RATIO_BATCHES * BATCH,
+        times,
     );
     let [pg_proxy, redis_proxy] = proxies;
     let through_pg = pg_proxy.stats().bytes_down;

@@ -25,3 +25,25 @@ where
     }
     (a, b)
 }
+
+/// Prints an interleaved pass's outcome: each side's rate of `unit`s (`elements` per side in
+/// total, the pass described by `pass`) and the line `<ratio_label> ratio: X.XX`, proxied over
+/// direct, that the README quotes.
+pub fn print_ratio(
+    ratio_label: &str,
+    pass: &str,
+    unit: &str,
+    elements: usize,
+    (proxied, direct): (Duration, Duration),
+) {
+    let per_sec = |t: Duration| elements as f64 / t.as_secs_f64();
+    println!(
+        "interleaved pass ({pass}): proxy {:.0} {unit}/s, direct {:.0} {unit}/s",
+        per_sec(proxied),
+        per_sec(direct)
+    );
+    println!(
+        "{ratio_label} ratio: {:.2}",
+        per_sec(proxied) / per_sec(direct)
+    );
+}
