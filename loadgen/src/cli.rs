@@ -108,6 +108,10 @@ pub struct BackendArgs {
     /// Redis image for the docker backend.
     #[arg(long, env = "GAUNTLET_REDIS_IMAGE")]
     pub redis_image: Option<String>,
+    /// Change nothing on this machine: no image pull or build, no package install. What is
+    /// missing is reported with the commands that would fetch it (exit 3).
+    #[arg(long)]
+    pub no_install: bool,
 }
 
 fn parse_backend(raw: &str) -> Result<BackendChoice, String> {

@@ -7,7 +7,10 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use url::Url;
 
-use crate::error::ProvisionError;
+use crate::{
+    error::ProvisionError,
+    setup::{Observer, SystemChanges},
+};
 
 /// The official images the docker backend prefers when they are present.
 pub const DEFAULT_POSTGRES_IMAGE: &str = "postgres:16-alpine";
@@ -75,6 +78,10 @@ pub struct ProvisionConfig {
     pub docker_probe_timeout: Duration,
     /// How long a freshly started server gets to accept a query / PING.
     pub ready_timeout: Duration,
+    /// Whether `auto` (and an explicit backend) may pull, build and install what it lacks.
+    pub changes: SystemChanges,
+    /// Who hears about set-up steps (stderr by default; the CLI shows a live line).
+    pub observer: Observer,
 }
 
 impl Default for ProvisionConfig {
@@ -87,13 +94,15 @@ impl Default for ProvisionConfig {
             external_redis: None,
             docker_probe_timeout: Duration::from_millis(1000),
             ready_timeout: Duration::from_secs(60),
+            changes: SystemChanges::Allowed,
+            observer: Observer::default(),
         }
     }
 }
 
 impl ProvisionConfig {
     /// Defaults overlaid with `GAUNTLET_BACKEND`, `GAUNTLET_POSTGRES_IMAGE`,
-    /// `GAUNTLET_REDIS_IMAGE`, `DATABASE_URL` and `REDIS_URL`.
+    /// `GAUNTLET_REDIS_IMAGE`, `GAUNTLET_NO_INSTALL`, `DATABASE_URL` and `REDIS_URL`.
     ///
     /// Malformed values are reported rather than ignored: a typo in `GAUNTLET_BACKEND` silently
     /// meaning `auto` would send a user chasing the wrong backend.
@@ -104,6 +113,17 @@ impl ProvisionConfig {
         }
         config.postgres_image = env_var("GAUNTLET_POSTGRES_IMAGE");
         config.redis_image = env_var("GAUNTLET_REDIS_IMAGE");
+        if let Some(raw) = env_var("GAUNTLET_NO_INSTALL") {
+            config.changes = match raw.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => SystemChanges::Refused,
+                "0" | "false" | "no" => SystemChanges::Allowed,
+                other => {
+                    return Err(ProvisionError::InvalidConfig(format!(
+                        "GAUNTLET_NO_INSTALL={other:?}: expected 1/true/yes or 0/false/no"
+                    )));
+                }
+            };
+        }
         config.external_postgres = env_url("DATABASE_URL")?;
         config.external_redis = env_url("REDIS_URL")?;
         Ok(config)

@@ -121,6 +121,43 @@ pub async fn image_present(docker: &Docker, reference: &str) -> Result<bool, Pro
     }
 }
 
+/// Pulls `reference` (what testcontainers does on a missing image), giving up when the engine
+/// says nothing for `stall`: a registry that is unreachable by firewall rather than by DNS
+/// would otherwise hang the pull until the TCP timeout.
+pub async fn pull_image(
+    docker: &Docker,
+    reference: &str,
+    stall: Duration,
+    progress: impl Fn(&str),
+) -> Result<(), String> {
+    use bollard::query_parameters::CreateImageOptionsBuilder;
+    use futures::StreamExt;
+
+    let (name, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+    let options = CreateImageOptionsBuilder::new()
+        .from_image(name)
+        .tag(tag)
+        .build();
+    let mut stream = docker.create_image(Some(options), None, None);
+    loop {
+        match tokio::time::timeout(stall, stream.next()).await {
+            Err(_) => return Err(format!("no answer from the registry for {stall:?}")),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(e.to_string()),
+            Ok(Some(Ok(info))) => {
+                if let Some(status) = info.status {
+                    progress(&format!("{reference}: {status}"));
+                }
+            }
+        }
+    }
+    match image_present(docker, reference).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!("the pull ended but {reference} is not present")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Picks the image for `role`: the explicit choice if any, else the official image, else the
 /// local image. A missing image fails here, in milliseconds, rather than as a pull error later.
 pub async fn resolve_image(

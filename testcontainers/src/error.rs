@@ -9,18 +9,9 @@ pub enum ProvisionError {
     /// A setting could not be understood.
     #[error("invalid provisioning config: {0}")]
     InvalidConfig(String),
-    /// `auto` found neither a usable Docker nor native binaries.
-    #[error(
-        "no way to run Postgres and Redis: {docker}; {native}.\n\
-         Fix one of: start Docker (and run `gauntlet image build` when no registry is reachable), \
-         or install PostgreSQL and Redis (`apt-get install postgresql redis-server`)"
-    )]
-    NothingUsable {
-        /// Why Docker was not usable.
-        docker: String,
-        /// Why the native backend was not usable.
-        native: String,
-    },
+    /// No backend is usable and none could be made usable; the message lists the commands.
+    #[error("{0}")]
+    NothingUsable(crate::setup::Refusal),
     /// The Docker daemon did not answer.
     #[error("docker is not usable: {0}")]
     DockerUnavailable(String),

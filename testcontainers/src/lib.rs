@@ -3,10 +3,11 @@
 //! Map of the crate:
 //! - [`Stack::provision`] hands out a running Postgres and Redis ([`Server`]s), each with a URL
 //!   that stays the same across `stop`/`start`/`kill`/`restart`, and removes them on drop.
-//! - Backends: [`docker`] (the `testcontainers` crate, images inspected before use, never
-//!   pulled), [`native`] (child processes from a copied `initdb` template), and external URLs.
-//!   `auto` picks docker, then native, and otherwise says how to fix the machine
-//!   ([`detect`], which `gauntlet env` prints).
+//! - Backends: [`docker`] (the `testcontainers` crate, images inspected before use),
+//!   [`native`] (child processes from a copied `initdb` template), and external URLs.
+//!   `auto` picks docker, then native ([`detect`], which `gauntlet env` prints); [`setup`]
+//!   fetches what the chosen one lacks (pull, local image build, apt) unless told not to, and
+//!   otherwise prints the commands that would.
 //! - [`local_image`] builds one image holding both servers from Debian packages, for Docker
 //!   engines that cannot reach a registry.
 //!
@@ -22,12 +23,14 @@ pub mod native;
 mod ports;
 pub mod readiness;
 mod server;
+pub mod setup;
 mod stack;
 
 pub use config::{BackendChoice, ProvisionConfig};
 pub use detect::{EnvironmentReport, inspect_environment};
 pub use error::{ControlError, ProvisionError};
 pub use server::{Backend, Role, Server};
+pub use setup::{Observer, SetupObserver, SystemChanges};
 pub use stack::Stack;
 
 /// The URL with its password replaced, for logs and error messages.

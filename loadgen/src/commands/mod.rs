@@ -7,8 +7,9 @@ mod probe;
 mod report;
 mod run;
 mod serve;
+mod setup_line;
 
-use gauntlet_testcontainers::ProvisionConfig;
+use gauntlet_testcontainers::{ProvisionConfig, SystemChanges};
 
 use crate::{
     cli::{BackendArgs, Command, ImageCommand},
@@ -42,5 +43,9 @@ pub(crate) fn provision_config(args: &BackendArgs) -> Result<ProvisionConfig, Fa
     if args.redis_image.is_some() {
         config.redis_image.clone_from(&args.redis_image);
     }
+    if args.no_install {
+        config.changes = SystemChanges::Refused;
+    }
+    config.observer = setup_line::TerminalObserver::shared();
     Ok(config)
 }

@@ -34,6 +34,8 @@ fn allowed() -> BTreeMap<&'static str, (&'static [&'static str], &'static [&'sta
         ("gauntlet-loadgen", (ANY, ANY)),
         // Benches measure the harness too (its recorder's overhead), so they alone may use it.
         ("gauntlet-benches", (ANY, BENCHES)),
+        // Project automation prepares a test machine with the same set-up steps a run takes.
+        ("xtask", (&["gauntlet-testcontainers"][..], &[][..])),
     ])
 }
 

@@ -147,6 +147,9 @@ pub enum LocalImageError {
         #[source]
         source: bollard::errors::Error,
     },
+    /// Waiting for another process's build failed.
+    #[error("waiting for another build: {0}")]
+    Lock(String),
     /// The engine accepted the archive but the tag did not appear.
     #[error("Docker loaded the archive but {reference} is not present afterwards")]
     NotTagged {
@@ -244,12 +247,29 @@ async fn image_size(docker: &Docker, reference: &str) -> Result<Option<u64>, Loc
 /// tar is removed whatever happens, including cancellation (it lives in a `TempDir`).
 pub async fn build_local_image(
     docker: &Docker,
-    progress: impl Fn(&str),
+    progress: impl Fn(&str) + Sync,
 ) -> Result<BuildOutcome, LocalImageError> {
     let started = Instant::now();
     let reference = local_image_reference();
     if let Some(size_bytes) = image_size(docker, &reference).await? {
         progress(&format!("{reference} is already present"));
+        return Ok(BuildOutcome {
+            reference,
+            already_present: true,
+            elapsed: started.elapsed(),
+            size_bytes,
+        });
+    }
+    // Parallel test binaries can all find the image missing; one builds, the rest wait here
+    // and then find it present.
+    let _turn =
+        crate::setup::lock::HostLock::acquire("image-build", "building the local image", &progress)
+            .await
+            .map_err(LocalImageError::Lock)?;
+    if let Some(size_bytes) = image_size(docker, &reference).await? {
+        progress(&format!(
+            "{reference} was built by another process meanwhile"
+        ));
         return Ok(BuildOutcome {
             reference,
             already_present: true,

@@ -1,0 +1,168 @@
+//! `cargo xtask test [-- <cargo test args>]`: prepare this machine for the test suite, then run
+//! `cargo test --workspace`.
+//!
+//! The suite needs real servers and a real browser: PostgreSQL and Redis server binaries (the
+//! native backend's tests), chromium (the report.html check) and, when a Docker engine answers,
+//! the local Postgres+Redis image (the docker backend's tests; no registry is assumed). As root
+//! on a Debian-family system the missing packages are installed, each command printed first;
+//! elsewhere, or with `--no-install` / `GAUNTLET_NO_INSTALL=1`, the commands are printed and
+//! the task stops with exit 1 before running anything.
+
+use std::{
+    process::{Command, ExitCode},
+    time::{Duration, Instant},
+};
+
+use gauntlet_testcontainers::{
+    Observer, ProvisionConfig, SystemChanges, docker, local_image,
+    native::binaries::{find_on_path, find_postgres_bin},
+    setup::apt,
+};
+
+const USAGE: &str = "usage: cargo xtask test [--no-install] [-- <arguments for cargo test>]";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() != Some("test") {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let mut changes = match ProvisionConfig::from_env() {
+        Ok(config) => config.changes,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut passthrough = Vec::new();
+    for arg in args.by_ref() {
+        match arg.as_str() {
+            "--no-install" => changes = SystemChanges::Refused,
+            "--" => break,
+            other => {
+                eprintln!("xtask: unknown argument {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    passthrough.extend(args);
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("xtask: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let skip_docker = match runtime.block_on(prepare(changes)) {
+        Ok(skip_docker) => skip_docker,
+        Err(message) => {
+            eprintln!("xtask: the machine is not ready for the tests:\n{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    run_tests(&passthrough, skip_docker)
+}
+
+/// Installs what is missing and builds the image; `Ok(true)` when no Docker engine answers, so
+/// the docker-backend tests are to be skipped (they say so when they are).
+async fn prepare(changes: SystemChanges) -> Result<bool, String> {
+    let observer = Observer::default();
+    let started = Instant::now();
+    let docker = docker::connect(Duration::from_secs(2)).await.ok();
+    let image_missing = match &docker {
+        Some(docker) => !local_image::local_image_present(docker)
+            .await
+            .map_err(|e| e.to_string())?,
+        None => false,
+    };
+    let missing = missing_packages(image_missing);
+    if !missing.is_empty() {
+        apt::install_if_allowed(&missing, "the test suite", changes, &observer).await?;
+    }
+    let Some(docker) = docker else {
+        observer.step("no Docker engine answers: the docker-backend tests are skipped");
+        return Ok(true);
+    };
+    if image_missing {
+        if changes == SystemChanges::Refused {
+            return Err(format!(
+                "the docker-backend tests need the local image {}, which is absent; building it \
+                 is refused (--no-install). Run:\n  gauntlet image build",
+                local_image::local_image_reference()
+            ));
+        }
+        observer.step(&format!(
+            "the docker-backend tests need {}: building it (2–3 minutes, once)",
+            local_image::local_image_reference()
+        ));
+        // Under the same lock a concurrent `gauntlet run` would take.
+        let outcome = local_image::build_local_image(&docker, |line| observer.progress(line))
+            .await
+            .map_err(|e| e.to_string())?;
+        observer.step(&format!(
+            "{} ready after {:.1} s",
+            outcome.reference,
+            outcome.elapsed.as_secs_f64()
+        ));
+    }
+    observer.step(&format!(
+        "machine ready for the tests in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(false)
+}
+
+/// Debian packages the suite needs that this machine lacks.
+fn missing_packages(image_to_build: bool) -> Vec<&'static str> {
+    let browser = std::env::var_os("GAUNTLET_CHROMIUM").is_some()
+        || find_on_path("chromium").is_some()
+        || skipped("GAUNTLET_SKIP_BROWSER_TESTS");
+    let checks = [
+        (
+            "postgresql",
+            find_postgres_bin("postgres").is_some() && find_postgres_bin("initdb").is_some(),
+        ),
+        ("redis-server", find_on_path("redis-server").is_some()),
+        ("chromium", browser),
+        (
+            "mmdebstrap",
+            !image_to_build || find_on_path("mmdebstrap").is_some(),
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, present)| !present)
+        .map(|(package, _)| package)
+        .collect()
+}
+
+fn skipped(variable: &str) -> bool {
+    std::env::var_os(variable).is_some_and(|v| v == "1")
+}
+
+fn run_tests(passthrough: &[String], skip_docker: bool) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["test", "--workspace"]).args(passthrough);
+    if skip_docker {
+        command.env("GAUNTLET_SKIP_DOCKER_TESTS", "1");
+    }
+    eprintln!(
+        "xtask: running cargo test --workspace {}",
+        passthrough.join(" ")
+    );
+    match command.status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(1),
+        ),
+        Err(e) => {
+            eprintln!("xtask: starting cargo test: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
