@@ -199,11 +199,14 @@ async fn take_step(
                 .map_err(|e| e.to_string())?;
         }
     }
-    observer.step(&format!(
-        "{} done in {}",
-        planned.step,
-        setup::seconds(started.elapsed())
-    ));
+    // apt announces its own "installed … in N s".
+    if !matches!(planned.step, Step::Install(_)) {
+        observer.step(&format!(
+            "{} done in {}",
+            planned.step,
+            setup::seconds(started.elapsed())
+        ));
+    }
     Ok(())
 }
 

@@ -205,3 +205,65 @@ fn assert_ports_close(ports: &[u16]) {
         }
     }
 }
+
+/// An image nobody can have: absent here, and no registry serves it.
+const UNOBTAINABLE_IMAGE: &str = "gauntlet-test/never-published:1";
+
+fn docker_tests_skipped() -> bool {
+    let skip = std::env::var("GAUNTLET_SKIP_DOCKER_TESTS").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("GAUNTLET_SKIP_DOCKER_TESTS=1: docker backend not exercised on this machine");
+    }
+    skip
+}
+
+/// `--no-install` changes nothing: no pull is attempted, and the error is the command to run.
+#[test]
+fn no_install_refuses_to_fetch_a_missing_image_and_prints_the_command_with_exit_3() {
+    if docker_tests_skipped() {
+        return;
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = gauntlet()
+        .args(["run", "smoke", "--backend", "docker", "--no-install", "--quiet"])
+        .args(["--postgres-image", UNOBTAINABLE_IMAGE, "--out"])
+        .arg(out.path())
+        .output()
+        .expect("gauntlet run starts");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--no-install"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pulling"), "a pull was attempted: {stderr}");
+}
+
+/// Without `--no-install` the run tries the pull, says so, and when it fails names the
+/// command; the local image is not built for an image the user named.
+#[test]
+fn a_failed_pull_is_announced_and_ends_in_exit_3_naming_the_command() {
+    if docker_tests_skipped() {
+        return;
+    }
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = gauntlet()
+        .args(["run", "smoke", "--backend", "docker", "--quiet"])
+        .args(["--postgres-image", UNOBTAINABLE_IMAGE, "--out"])
+        .arg(out.path())
+        .output()
+        .expect("gauntlet run starts");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pulling {UNOBTAINABLE_IMAGE}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("could not pull"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("building"), "built an image for a named one: {stderr}");
+}

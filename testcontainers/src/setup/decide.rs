@@ -226,16 +226,17 @@ fn docker_path(facts: &Facts) -> PathResult {
             vec![build.command()],
         ));
     }
+    // The announcement is short: the failed pull was announced when it failed.
     let build_step = PlannedStep {
         step: build.clone(),
-        why: format!("{pull_failed}; the local image is built from Debian packages instead"),
+        why: "no image could be pulled; one is built from Debian packages instead".to_owned(),
     };
     if images.mmdebstrap {
         return Ok(vec![build_step]);
     }
     match facts.install(
         vec!["mmdebstrap"],
-        format!("{pull_failed}; building the local image needs mmdebstrap"),
+        "building the local image needs mmdebstrap".to_owned(),
     ) {
         Ok(mut steps) => {
             steps.push(build_step);
@@ -243,7 +244,7 @@ fn docker_path(facts: &Facts) -> PathResult {
         }
         Err((why, mut commands)) => {
             commands.push(build.command());
-            Err((why, vec![commands.join(" && ")]))
+            Err((format!("{pull_failed}; {why}"), vec![commands.join(" && ")]))
         }
     }
 }
