@@ -30,7 +30,7 @@ pub enum MergeError {
     #[error(transparent)]
     Histogram(#[from] HistogramError),
     /// A threshold expression stored in an input does not parse.
-    #[error("threshold in an input report does not parse: {0}")]
+    #[error("threshold in an input report does not parse")]
     Threshold(#[from] ThresholdParseError),
 }
 

@@ -1,4 +1,4 @@
-//! `gauntlet env` and `gauntlet serve` as a user runs them.
+//! The CLI as a user meets it: error lines, `gauntlet env` and `gauntlet serve`.
 
 use std::{
     io::{BufRead, BufReader},
@@ -29,6 +29,41 @@ fn dependency_port(line: &str) -> Option<u16> {
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// anyhow prints an error's message, then each `source()`: a cause that is in both would be
+/// printed twice on the one error line a user reads. Two real chains, through the binary.
+#[test]
+fn an_error_line_names_its_cause_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let credentials = dir.path().join("credentials.json");
+    std::fs::write(&credentials, "{}").expect("write credentials");
+    let stderr = bad_input(
+        gauntlet()
+            .args([
+                "run",
+                "smoke",
+                "--target",
+                "http://127.0.0.1:9",
+                "--credentials",
+            ])
+            .arg(&credentials),
+    );
+    assert!(stderr.contains("not valid JSON for a fixture"), "{stderr}");
+    assert_eq!(
+        stderr.matches("missing field `tenants`").count(),
+        1,
+        "{stderr}"
+    );
+
+    let missing = dir.path().join("no-such-scenario.toml");
+    let stderr = bad_input(gauntlet().arg("run").arg(&missing));
+    assert!(stderr.contains("cannot read scenario file"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]

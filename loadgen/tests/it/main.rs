@@ -9,3 +9,4 @@ mod merge;
 mod probes;
 mod report;
 mod run;
+mod tidy;
