@@ -6,9 +6,40 @@ use clap::{Args, Parser, Subcommand};
 use gauntlet_scenarios::ProfileName;
 use gauntlet_testcontainers::BackendChoice;
 
-/// Load and chaos harness for multi-tenant services.
+/// The first lines of `gauntlet --help`: what the tool does, in a user's words (the crate's
+/// description is for developers and would otherwise be clap's default).
+const ABOUT: &str = "\
+Load and chaos testing for multi-tenant HTTP services.
+
+One command provisions Postgres and Redis, starts the bundled HRMS service (or targets yours),
+runs a scenario with faults and cross-tenant probes riding along, and ends in a verdict:
+report.json, .md and .html, junit.xml and an exit code.";
+
+/// After the subcommands: what to type first, k6- and oha-style.
+const FIRST_COMMANDS: &str = "\
+First commands to try:
+  gauntlet run smoke                  a 20 s smoke run against the bundled service; report in
+                                      target/gauntlet/smoke-<timestamp>/
+  gauntlet list                       the built-in scenarios and chaos experiments
+  gauntlet run pg-kill                kill Postgres mid-run and judge the recovery
+  gauntlet serve                      the bundled service with demo tenants, until Ctrl-C
+  gauntlet run load --target URL --credentials FILE
+                                      drive your own deployment
+  gauntlet env                        which backend (Docker or native) a run will use, and why
+
+Exit codes: 0 pass, 1 verdict fail, 2 bad input, 3 infrastructure, 4 run invalid,
+130 interrupted. `gauntlet <command> --help` for a command's flags.";
+
+/// The whole command line.
 #[derive(Debug, Parser)]
-#[command(name = "gauntlet", version, about)]
+#[command(
+    name = "gauntlet",
+    version,
+    about = ABOUT,
+    // Not this doc comment: it is for readers of the code.
+    long_about = None,
+    after_help = FIRST_COMMANDS
+)]
 pub struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -1,4 +1,4 @@
-//! The CLI as a user meets it: error lines, `gauntlet env` and `gauntlet serve`.
+//! The CLI as a user meets it: `--help`, error lines, `gauntlet env` and `gauntlet serve`.
 
 use std::{
     io::{BufRead, BufReader},
@@ -29,6 +29,32 @@ fn dependency_port(line: &str) -> Option<u16> {
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// The help a newcomer reads first says what the tool does (not what the crate is) and which
+/// commands to type.
+#[test]
+fn help_opens_with_what_the_tool_does_and_lists_the_first_commands() {
+    for flag in ["--help", "-h"] {
+        let output = gauntlet().arg(flag).output().expect("gauntlet --help runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}");
+        assert_eq!(
+            stdout.lines().next(),
+            Some("Load and chaos testing for multi-tenant HTTP services."),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("crate"),
+            "a developer's line leaked in: {stdout}"
+        );
+        for command in ["gauntlet run smoke", "gauntlet list", "gauntlet serve"] {
+            assert!(
+                stdout.lines().any(|l| l.trim_start().starts_with(command)),
+                "{flag}: no line starting with `{command}`:\n{stdout}"
+            );
+        }
+    }
 }
 
 /// anyhow prints an error's message, then each `source()`: a cause that is in both would be
