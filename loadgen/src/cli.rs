@@ -54,7 +54,8 @@ pub struct Cli {
 pub enum Command {
     /// Show what `--backend auto` would choose on this machine, and why.
     Env(EnvArgs),
-    /// Provision Postgres and Redis and keep them up until Ctrl-C.
+    /// Postgres, Redis and the reference service with demo tenants until Ctrl-C; writes the
+    /// credentials file for `gauntlet run --target`.
     Serve(ServeArgs),
     /// Run the cross-tenant and security probe catalogue once; exit 1 on any leak.
     Probe(ProbeArgs),
@@ -164,6 +165,14 @@ pub struct EnvArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// Where to write the demo tenants' credentials, in the format `gauntlet run --target URL
+    /// --credentials FILE` reads (overwritten on every start).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "target/gauntlet/serve-credentials.json"
+    )]
+    pub credentials_out: PathBuf,
 }
 
 /// `gauntlet probe`.
