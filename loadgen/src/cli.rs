@@ -49,6 +49,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// `run --quiet`: the one summary line and nothing else unless something is wrong, so the
+    /// harness's own progress notes (INFO) stay off the terminal too.
+    pub fn quiet(&self) -> bool {
+        matches!(&self.command, Command::Run(args) if args.quiet)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -231,7 +239,8 @@ pub struct RunArgs {
     /// JSON file with the tenants and credentials of `--target` (the seeder's output format).
     #[arg(long, value_name = "FILE", requires = "target")]
     pub credentials: Option<PathBuf>,
-    /// No progress lines; only the verdict line of the summary.
+    /// One line: the verdict of the summary. No progress, no notes, no lines about the
+    /// service's dependencies (its log is `service.log` in the output directory either way).
     #[arg(short, long)]
     pub quiet: bool,
     /// Compare with this earlier report.json; a regression beyond the allowance and outside
