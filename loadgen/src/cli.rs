@@ -6,9 +6,40 @@ use clap::{Args, Parser, Subcommand};
 use gauntlet_scenarios::ProfileName;
 use gauntlet_testcontainers::BackendChoice;
 
-/// Load and chaos harness for multi-tenant services.
+/// The first lines of `gauntlet --help`: what the tool does, in a user's words (the crate's
+/// description is for developers and would otherwise be clap's default).
+const ABOUT: &str = "\
+Load and chaos testing for multi-tenant HTTP services.
+
+One command provisions Postgres and Redis, starts the bundled HRMS service (or targets yours),
+runs a scenario with faults and cross-tenant probes riding along, and ends in a verdict:
+report.json, .md and .html, junit.xml and an exit code.";
+
+/// After the subcommands: what to type first, k6- and oha-style.
+const FIRST_COMMANDS: &str = "\
+First commands to try:
+  gauntlet run smoke                  a 20 s smoke run against the bundled service; report in
+                                      target/gauntlet/smoke-<timestamp>/
+  gauntlet list                       the built-in scenarios and chaos experiments
+  gauntlet run pg-kill                kill Postgres mid-run and judge the recovery
+  gauntlet serve                      the bundled service with demo tenants, until Ctrl-C
+  gauntlet run load --target URL --credentials FILE
+                                      drive your own deployment
+  gauntlet env                        which backend (Docker or native) a run will use, and why
+
+Exit codes: 0 pass, 1 verdict fail, 2 bad input, 3 infrastructure, 4 run invalid,
+130 interrupted. `gauntlet <command> --help` for a command's flags.";
+
+/// The whole command line.
 #[derive(Debug, Parser)]
-#[command(name = "gauntlet", version, about)]
+#[command(
+    name = "gauntlet",
+    version,
+    about = ABOUT,
+    // Not this doc comment: it is for readers of the code.
+    long_about = None,
+    after_help = FIRST_COMMANDS
+)]
 pub struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -18,12 +49,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// `run --quiet`: the one summary line and nothing else unless something is wrong, so the
+    /// harness's own progress notes (INFO) stay off the terminal too.
+    pub fn quiet(&self) -> bool {
+        matches!(&self.command, Command::Run(args) if args.quiet)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `--backend auto` would choose on this machine, and why.
     Env(EnvArgs),
-    /// Provision Postgres and Redis and keep them up until Ctrl-C.
+    /// Postgres, Redis and the reference service with demo tenants until Ctrl-C; writes the
+    /// credentials file for `gauntlet run --target`.
     Serve(ServeArgs),
     /// Run the cross-tenant and security probe catalogue once; exit 1 on any leak.
     Probe(ProbeArgs),
@@ -137,6 +177,14 @@ pub struct EnvArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// Where to write the demo tenants' credentials, in the format `gauntlet run --target URL
+    /// --credentials FILE` reads (overwritten on every start).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "target/gauntlet/serve-credentials.json"
+    )]
+    pub credentials_out: PathBuf,
 }
 
 /// `gauntlet probe`.
@@ -195,7 +243,8 @@ pub struct RunArgs {
     /// JSON file with the tenants and credentials of `--target` (the seeder's output format).
     #[arg(long, value_name = "FILE", requires = "target")]
     pub credentials: Option<PathBuf>,
-    /// No progress lines; only the verdict line of the summary.
+    /// One line: the verdict of the summary. No progress, no notes, no lines about the
+    /// service's dependencies (its log is `service.log` in the output directory either way).
     #[arg(short, long)]
     pub quiet: bool,
     /// Compare with this earlier report.json; a regression beyond the allowance and outside

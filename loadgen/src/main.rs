@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = gauntlet_loadgen::cli::Cli::parse();
-    gauntlet_loadgen::logging::init(cli.verbose);
+    gauntlet_loadgen::logging::init(cli.verbose, cli.quiet());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -27,7 +27,7 @@ pub const ENCODING: &str = "hdrhistogram-v2-deflate+base64";
 #[derive(Debug, thiserror::Error)]
 pub enum HistogramError {
     /// The text is not valid base64.
-    #[error("histogram is not valid base64: {0}")]
+    #[error("histogram is not valid base64")]
     Base64(#[from] base64::DecodeError),
     /// The bytes are not a valid HdrHistogram V2 (deflate) payload.
     #[error("histogram payload is not valid HdrHistogram V2: {0:?}")]

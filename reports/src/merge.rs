@@ -30,7 +30,7 @@ pub enum MergeError {
     #[error(transparent)]
     Histogram(#[from] HistogramError),
     /// A threshold expression stored in an input does not parse.
-    #[error("threshold in an input report does not parse: {0}")]
+    #[error("threshold in an input report does not parse")]
     Threshold(#[from] ThresholdParseError),
 }
 
@@ -56,6 +56,8 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     out.run.finished_at_unix_us = end;
     out.run.duration_us = duration;
     out.run.interrupted = reports.iter().any(|r| r.run.interrupted);
+    // Relative to each input's own directory; the merged file is written somewhere else.
+    out.run.service_log = None;
     merge_generator(&mut out, reports);
     out.stages.iter_mut().for_each(|s| {
         s.start_offset_us += shift(first);

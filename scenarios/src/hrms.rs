@@ -80,7 +80,7 @@ pub struct Fixture {
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
     /// The credentials file could not be parsed.
-    #[error("credentials file is not valid JSON for a fixture: {0}")]
+    #[error("credentials file is not valid JSON for a fixture")]
     Parse(#[from] serde_json::Error),
     /// A persona needs a role no tenant has.
     #[error("no tenant has a user with role {0:?}")]

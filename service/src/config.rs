@@ -24,7 +24,7 @@ use crate::ratelimit::RateLimitConfig;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The config file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         /// The file named.
         path: String,
@@ -32,7 +32,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file or the merged environment is not valid for [`Settings`].
-    #[error("invalid configuration: {0}")]
+    #[error("invalid configuration")]
     Invalid(#[from] toml::de::Error),
 }
 

@@ -113,7 +113,7 @@ pub enum SeedError {
     #[error(transparent)]
     Password(#[from] PasswordError),
     /// The database refused (e.g. the same seed was already applied: ids collide).
-    #[error("seeding failed: {0}")]
+    #[error("seeding failed")]
     Database(#[from] sqlx::Error),
 }
 

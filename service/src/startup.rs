@@ -22,13 +22,13 @@ use crate::state::{AppState, Inner};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     /// The database URL is unusable.
-    #[error("database configuration: {0}")]
+    #[error("database configuration")]
     Database(#[source] sqlx::Error),
     /// Migrations failed (or the database stayed unreachable past the deadline).
-    #[error("migrations: {0}")]
+    #[error("migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The Redis URL is unusable.
-    #[error("redis configuration: {0}")]
+    #[error("redis configuration")]
     Redis(#[from] redis::RedisError),
     /// The argon2 parameters are invalid.
     #[error(transparent)]
@@ -37,7 +37,7 @@ pub enum StartupError {
     #[error("loading rate-limit overrides: {0}")]
     Overrides(String),
     /// Binding or serving failed.
-    #[error("listener: {0}")]
+    #[error("listener")]
     Io(#[from] std::io::Error),
 }
 

@@ -39,7 +39,7 @@ pub enum ProvisionError {
     #[error("backend external needs {0} to be set")]
     MissingUrl(&'static str),
     /// Filesystem or process error.
-    #[error("{action}: {source}")]
+    #[error("{action}")]
     Io {
         /// What we were doing.
         action: String,

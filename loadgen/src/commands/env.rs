@@ -83,7 +83,8 @@ async fn measure(
                     stack.shutdown().await;
                 }
                 Err(e) => {
-                    eprintln!("{backend}: not measured: {e}");
+                    // The chain, not only the outer message: the cause is in `source()`.
+                    eprintln!("{backend}: not measured: {:#}", anyhow::Error::new(e));
                     break;
                 }
             }

@@ -1,6 +1,15 @@
 //! `gauntlet serve`: the reference service on its dependencies, with demo tenants, until Ctrl-C.
+//! It writes the tenants' credentials file and prints the `gauntlet run --target` line that
+//! uses it.
 
-use hrms::{config::Argon2Settings, ratelimit::Tier, seed::SeedSpec};
+use std::path::Path;
+
+use anyhow::Context;
+use hrms::{
+    config::Argon2Settings,
+    ratelimit::Tier,
+    seed::{SeedSpec, SeededData},
+};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::{
@@ -14,6 +23,17 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
     // lead to clean-up, not to the default "die at once" with servers left running.
     let (mut interrupt, mut terminate) = shutdown_signals().map_err(Failure::infrastructure)?;
     let config = super::provision_config(&args.backend)?;
+    // Checked before provisioning: an unusable path is the user's to fix (exit 2), and
+    // finding out after a minute of start-up would waste it.
+    if let Some(dir) = args
+        .credentials_out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {} for --credentials-out", dir.display()))
+            .map_err(Failure::bad_input)?;
+    }
     let demo = SeedSpec {
         // One tenant per tier, small enough to read in a terminal.
         tenants: 4,
@@ -55,6 +75,15 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
             }
         }
     }
+    write_credentials(&args.credentials_out, &seeded).map_err(Failure::infrastructure)?;
+    // Absolute: the printed command is pasted into other terminals, in other directories.
+    let path = std::path::absolute(&args.credentials_out).unwrap_or(args.credentials_out);
+    let file = shell_word(&path.display().to_string());
+    println!("credentials: {file}");
+    println!(
+        "try:      gauntlet run smoke --target {} --credentials {file}",
+        service.base_url
+    );
     println!("ready; Ctrl-C to stop and clean up");
     tokio::select! {
         _ = interrupt.recv() => {}
@@ -63,6 +92,26 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
     service.stop().await;
     eprintln!("stopped; everything provisioned was removed");
     Ok(Exit::Success)
+}
+
+/// The seeded tenants as the fixture `gauntlet run --target` reads: the same type, written
+/// by the same serializer its parser reads, so the two cannot drift apart.
+fn write_credentials(path: &Path, seeded: &SeededData) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(&local::fixture(seeded))
+        .context("serializing the credentials")?;
+    std::fs::write(path, json + "\n")
+        .with_context(|| format!("writing the credentials to {}", path.display()))
+}
+
+/// `word` as one shell word, quoted only when it needs to be, so the printed command can be
+/// pasted as it is.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 fn shutdown_signals() -> std::io::Result<(Signal, Signal)> {

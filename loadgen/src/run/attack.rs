@@ -17,16 +17,23 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why the attack could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum AttackError {
-    /// goose refused its configuration or failed (its Display omits which option; Debug
-    /// names it).
+    /// goose refused its configuration or failed. Its Display omits which option and Debug
+    /// names it, so the message shows the Debug text, and the field is deliberately not a
+    /// `#[from]`/`#[source]`: anyhow would print goose's vaguer Display after it.
     #[error("goose: {0:?}")]
-    Goose(#[from] GooseError),
+    Goose(GooseError),
     /// Building the persona scenarios failed.
     #[error(transparent)]
     Personas(#[from] PersonaError),
     /// No persona can run with this fixture.
     #[error("no persona has a non-zero share and an account to log in with")]
     NoPersonas,
+}
+
+impl From<GooseError> for AttackError {
+    fn from(e: GooseError) -> Self {
+        Self::Goose(e)
+    }
 }
 
 /// goose's `--test-plan` for the stages: whole seconds (goose's resolution), each stage at

@@ -46,6 +46,7 @@ use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
 
 use crate::exit::{Exit, Failure};
+use crate::logging::service_log::ServiceLog;
 use output::CrossCheck;
 use recorder::Recorder;
 use signal::Interrupt;
@@ -143,17 +144,21 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
         None => None,
     }
     .unzip();
+    let local = matches!(config.target, Target::Local(_));
+    let service_log = output::open_service_log(local, &prepared.out_dir, config.quiet)?;
     let sut = tokio::select! {
         sut = bring_up(&config, &prepared) => sut?,
         () = interrupt.wait() => {
             eprintln!("interrupted before the attack; nothing left running");
-            let report = empty_report(&config, &prepared, "none", "", true);
+            let mut report = empty_report(&config, &prepared, "none", "", true);
+            output::close_service_log(&mut report, service_log);
             let cross = CrossCheck::new(&Default::default(), &Default::default(), None, None, 0.0);
             return finish(&config, &prepared, report, cross, &Sidecar::default());
         }
     };
-    let (report, cross, sidecar) =
+    let (mut report, cross, sidecar) =
         attack_and_record(&config, &prepared, sut, &interrupt, raw_samples).await?;
+    output::close_service_log(&mut report, service_log);
     if let Some(writer) = raw_writer {
         writer.finish().map_err(Failure::infrastructure)?;
     }
@@ -254,7 +259,9 @@ async fn measure(
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, sut.base_url()).await;
     let histograms = analysis::needs_histograms(&plan.scenario, plan);
-    let recorder = Arc::new(Recorder::new(now_unix_us(), histograms).with_raw_samples(raw_samples));
+    let started = now_unix_us();
+    ServiceLog::set_origin(started);
+    let recorder = Arc::new(Recorder::new(started, histograms).with_raw_samples(raw_samples));
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
     let monitor = monitor::Monitor::start(sut.base_url(), max_ticks);

@@ -1,5 +1,5 @@
 //! The run's files (report.json, report.md, report.html, junit.xml, and the sidecars
-//! crosscheck.json and analysis.json) and the console summary.
+//! crosscheck.json, analysis.json and the service's own service.log) and the console summary.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use gauntlet_reports::{Report, render};
 use serde::Serialize;
+
+use crate::exit::Failure;
+use crate::logging::service_log::{self, ServiceLog};
 
 /// Request counts per endpoint as three independent observers saw them: the harness's own
 /// recorder, goose's metrics, and the service's `/metrics` (when it has one).
@@ -146,7 +149,35 @@ pub fn write_all(
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         written.push((label, path.display().to_string()));
     }
+    // Written while the run went on (`open_service_log`); listed with the others.
+    if let Some(name) = &report.run.service_log {
+        written.push(("service log", dir.join(name).display().to_string()));
+    }
     Ok(written)
+}
+
+/// The reference service's own log in the run's directory, for a `local` run (a `--target`'s
+/// log is not ours). An unwritable directory is bad input, found before anything starts.
+pub fn open_service_log(
+    local: bool,
+    dir: &Path,
+    quiet: bool,
+) -> Result<Option<ServiceLog>, Failure> {
+    if !local {
+        return Ok(None);
+    }
+    ServiceLog::open(dir, quiet)
+        .with_context(|| format!("creating the service log in {}", dir.display()))
+        .map(Some)
+        .map_err(Failure::bad_input)
+}
+
+/// Prints the episodes still open, stops diverting and names the file in the report.
+pub fn close_service_log(report: &mut Report, log: Option<ServiceLog>) {
+    if let Some(log) = log {
+        report.run.service_log = Some(service_log::FILE_NAME.to_owned());
+        log.close();
+    }
 }
 
 /// The console summary (only its first line with `quiet`).

@@ -7,7 +7,8 @@
 //! across restarts, so virtual users never see the address change.
 //!
 //! The child logs through the harness's own subscriber (warnings by default, `RUST_LOG`
-//! applies) to the harness's stderr.
+//! applies) to its stderr: a pipe into the run's service log while one is open
+//! ([`ServiceLog::forward_child`]), else the harness's stderr.
 //!
 //! The child lives in its own process group: a Ctrl-C in the terminal reaches the harness only,
 //! which then stops the service in order (after the ledger read-back). It is SIGKILLed when its
@@ -23,6 +24,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
 use super::local::{READY_DEADLINE, wait_ready};
+use crate::logging::service_log::ServiceLog;
 
 /// The hidden subcommand the child runs.
 pub const SUBCOMMAND: &str = "__service";
@@ -78,7 +80,7 @@ impl ServiceProcess {
             .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(ServiceLog::child_stderr())
             .process_group(0)
             .kill_on_drop(true);
         // The service takes its settings from the environment; what the harness does not set
@@ -93,7 +95,10 @@ impl ServiceProcess {
                 command.env_remove(&name);
             }
         }
-        let child = command.spawn().context("starting the service process")?;
+        let mut child = command.spawn().context("starting the service process")?;
+        if let Some(stderr) = child.stderr.take() {
+            ServiceLog::forward_child(stderr);
+        }
         *self.child.lock().await = Some(child);
         let ready = wait_ready(&self.base_url(), READY_DEADLINE).await;
         if let Err(e) = ready {

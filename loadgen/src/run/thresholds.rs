@@ -7,7 +7,7 @@ use gauntlet_scenarios::ScenarioSpec;
 
 /// Why a threshold was refused; the message starts with `file:line:column`.
 #[derive(Debug, thiserror::Error)]
-#[error("{position}: invalid threshold {text:?}: {source}")]
+#[error("{position}: invalid threshold {text:?}")]
 pub struct ThresholdError {
     /// `origin:line:column` of the problem in the spec.
     pub position: String,

@@ -31,9 +31,15 @@ fn chromium() -> Option<PathBuf> {
     Some(path)
 }
 
-/// Runs the browser headless on `page` with `extra` flags, killed after the deadline;
-/// returns (stdout, stderr).
-fn browse(browser: &Path, profile: &Path, page: &Path, extra: &[String]) -> (String, String) {
+/// Runs the browser headless on `page` in a `window` (width, height) with `extra` flags,
+/// killed after the deadline; returns (stdout, stderr).
+fn browse(
+    browser: &Path,
+    profile: &Path,
+    page: &Path,
+    window: (u32, u32),
+    extra: &[String],
+) -> (String, String) {
     let dir = profile.parent().expect("profile has a parent");
     let (out, err) = (dir.join("browser.out"), dir.join("browser.err"));
     let mut child = Command::new(browser)
@@ -46,7 +52,7 @@ fn browse(browser: &Path, profile: &Path, page: &Path, extra: &[String]) -> (Str
             "--v=0",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--window-size={},{}", WINDOW.0, WINDOW.1))
+        .arg(format!("--window-size={},{}", window.0, window.1))
         .args(extra)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
@@ -142,6 +148,7 @@ fn report_html_renders_in_chromium_without_errors_and_with_charts() {
         &browser,
         &dir.path().join("profile-shot"),
         &page,
+        WINDOW,
         &[format!("--screenshot={}", shot.display())],
     );
     let errors = script_errors(&stderr);
@@ -157,6 +164,7 @@ fn report_html_renders_in_chromium_without_errors_and_with_charts() {
         &browser,
         &dir.path().join("profile-dom"),
         &page,
+        WINDOW,
         &["--dump-dom".to_owned()],
     );
     assert!(script_errors(&stderr).is_empty(), "{stderr}");
@@ -209,6 +217,7 @@ fn report_html_renders_in_chromium_without_errors_and_with_charts() {
         &browser,
         &dir.path().join("profile-broken"),
         &broken,
+        WINDOW,
         &["--dump-dom".to_owned()],
     );
     assert!(
@@ -217,4 +226,122 @@ fn report_html_renders_in_chromium_without_errors_and_with_charts() {
             .any(|l| l.contains("Uncaught")),
         "the console check misses a thrown error: {stderr}"
     );
+}
+
+/// Measures the rendered page from inside it and leaves the result in the DOM of the page
+/// that frames it, where `--dump-dom` returns it (report.html itself has no scripts; only
+/// this test's copy does).
+const MEASURE: &str = r#"<script>
+const table = document.querySelector('table.endpoints');
+const card = table.closest('section');
+const cs = getComputedStyle(card);
+const rows = [...table.rows].slice(1).map(r => r.getBoundingClientRect().height);
+const line = c => getComputedStyle(document.querySelector('polyline.' + c));
+const out = {
+  table_right: table.getBoundingClientRect().right,
+  card_inner_right: card.getBoundingClientRect().right - parseFloat(cs.paddingRight)
+    - parseFloat(cs.borderRightWidth),
+  card_scrolls: card.scrollWidth > card.clientWidth,
+  page_scrolls: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+  row_min: Math.min(...rows),
+  row_max: Math.max(...rows),
+  order: [...document.querySelectorAll('polyline')].map(p => p.getAttribute('class')),
+  stroke: Object.fromEntries(['l-p95', 'l-p99', 'l-err'].map(c => [c, line(c).stroke])),
+  p99_dash: line('l-p99').strokeDasharray,
+  width: window.innerWidth,
+};
+const pre = document.createElement('pre');
+pre.id = 'measure';
+pre.textContent = JSON.stringify(out);
+parent.document.body.appendChild(pre);
+</script>"#;
+
+/// What [`MEASURE`] found on `page` (in `dir`) shown `width` px wide. The page is framed:
+/// headless chromium will not make a window narrower than 500 px.
+fn measure(browser: &Path, dir: &Path, page: &str, width: u32) -> serde_json::Value {
+    let frame = dir.join(format!("frame-{width}.html"));
+    std::fs::write(
+        &frame,
+        format!("<!DOCTYPE html><iframe src=\"{page}\" width=\"{width}\" height=\"800\"></iframe>"),
+    )
+    .unwrap();
+    let (dom, stderr) = browse(
+        browser,
+        &dir.join(format!("profile-measure-{width}")),
+        &frame,
+        (width + 100, 900),
+        // The framed page writes into its parent: both are files, one origin only with this.
+        &[
+            "--dump-dom".to_owned(),
+            "--allow-file-access-from-files".to_owned(),
+        ],
+    );
+    assert!(script_errors(&stderr).is_empty(), "{stderr}");
+    let json = dom
+        .split_once("<pre id=\"measure\">")
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .map(|(json, _)| json.replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no measurement in the DOM: {dom}"));
+    let measured: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(
+        measured["width"], width,
+        "measured at another width: {measured}"
+    );
+    measured
+}
+
+/// What a reader saw at 1400 px: the Endpoints table ran past its card, long endpoint names
+/// broke after the method or inside a word, and p95 vanished under p99 where they were equal.
+/// At 390 px a wide table or chart must scroll inside its card, not push the page sideways.
+#[test]
+fn report_html_fits_its_cards_at_1400_and_390_px_and_keeps_p95_visible() {
+    let Some(browser) = chromium() else { return };
+    let dir = crate::run::out_dir("browser-fit");
+    let endpoints = gauntlet_scenarios::hrms::Endpoint::ALL;
+    let mut report =
+        gauntlet_reports::synthetic::report(30, endpoints.len(), 5).expect("synthetic report");
+    // The real names: the longest (`POST /leave/requests/{id}/approve`) are what wrapped.
+    for (e, real) in report.endpoints.iter_mut().zip(endpoints) {
+        e.name = real.name().to_owned();
+    }
+    let html = gauntlet_reports::render::html::render(&report);
+    let page = "measured.html";
+    std::fs::write(
+        dir.path().join(page),
+        html.replace("</body>", &format!("{MEASURE}</body>")),
+    )
+    .unwrap();
+
+    let wide = measure(&browser, dir.path(), page, 1400);
+    let (right, inner) = (&wide["table_right"], &wide["card_inner_right"]);
+    assert!(
+        right.as_f64() <= inner.as_f64().map(|r| r + 0.5),
+        "the table ends at {right} px, its card's content at {inner} px: {wide}"
+    );
+    assert_eq!(wide["card_scrolls"], false, "{wide}");
+    let (min, max) = (&wide["row_min"], &wide["row_max"]);
+    assert!(
+        max.as_f64() <= min.as_f64().map(|m| m * 1.2),
+        "an endpoint row is taller than the others (a wrapped name): {min} vs {max} px"
+    );
+    let order: Vec<&str> = wide["order"]
+        .as_array()
+        .expect("order")
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    let at = |class: &str| order.iter().position(|c| *c == class);
+    assert!(
+        at("l-p95") < at("l-p99") && wide["p99_dash"] != "none",
+        "p99 must be drawn over p95 dashed, so p95 shows through: {wide}"
+    );
+    let strokes = &wide["stroke"];
+    assert!(
+        strokes["l-p95"] != strokes["l-p99"] && strokes["l-p99"] != strokes["l-err"],
+        "lines share a colour: {strokes}"
+    );
+
+    let narrow = measure(&browser, dir.path(), page, 390);
+    assert_eq!(narrow["page_scrolls"], false, "{narrow}");
+    assert_eq!(narrow["card_scrolls"], true, "{narrow}");
 }

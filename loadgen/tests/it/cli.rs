@@ -1,4 +1,4 @@
-//! `gauntlet env` and `gauntlet serve` as a user runs them.
+//! The CLI as a user meets it: `--help`, error lines, `gauntlet env` and `gauntlet serve`.
 
 use std::{
     io::{BufRead, BufReader},
@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::run::{bad_input, interrupt_and_wait};
+use crate::run::{bad_input, explain, interrupt_and_wait};
 
 fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
@@ -29,6 +29,67 @@ fn dependency_port(line: &str) -> Option<u16> {
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
+}
+
+/// The help a newcomer reads first says what the tool does (not what the crate is) and which
+/// commands to type.
+#[test]
+fn help_opens_with_what_the_tool_does_and_lists_the_first_commands() {
+    for flag in ["--help", "-h"] {
+        let output = gauntlet().arg(flag).output().expect("gauntlet --help runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}");
+        assert_eq!(
+            stdout.lines().next(),
+            Some("Load and chaos testing for multi-tenant HTTP services."),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("crate"),
+            "a developer's line leaked in: {stdout}"
+        );
+        for command in ["gauntlet run smoke", "gauntlet list", "gauntlet serve"] {
+            assert!(
+                stdout.lines().any(|l| l.trim_start().starts_with(command)),
+                "{flag}: no line starting with `{command}`:\n{stdout}"
+            );
+        }
+    }
+}
+
+/// anyhow prints an error's message, then each `source()`: a cause that is in both would be
+/// printed twice on the one error line a user reads. Two real chains, through the binary.
+#[test]
+fn an_error_line_names_its_cause_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let credentials = dir.path().join("credentials.json");
+    std::fs::write(&credentials, "{}").expect("write credentials");
+    let stderr = bad_input(
+        gauntlet()
+            .args([
+                "run",
+                "smoke",
+                "--target",
+                "http://127.0.0.1:9",
+                "--credentials",
+            ])
+            .arg(&credentials),
+    );
+    assert!(stderr.contains("not valid JSON for a fixture"), "{stderr}");
+    assert_eq!(
+        stderr.matches("missing field `tenants`").count(),
+        1,
+        "{stderr}"
+    );
+
+    let missing = dir.path().join("no-such-scenario.toml");
+    let stderr = bad_input(gauntlet().arg("run").arg(&missing));
+    assert!(stderr.contains("cannot read scenario file"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -124,6 +185,83 @@ fn serve_falls_back_to_native_serves_demo_tenants_and_cleans_up_on_ctrl_c() {
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
         "service still serving"
+    );
+}
+
+/// A `gauntlet serve` that is interrupted (and so cleans up) however the test ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            interrupt_and_wait(&mut self.0, Duration::from_secs(30));
+        }
+    }
+}
+
+/// The file `serve` writes is what `run --target` reads: the printed command, run as printed
+/// (scaled down), drives the served service to a passing verdict.
+#[test]
+fn serve_writes_the_credentials_file_and_its_printed_run_command_works() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let credentials = dir.path().join("nested/credentials.json");
+    let mut serving = Serving(
+        gauntlet()
+            .args(["serve", "--backend", "native", "--credentials-out"])
+            .arg(&credentials)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gauntlet serve starts"),
+    );
+    let stdout = serving.0.stdout.take().expect("piped stdout");
+    let (mut shown_file, mut command) = (None, None);
+    // Bounded: the process prints a fixed banner; `lines` ends if it dies.
+    for line in BufReader::new(stdout).lines().take(100) {
+        let line = line.expect("utf-8 output");
+        if let Some(rest) = line.strip_prefix("credentials:") {
+            shown_file = Some(rest.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("try:") {
+            command = Some(rest.trim().to_owned());
+        }
+        if line.starts_with("ready;") {
+            break;
+        }
+    }
+    assert_eq!(shown_file.as_deref(), credentials.to_str());
+    let fixture = gauntlet_scenarios::hrms::Fixture::from_json(
+        &std::fs::read_to_string(&credentials).expect("credentials file written"),
+    )
+    .expect("the file parses as `run --credentials` reads it");
+    assert_eq!(fixture.tenants.len(), 4, "one tenant per tier");
+
+    let command = command.expect("a `try:` line with the run command");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[..2], ["gauntlet", "run"], "{command}");
+    let url = words[words
+        .iter()
+        .position(|w| *w == "--target")
+        .expect("--target")
+        + 1];
+    assert!(url.starts_with("http://127.0.0.1:"), "{command}");
+    let report_dir = dir.path().join("report");
+    let output = gauntlet()
+        .args(&words[1..])
+        .args(["--duration-scale", "0.1", "--quiet", "--out"])
+        .arg(&report_dir)
+        .output()
+        .expect("gauntlet run runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report_dir.join("report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(report["run"]["target"], url.trim_end_matches('/'));
+    assert!(
+        report["total"]["count"].as_u64() > Some(0),
+        "{}",
+        report["total"]
     );
 }
 

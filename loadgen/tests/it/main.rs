@@ -9,3 +9,5 @@ mod merge;
 mod probes;
 mod report;
 mod run;
+mod service_log;
+mod tidy;

@@ -131,6 +131,12 @@ pub struct RunInfo {
     pub duration_us: u64,
     /// True when the run was stopped early (Ctrl-C, signal); the verdict is then `aborted`.
     pub interrupted: bool,
+    /// The reference service's own log, relative to this report's directory
+    /// (`service.log`); `null` when the run drove a `--target`, whose log is not the harness's.
+    /// Defaulted when absent so earlier reports still parse (an added field: `schema_version`
+    /// stays 1).
+    #[serde(default)]
+    pub service_log: Option<String>,
 }
 
 /// Health of the load generator, set by the loadgen from its own measurements.

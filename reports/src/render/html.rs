@@ -10,21 +10,23 @@ use crate::format::{self, duration_us};
 use crate::model::{EndpointReport, Report, ValueUnit};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d232a;background:#f6f7f9}\
-main{max-width:1000px;margin:0 auto;padding:16px}\
+main{max-width:1200px;margin:0 auto;padding:16px}\
 .banner{padding:16px 24px;color:#fff;font-size:22px;font-weight:600}\
 .pass{background:#1f883d}.fail{background:#cf222e}.invalid{background:#9a6700}.aborted{background:#57606a}\
-section{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:16px 0;padding:12px 16px}\
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:16px 0;padding:12px 16px;overflow-x:auto}\
 h2{font-size:16px;margin:4px 0 10px}table{border-collapse:collapse;width:100%}\
 th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:right;white-space:nowrap}\
 th:first-child,td:first-child,td.l{text-align:left;white-space:normal}\
 tr.total td{font-weight:600}.ok{color:#1f883d}.bad{color:#cf222e}\
+table.endpoints td:first-child{white-space:nowrap}\
 .chart{width:100%;height:auto;display:block}.chart text{font-size:11px;fill:#57606a}\
 .ytick{text-anchor:end}.xtick{text-anchor:middle}.ctitle{font-weight:600;fill:#1d232a!important}\
 .grid{stroke:#eaeef2}.stage{fill:#f0f3f6}.stage2{fill:#e6ebf1}.fault{fill:rgba(207,34,46,.18)}\
 .mark{stroke:#57606a;stroke-dasharray:2 2}polyline{fill:none;stroke-width:1.5}\
-.l-rps{stroke:#0969da}.l-p50{stroke:#1f883d}.l-p95{stroke:#9a6700}.l-p99{stroke:#cf222e}.l-err{stroke:#cf222e}\
-.l-rps-key{fill:#0969da}.l-p50-key{fill:#1f883d}.l-p95-key{fill:#9a6700}.l-p99-key{fill:#cf222e}.l-err-key{fill:#cf222e}\
-code{font-size:12px}ul{margin:4px 0}";
+.l-rps{stroke:#0969da}.l-p50{stroke:#1f883d}.l-p95{stroke:#bc4c00}.l-p99{stroke:#8250df;stroke-dasharray:5 5}.l-err{stroke:#cf222e}\
+.l-rps-key{fill:#0969da}.l-p50-key{fill:#1f883d}.l-p95-key{fill:#bc4c00}.l-p99-key{fill:#8250df}.l-err-key{fill:#cf222e}\
+code{font-size:12px}ul{margin:4px 0}\
+@media (max-width:700px){main{padding:8px}section{padding:10px}.chart{min-width:600px}.chart text{font-size:16px}}";
 
 /// Escape text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -216,7 +218,7 @@ fn endpoint_row(out: &mut String, e: &EndpointReport, class: &str) {
 }
 
 fn endpoints(out: &mut String, r: &Report) {
-    out.push_str("<section><h2>Endpoints</h2><table><tr><th>Endpoint</th><th>Requests</th><th>req/s</th><th>4xx</th><th>5xx</th><th>Timeouts</th><th>Conn/other</th><th>Error rate</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
+    out.push_str("<section><h2>Endpoints</h2><table class=\"endpoints\"><tr><th>Endpoint</th><th>Requests</th><th>req/s</th><th>4xx</th><th>5xx</th><th>Timeouts</th><th>Conn/other</th><th>Error rate</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
     for e in &r.endpoints {
         endpoint_row(out, e, "");
     }

@@ -14,7 +14,7 @@ use crate::model::{ProbeResult, Report, SpikeResult, Verdict};
 
 /// Errors producing the XML.
 #[derive(Debug, thiserror::Error)]
-#[error("junit.xml could not be written: {0}")]
+#[error("junit.xml could not be written")]
 pub struct JunitError(#[from] quick_junit::SerializeError);
 
 /// Render `junit.xml`.

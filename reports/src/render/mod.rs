@@ -16,7 +16,7 @@ use crate::model::{Report, SCHEMA_VERSION};
 #[derive(Debug, thiserror::Error)]
 pub enum ReportParseError {
     /// Not valid JSON, or not shaped like a report.
-    #[error("report.json is malformed: {0}")]
+    #[error("report.json is malformed")]
     Json(#[from] serde_json::Error),
     /// Written by an incompatible version of Gauntlet.
     #[error("report.json has schema_version {found}, this build reads {supported}")]

@@ -80,6 +80,8 @@ pub(crate) fn render(c: &Chart) -> String {
         );
     }
     axes(&mut out, c, x_max, y_max, &sx, &sy);
+    // In order, so the last is on top: where p95 and p99 coincide (a few requests a second
+    // make them equal), the dashed p99 lets the solid p95 show through its gaps.
     for l in &c.lines {
         let _ = write!(out, "<polyline class=\"{}\" points=\"", l.class);
         for (i, (s, v)) in l.points.iter().enumerate() {
@@ -130,8 +132,14 @@ fn axes(
     );
 }
 
+/// Width a title may take, per character: the bold 11 px title is ~7 units a character, and
+/// narrow screens enlarge chart text by half (html.rs), so 10 keeps the key clear of it.
+const TITLE_UNITS_PER_CHAR: f64 = 10.0;
+
+/// The key, right after the title rather than at the far right: on a phone the chart scrolls
+/// sideways, and a key at the right end would be out of view next to the lines it explains.
 fn legend(out: &mut String, c: &Chart) {
-    let mut x = W - RIGHT - 70.0 * c.lines.len() as f64;
+    let mut x = LEFT + TITLE_UNITS_PER_CHAR * c.title.chars().count() as f64 + 24.0;
     for l in &c.lines {
         let _ = write!(
             out,

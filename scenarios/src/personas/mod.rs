@@ -214,7 +214,7 @@ impl Ctx {
 #[derive(Debug, thiserror::Error)]
 pub enum PersonaError {
     /// goose refused a weight.
-    #[error("goose: {0}")]
+    #[error("goose refused a persona's weight")]
     Goose(#[from] Box<GooseError>),
 }
 

@@ -30,7 +30,7 @@ pub enum SpecError {
         problem: Problem,
     },
     /// A spec file could not be read.
-    #[error("{origin}: cannot read scenario file: {source}")]
+    #[error("{origin}: cannot read scenario file")]
     Read {
         /// The path that was tried.
         origin: String,

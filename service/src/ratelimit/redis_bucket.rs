@@ -17,7 +17,7 @@ use super::local_bucket::BucketOutcome;
 #[derive(Debug, thiserror::Error)]
 pub enum RedisBucketError {
     /// Connection refused or dropped, script error, server error.
-    #[error("redis call failed: {0}")]
+    #[error(transparent)]
     Redis(#[from] RedisError),
     /// Redis did not answer within the configured bound.
     #[error("redis did not answer within {0:?}")]

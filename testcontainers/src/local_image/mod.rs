@@ -127,7 +127,7 @@ pub enum LocalImageError {
         log_tail: String,
     },
     /// A local file or process operation failed.
-    #[error("{action}: {source}")]
+    #[error("{action}")]
     Io {
         /// What we were doing.
         action: &'static str,
@@ -139,7 +139,7 @@ pub enum LocalImageError {
     #[error("root filesystem tar is {0} bytes, more than a ustar entry can hold (8 GiB)")]
     LayerTooLarge(u64),
     /// The Docker engine refused a request.
-    #[error("Docker {action} failed: {source}")]
+    #[error("Docker {action} failed")]
     Docker {
         /// Which request.
         action: &'static str,
