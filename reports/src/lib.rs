@@ -6,6 +6,7 @@
 //! - [`histogram`]: the one HDR histogram configuration and its base64 V2-deflate encoding;
 //! - [`threshold`]: k6-style threshold parsing (with positions) and evaluation;
 //! - [`hypothesis`]: chaos steady-state hypotheses derived from fault-related thresholds;
+//! - [`recovery`]: time to recover after faults, against a band around the baseline;
 //! - [`verdict`]: pass / fail / invalid / aborted and the exit code;
 //! - [`render`]: JSON, Markdown, HTML (inline SVG), JUnit XML and console text;
 //! - [`compare`]: base vs new with allowances and a noise band from the histograms;
@@ -23,6 +24,7 @@ pub mod hypothesis;
 pub mod merge;
 pub mod model;
 pub mod record;
+pub mod recovery;
 pub mod render;
 pub mod schema;
 pub mod synthetic;

@@ -5,7 +5,7 @@
 use gauntlet_chaos::{Fault, FaultProxy, LifecycleAction, Target};
 use gauntlet_testcontainers::{Server, Stack};
 
-use super::chaos::{Planned, target_name};
+use super::chaos::Planned;
 use super::local::Proxies;
 use super::service_process::ServiceProcess;
 
@@ -42,10 +42,11 @@ impl<'a> Handles<'a> {
 
 /// Injects (`on`) or removes one fault.
 pub(super) async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()> {
-    let missing = || anyhow::anyhow!("no {} to act on in this run", target_name(f.target));
-    match &f.fault {
+    let target = f.entry.target;
+    let missing = || anyhow::anyhow!("no {target} to act on in this run");
+    match &f.entry.fault {
         Fault::Toxic(t) => {
-            let proxy = handles.proxy(f.target).ok_or_else(missing)?;
+            let proxy = handles.proxy(target).ok_or_else(missing)?;
             if on {
                 proxy.add_toxic(&f.name, t.clone())?;
             } else {
@@ -54,12 +55,12 @@ pub(super) async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow
         }
         Fault::Down => {
             handles
-                .proxy(f.target)
+                .proxy(target)
                 .ok_or_else(missing)?
                 .set_down(on)
                 .await?
         }
-        Fault::Lifecycle(action) if f.target == Target::Service => {
+        Fault::Lifecycle(action) if target == Target::Service => {
             let service = handles.service.ok_or_else(missing)?;
             match (action, on) {
                 (LifecycleAction::Kill, true) => service.kill().await?,
@@ -74,7 +75,7 @@ pub(super) async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow
             }
         }
         Fault::Lifecycle(action) => {
-            let server = handles.server(f.target).ok_or_else(missing)?;
+            let server = handles.server(target).ok_or_else(missing)?;
             match (action, on) {
                 (LifecycleAction::Kill, true) => server.kill().await?,
                 (LifecycleAction::Stop, true) => server.stop().await?,

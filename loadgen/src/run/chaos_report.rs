@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use gauntlet_chaos::{RecoveryBand, SecondSample, Target, recovery_time};
+use gauntlet_chaos::Target;
 use gauntlet_reports::Report;
 use gauntlet_reports::model::{ChaosEvent, ChaosEventKind, FaultWindow};
+use gauntlet_reports::recovery::{RecoveryBand, RecoveryError, SecondSample, recovery_time};
 
-use super::chaos::{ChaosLog, target_name};
+use super::chaos::ChaosLog;
 
 /// Writes the windows, the timeline and the recovery time into `report` (after the recorder
 /// filled its series and phases).
@@ -16,15 +17,15 @@ pub fn fill(report: &mut Report, log: ChaosLog) {
     }
     let t0 = report.run.started_at_unix_us;
     let off = |at: u64| at.saturating_sub(t0);
-    let name = |t: Target| target_name(t).to_owned();
+    let name = |t: Target| t.as_str().to_owned();
     let first_start = log.windows.iter().map(|w| w.1).min();
     let last_end = log.windows.iter().filter_map(|w| w.2).max();
     for (f, start, end) in &log.windows {
         report.chaos.faults.push(FaultWindow {
             name: f.name.clone(),
-            fault: f.fault.to_string(),
-            target: name(f.target),
-            attributes: f.attributes.clone(),
+            fault: f.entry.fault.to_string(),
+            target: name(f.entry.target),
+            attributes: f.entry.attributes.clone(),
             start_offset_us: off(*start),
             end_offset_us: end.map(off),
         });
@@ -80,7 +81,7 @@ fn recovery(
     series: &[gauntlet_reports::model::SecondPoint],
     first_start_us: u64,
     last_end_us: u64,
-) -> Result<Option<u64>, gauntlet_chaos::phases::RecoveryError> {
+) -> Result<Option<u64>, RecoveryError> {
     let (Some(first), Some(last)) = (series.first(), series.last()) else {
         return Ok(None);
     };

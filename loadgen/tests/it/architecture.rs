@@ -28,7 +28,8 @@ fn allowed() -> BTreeMap<&'static str, (&'static [&'static str], &'static [&'sta
     BTreeMap::from([
         ("hrms", (&[][..], &["gauntlet-testcontainers"][..])),
         ("gauntlet-testcontainers", (&[][..], &[][..])),
-        ("gauntlet-scenarios", (&[][..], &[][..])),
+        // A spec's `[[chaos]]` entries are parsed into the chaos crate's fault types.
+        ("gauntlet-scenarios", (&["gauntlet-chaos"][..], &[][..])),
         ("gauntlet-chaos", (&[][..], &[][..])),
         ("gauntlet-reports", (&[][..], &[][..])),
         ("gauntlet-loadgen", (ANY, ANY)),

@@ -4,6 +4,7 @@ mod chaos;
 mod compare;
 mod merge;
 mod record;
+mod recovery;
 mod render;
 mod scenario;
 mod schema;

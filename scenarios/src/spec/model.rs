@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
+use gauntlet_chaos::ScheduledFault;
 use serde::Deserialize;
 
 use super::error::{SpecError, line_column};
@@ -207,23 +208,6 @@ impl Threshold {
     }
 }
 
-/// One scheduled fault; the chaos crate gives `fault`, `target` and `attributes` meaning.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChaosFault {
-    /// Fault name, e.g. `latency`, `down`, `restart`.
-    pub fault: String,
-    /// What it hits, e.g. `postgres`, `redis`, `service`.
-    pub target: String,
-    /// Unscaled offset from the start of the run; always before the last stage ends.
-    pub start: Duration,
-    /// Unscaled length of the fault; never zero.
-    pub duration: Duration,
-    /// Fault-specific attributes, uninterpreted here.
-    pub attributes: toml::Table,
-    /// Byte span of the `fault` value, for error messages about this entry.
-    pub span: Range<usize>,
-}
-
 /// A parsed and validated scenario spec.
 #[derive(Debug, Clone)]
 pub struct ScenarioSpec {
@@ -238,7 +222,9 @@ pub struct ScenarioSpec {
     pub(crate) personas: PersonaWeights,
     pub(crate) think_time: ThinkTime,
     pub(crate) thresholds: Vec<Threshold>,
-    pub(crate) chaos: Vec<ChaosFault>,
+    pub(crate) chaos: Vec<ScheduledFault>,
+    /// Byte span of each chaos entry's `fault` value, indexed like `chaos`.
+    pub(crate) chaos_spans: Vec<Range<usize>>,
     pub(crate) service_process: bool,
 }
 
@@ -298,8 +284,16 @@ impl ScenarioSpec {
     }
 
     /// Scheduled faults, unscaled.
-    pub fn chaos(&self) -> &[ChaosFault] {
+    pub fn chaos(&self) -> &[ScheduledFault] {
         &self.chaos
+    }
+
+    /// `origin:line:column` of chaos entry `index` (its `fault` value), for messages about an
+    /// entry that parsed but that a run cannot execute (e.g. a service fault without a child
+    /// service process).
+    pub fn chaos_position(&self, index: usize) -> String {
+        let at = self.chaos_spans.get(index).map_or(0, |s| s.start);
+        self.describe_position(at)
     }
 
     /// `service_process = true`: the run needs the reference service in a child process

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use gauntlet_chaos::ScheduledFault;
+
 use super::error::SpecError;
 use super::model::{ProfileName, ProfileSize, ScenarioSpec, StageKind, ThinkTime, UserTarget};
 
@@ -36,7 +38,7 @@ pub struct LoadPlan {
     /// Think time; not scaled, because it shapes each user's behaviour, not the run's length.
     pub think_time: ThinkTime,
     /// Faults with scaled offsets and durations.
-    pub chaos: Vec<PlannedFault>,
+    pub chaos: Vec<ScheduledFault>,
 }
 
 /// One stage with absolute users and scaled timing.
@@ -74,21 +76,6 @@ pub struct PersonaShares {
     pub hr_admin: f64,
     /// Share of cross-tenant probers.
     pub prober: f64,
-}
-
-/// A fault at a concrete time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedFault {
-    /// Fault name, uninterpreted.
-    pub fault: String,
-    /// Target, uninterpreted.
-    pub target: String,
-    /// Scaled offset from the start of load; always before the last stage ends.
-    pub start: Duration,
-    /// Scaled length, at least [`MIN_STAGE`].
-    pub duration: Duration,
-    /// Fault attributes, uninterpreted.
-    pub attributes: toml::Table,
 }
 
 impl ScenarioSpec {
@@ -150,18 +137,16 @@ impl ScenarioSpec {
         }
     }
 
-    fn planned_faults(&self, duration_scale: f64, total: Duration) -> Vec<PlannedFault> {
+    fn planned_faults(&self, duration_scale: f64, total: Duration) -> Vec<ScheduledFault> {
         // Stage durations are rounded up to MIN_STAGE but fault offsets are not, so a scaled
         // fault can only move earlier relative to the stages; the clamp is belt and braces.
         let last_start = total.saturating_sub(Duration::from_millis(1));
         self.chaos
             .iter()
-            .map(|fault| PlannedFault {
-                fault: fault.fault.clone(),
-                target: fault.target.clone(),
+            .map(|fault| ScheduledFault {
                 start: scale(fault.start, duration_scale).min(last_start),
                 duration: scale(fault.duration, duration_scale).max(MIN_STAGE),
-                attributes: fault.attributes.clone(),
+                ..fault.clone()
             })
             .collect()
     }

@@ -5,6 +5,7 @@
 //! counts, free-text names) stay `Spanned` here so that [`super::model`] can still point at the
 //! line when it rejects them.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use serde::Deserialize;
@@ -97,6 +98,7 @@ pub(crate) struct RawChaos {
     pub target: Spanned<String>,
     pub start: Spanned<String>,
     pub duration: Spanned<String>,
+    /// Keys and values keep their spans so an error about one attribute points at its line.
     #[serde(default)]
-    pub attributes: toml::Table,
+    pub attributes: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
