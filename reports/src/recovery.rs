@@ -1,8 +1,10 @@
 //! Time to recover after faults: how long after the last removal error rate and p95 were back
 //! within a band around the baseline (the seconds before the first fault) for a few seconds
-//! in a row.
+//! in a row. [`measure`] applies it to a report's series and fault windows.
 
 use std::time::Duration;
+
+use crate::model::{ChaosEvent, ChaosEventKind, Report, SecondPoint};
 
 /// One second of measurements from the load generator.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,4 +120,97 @@ pub fn recovery_time(
         }
     }
     Ok(None)
+}
+
+/// "Back to normal" for a run: a few virtual users on two shared cores give a noisy
+/// per-second p95, so the band is wider than [`RecoveryBand::default`] (half the baseline
+/// median, or 20 ms).
+pub const RUN_BAND: RecoveryBand = RecoveryBand {
+    p95_ratio: 0.5,
+    p95_slack: Duration::from_millis(20),
+    error_rate_slack: 0.02,
+    consecutive: 3,
+};
+
+/// Measures the recovery time after the report's faults: from the last removal until error
+/// rate and p95 were back within [`RUN_BAND`] of the seconds before the first injection.
+/// Sets `chaos.recovery_time_us` and puts the outcome on the chaos timeline; a report without
+/// a removed fault is left as it is.
+pub fn measure(report: &mut Report) {
+    let faults = &report.chaos.faults;
+    let first_start = faults.iter().map(|f| f.start_offset_us).min();
+    let last_end = faults.iter().filter_map(|f| f.end_offset_us).max();
+    let (Some(start), Some(end)) = (first_start, last_end) else {
+        return;
+    };
+    let t0 = report.run.started_at_unix_us;
+    let event = match since_removal(&report.series, t0 + start, t0 + end) {
+        Ok(Some(us)) => {
+            report.chaos.recovery_time_us = Some(us);
+            ChaosEvent {
+                at_offset_us: end + us,
+                kind: ChaosEventKind::SteadyStateRestored,
+                target: "service".into(),
+                message: format!(
+                    "error rate and p95 back within the baseline band {:.1} s after the last \
+                     removal",
+                    us as f64 / 1e6
+                ),
+            }
+        }
+        Ok(None) => note(end, "steady state not regained before the run ended"),
+        Err(e) => note(end, &format!("recovery time not measured: {e}")),
+    };
+    report.chaos.events.push(event);
+    report.chaos.events.sort_by_key(|e| e.at_offset_us);
+}
+
+fn note(at_offset_us: u64, message: &str) -> ChaosEvent {
+    ChaosEvent {
+        at_offset_us,
+        kind: ChaosEventKind::Note,
+        target: "service".into(),
+        message: message.to_owned(),
+    }
+}
+
+/// Microseconds from the last removal until the first of `RUN_BAND.consecutive` in-band
+/// seconds, judged against the seconds before the first injection.
+fn since_removal(
+    series: &[SecondPoint],
+    first_start_us: u64,
+    last_end_us: u64,
+) -> Result<Option<u64>, RecoveryError> {
+    let (Some(first), Some(last)) = (series.first(), series.last()) else {
+        return Ok(None);
+    };
+    // Dense, one sample per second: a second without requests has no p95 (not in band).
+    let empty = SecondSample {
+        error_rate: 0.0,
+        p95: None,
+    };
+    let len = usize::try_from(last.unix_s.saturating_sub(first.unix_s) + 1).unwrap_or(0);
+    let mut samples = vec![empty; len];
+    for p in series {
+        let i = usize::try_from(p.unix_s.saturating_sub(first.unix_s)).unwrap_or(0);
+        if let Some(slot) = samples.get_mut(i) {
+            *slot = SecondSample {
+                error_rate: p.errors as f64 / p.count.max(1) as f64,
+                p95: (p.count > 0).then(|| Duration::from_micros(p.p95_us)),
+            };
+        }
+    }
+    let second = |us: u64| (us / 1_000_000).saturating_sub(first.unix_s);
+    let index = |us: u64| usize::try_from(second(us)).unwrap_or(usize::MAX);
+    // The removal's own second counts: when it is already in band, recovery was immediate.
+    let found = recovery_time(
+        &samples,
+        index(first_start_us),
+        index(last_end_us),
+        &RUN_BAND,
+    )?;
+    Ok(found.map(|d| {
+        let back_unix_us = (first.unix_s + second(last_end_us) + d.as_secs()) * 1_000_000;
+        back_unix_us.saturating_sub(last_end_us)
+    }))
 }

@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus};
-pub use scenario::{ScenarioResults, SpikeResult, StageVerdict, StressResult, Trend};
+pub use scenario::{ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend};
 pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,
     LedgerSection, ProbeResult, ProbesSection, ResourceSample, ResourcesSection,

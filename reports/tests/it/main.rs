@@ -1,5 +1,6 @@
 //! Integration tests for gauntlet-reports (one binary; modules by feature).
 
+mod analysis;
 mod chaos;
 mod compare;
 mod merge;

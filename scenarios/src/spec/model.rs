@@ -87,37 +87,9 @@ pub struct ProfileSize {
     pub peak_users: u32,
 }
 
-/// How a stage moves from the previous stage's user count to its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageKind {
-    /// Linear change to the target over the stage.
-    Ramp,
-    /// Target reached at the stage's start and held.
-    Hold,
-    /// Sudden jump to the target at the stage's start, held; a spike is a hold whose name
-    /// tells the report that the jump is the point.
-    Spike,
-    /// Linear decrease to the target over the stage.
-    RampDown,
-}
-
-impl StageKind {
-    /// Whether users change gradually across the stage (rather than all at its start).
-    pub fn is_gradual(self) -> bool {
-        matches!(self, StageKind::Ramp | StageKind::RampDown)
-    }
-
-    /// The name as written in spec files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageKind::Ramp => "ramp",
-            StageKind::Hold => "hold",
-            StageKind::Spike => "spike",
-            StageKind::RampDown => "ramp_down",
-        }
-    }
-}
+/// A stage's kind is the report's [`StageKind`]: the stress and spike analyses judge stages
+/// by it, and the report's schema lists it.
+pub use gauntlet_reports::model::StageKind;
 
 /// A stage's user count, as written.
 #[derive(Debug, Clone, Copy, PartialEq)]

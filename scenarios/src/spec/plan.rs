@@ -58,6 +58,17 @@ pub struct PlannedStage {
     pub users: u32,
 }
 
+impl LoadPlan {
+    /// The first stage that jumps users up at once and has a stage before it: the spike the
+    /// report measures recovery from, the stage before being its baseline.
+    pub fn spike_stage(&self) -> Option<usize> {
+        self.stages
+            .iter()
+            .position(|s| s.kind == StageKind::Spike && s.users > s.from_users)
+            .filter(|i| *i > 0)
+    }
+}
+
 impl PlannedStage {
     /// Offset of the stage's end from the start of load.
     pub fn end(&self) -> Duration {
