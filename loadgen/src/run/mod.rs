@@ -44,6 +44,7 @@ use gauntlet_reports::render::console::scenario_lines;
 use gauntlet_reports::{Report, Threshold, Verdict};
 use gauntlet_scenarios::hrms::Fixture;
 use gauntlet_scenarios::personas::{Ctx, RequestSink};
+use gauntlet_scenarios::spec::ScenarioKind;
 use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
 
@@ -257,7 +258,7 @@ async fn measure(
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, sut.base_url()).await;
     // Exact stage percentiles for the stress and spike analyses.
-    let histograms = judges_stress(&plan.scenario) || plan.spike_stage().is_some();
+    let histograms = plan.kind == ScenarioKind::Stress || plan.spike_stage().is_some();
     let recorder = Arc::new(Recorder::new(now_unix_us(), histograms).with_raw_samples(raw_samples));
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
@@ -397,8 +398,8 @@ async fn attack_and_record(
     Ok((report, cross, sidecar))
 }
 
-/// The measured report made final: which analyses apply comes from the spec, the rest from
-/// the run's inputs.
+/// The measured report made final: which analyses apply comes from the spec's declared kind
+/// and stages (not its name), the rest from the run's inputs.
 fn finalize_report(
     report: Report,
     config: &RunConfig,
@@ -407,9 +408,10 @@ fn finalize_report(
 ) -> Result<Report, Failure> {
     let plan = &prepared.plan;
     let analyses = Analyses {
-        stress: judges_stress(&plan.scenario).then(|| plan.stages.iter().map(|s| s.kind).collect()),
+        stress: (plan.kind == ScenarioKind::Stress)
+            .then(|| plan.stages.iter().map(|s| s.kind).collect()),
         spike_stage: plan.spike_stage(),
-        trends: if plan.scenario == "endurance" {
+        trends: if plan.kind == ScenarioKind::Endurance {
             trends.to_vec()
         } else {
             Vec::new()
@@ -426,11 +428,6 @@ fn finalize_report(
         analyses: &analyses,
     };
     gauntlet_reports::finalize(report, &inputs).map_err(Failure::infrastructure)
-}
-
-/// Whether the stress analysis applies: every stage judged on its own.
-fn judges_stress(scenario: &str) -> bool {
-    scenario == "stress"
 }
 
 fn empty_report(

@@ -76,6 +76,25 @@ impl FromStr for ProfileName {
     }
 }
 
+/// What a scenario is for, as its spec declares it (`kind = "stress"`); it decides which of
+/// the report's analyses apply, whatever the spec is called.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    /// A quick check that everything answers.
+    Smoke,
+    /// Expected load (also what chaos experiments run their faults under).
+    #[default]
+    Load,
+    /// Past the expected peak in steps: every stage is judged on its own and the report
+    /// names the breaking point.
+    Stress,
+    /// A sudden jump (the spike analysis applies to any spec with a spike stage).
+    Spike,
+    /// Long and steady: the report states the trends of the service's gauges.
+    Endurance,
+}
+
 /// How much data is seeded and how many users the profile expects at peak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProfileSize {
@@ -187,6 +206,7 @@ pub struct ScenarioSpec {
     pub(crate) origin: String,
     pub(crate) source: String,
     pub(crate) description: String,
+    pub(crate) kind: ScenarioKind,
     pub(crate) default_profile: ProfileName,
     /// Indexed like [`ProfileName::ALL`]; defaults merged with the file's overrides.
     pub(crate) profiles: [ProfileSize; 3],
@@ -219,6 +239,11 @@ impl ScenarioSpec {
     /// One-line description.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// What the scenario is for (`load` unless the spec says otherwise).
+    pub fn kind(&self) -> ScenarioKind {
+        self.kind
     }
 
     /// Profile used when the caller does not choose one.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use gauntlet_chaos::ScheduledFault;
 
 use super::error::SpecError;
-use super::model::{ProfileName, ProfileSize, ScenarioSpec, StageKind, ThinkTime, UserTarget};
+use super::model::{
+    ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, StageKind, ThinkTime, UserTarget,
+};
 
 /// Largest accepted `duration_scale`. Scaling exists to shrink runs for CI or stretch them a
 /// little; beyond this, durations stop meaning anything and could overflow.
@@ -21,6 +23,8 @@ pub const MIN_STAGE: Duration = Duration::from_secs(1);
 pub struct LoadPlan {
     /// The spec's name.
     pub scenario: String,
+    /// What the spec is for.
+    pub kind: ScenarioKind,
     /// The profile planned for.
     pub profile: ProfileName,
     /// That profile's size (tenants and employees to seed, expected peak users).
@@ -120,6 +124,7 @@ impl ScenarioSpec {
         }
         Ok(LoadPlan {
             scenario: self.name.clone(),
+            kind: self.kind,
             profile,
             size,
             duration_scale,

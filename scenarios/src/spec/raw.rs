@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::model::{ProfileName, StageKind};
+use super::model::{ProfileName, ScenarioKind, StageKind};
 
 /// Read first, on its own and tolerant of any other key, so that a file written for a newer
 /// format gets "unsupported version" rather than a confusing unknown-field error.
@@ -27,6 +27,7 @@ pub(crate) struct RawSpec {
     #[allow(dead_code)]
     pub version: toml::Value,
     pub description: Spanned<String>,
+    pub kind: Option<ScenarioKind>,
     pub default_profile: Option<ProfileName>,
     #[serde(default)]
     pub profiles: RawProfiles,

@@ -70,6 +70,7 @@ impl Ctx<'_> {
             origin: self.origin.to_owned(),
             source: self.source.to_owned(),
             description,
+            kind: raw.kind.unwrap_or_default(),
             default_profile: raw.default_profile.unwrap_or(ProfileName::Small),
             profiles: [
                 merge(ProfileName::Small, raw.profiles.small),

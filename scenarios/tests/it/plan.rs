@@ -152,3 +152,36 @@ duration = "1s"
     assert!(spec.chaos()[1].attributes.is_empty());
     assert_eq!(spec.chaos()[1].start, Duration::from_secs(20));
 }
+
+#[test]
+fn a_spec_declares_what_it_is_for_and_its_name_does_not() {
+    use gauntlet_scenarios::spec::ScenarioKind;
+    // VALID declares no kind: it is load, whatever it is called.
+    let unnamed = ScenarioSpec::from_toml_str(VALID, "stress.toml").unwrap();
+    assert_eq!(unnamed.kind(), ScenarioKind::Load);
+    let text = VALID.replacen(
+        "default_profile = \"small\"",
+        "default_profile = \"small\"\nkind = \"stress\"",
+        1,
+    );
+    let declared = ScenarioSpec::from_toml_str(&text, "steps.toml").unwrap();
+    assert_eq!(declared.kind(), ScenarioKind::Stress);
+    let plan = declared.plan(ProfileName::Small, 0.1).unwrap();
+    assert_eq!(plan.kind, ScenarioKind::Stress);
+    for (name, kind) in [
+        ("smoke", ScenarioKind::Smoke),
+        ("load", ScenarioKind::Load),
+        ("stress", ScenarioKind::Stress),
+        ("spike", ScenarioKind::Spike),
+        ("endurance", ScenarioKind::Endurance),
+        ("pg-kill", ScenarioKind::Load),
+    ] {
+        assert_eq!(ScenarioSpec::load(name).unwrap().kind(), kind, "{name}");
+    }
+    let soak = VALID.replacen(
+        "default_profile = \"small\"",
+        "default_profile = \"small\"\nkind = \"soak\"",
+        1,
+    );
+    assert!(ScenarioSpec::from_toml_str(&soak, "soak.toml").is_err());
+}
