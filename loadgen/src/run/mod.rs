@@ -18,6 +18,7 @@ pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
 pub mod generator;
+mod judge;
 pub mod ledger;
 pub mod local;
 pub mod monitor;
@@ -38,13 +39,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use gauntlet_reports::finalize::{self, Analyses, Recovery};
-use gauntlet_reports::model::{RunInfo, ScenarioResults, Stage as ReportStage, Trend};
+use gauntlet_reports::model::{RunInfo, ScenarioResults, Stage as ReportStage};
 use gauntlet_reports::render::console::scenario_lines;
 use gauntlet_reports::{Report, Threshold, Verdict};
 use gauntlet_scenarios::hrms::Fixture;
 use gauntlet_scenarios::personas::{Ctx, RequestSink};
-use gauntlet_scenarios::spec::ScenarioKind;
 use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
 
@@ -258,7 +257,7 @@ async fn measure(
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, sut.base_url()).await;
     // Exact stage percentiles for the stress and spike analyses.
-    let histograms = plan.kind == ScenarioKind::Stress || plan.spike_stage().is_some();
+    let histograms = judge::keeps_histograms(plan);
     let recorder = Arc::new(Recorder::new(now_unix_us(), histograms).with_raw_samples(raw_samples));
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
@@ -368,7 +367,7 @@ async fn attack_and_record(
     report.generator = health;
     report.resources.samples = mon.resources.clone();
     let trends = gauntlet_reports::analysis::trends(&monitor::gauges(&mon.service));
-    let report = finalize_report(report, config, prepared, &trends)?;
+    let report = judge::finalize(report, config, prepared, &trends)?;
     let sidecar = Sidecar {
         generator: Some(detail),
         service_samples: mon.service.clone(),
@@ -396,38 +395,6 @@ async fn attack_and_record(
         m.recorder.overhead_ns_per_request(),
     );
     Ok((report, cross, sidecar))
-}
-
-/// The measured report made final: which analyses apply comes from the spec's declared kind
-/// and stages (not its name), the rest from the run's inputs.
-fn finalize_report(
-    report: Report,
-    config: &RunConfig,
-    prepared: &Prepared,
-    trends: &[Trend],
-) -> Result<Report, Failure> {
-    let plan = &prepared.plan;
-    let analyses = Analyses {
-        stress: (plan.kind == ScenarioKind::Stress)
-            .then(|| plan.stages.iter().map(|s| s.kind).collect()),
-        spike_stage: plan.spike_stage(),
-        trends: if plan.kind == ScenarioKind::Endurance {
-            trends.to_vec()
-        } else {
-            Vec::new()
-        },
-    };
-    let inputs = finalize::Inputs {
-        thresholds: &prepared.thresholds,
-        recovery: Recovery::Measure,
-        baseline: config.baseline.as_ref().map(|b| finalize::Baseline {
-            file: &b.file,
-            report: &b.report,
-            allowances: &b.allowances,
-        }),
-        analyses: &analyses,
-    };
-    gauntlet_reports::finalize(report, &inputs).map_err(Failure::infrastructure)
 }
 
 fn empty_report(
