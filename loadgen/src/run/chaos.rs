@@ -8,7 +8,7 @@
 //! recorder's phase follows: `baseline` until the first injection, `fault` while any fault
 //! is active, `recovery` after. When the attack ends for any reason (its plan ran out, Ctrl-C,
 //! an error) every fault still active is removed and the timeline says so;
-//! [`super::chaos_report::fill`] then writes windows, events and recovery time into the report.
+//! [`super::chaos_report::fill`] then writes windows and events into the report.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -19,7 +19,7 @@ use gauntlet_reports::model::{ChaosEventKind, PhaseKind};
 use gauntlet_scenarios::{LoadPlan, ScenarioSpec};
 
 pub use super::chaos_apply::Handles;
-use super::chaos_apply::apply;
+use super::chaos_apply::{Step, apply};
 use super::local::Proxies;
 use super::now_unix_us;
 use super::recorder::Recorder;
@@ -99,13 +99,31 @@ pub fn plan(
     Ok(out)
 }
 
+/// One injected fault and when it was active.
+#[derive(Debug)]
+pub(super) struct Window {
+    pub fault: Planned,
+    pub injected_us: u64,
+    /// `None` while it is still active.
+    pub removed_us: Option<u64>,
+}
+
+/// One entry of the timeline: when, what, where, in words.
+#[derive(Debug)]
+pub(super) struct LogEvent {
+    pub at_us: u64,
+    pub kind: ChaosEventKind,
+    pub target: Target,
+    pub message: String,
+}
+
 /// What happened, in unix microseconds (converted to report offsets by [`fill`]).
 #[derive(Debug, Default)]
 pub struct ChaosLog {
     /// Each injected fault with its injection and removal times.
-    pub(super) windows: Vec<(Planned, u64, Option<u64>)>,
-    /// The timeline: when, what, where, in words.
-    pub(super) events: Vec<(u64, ChaosEventKind, Target, String)>,
+    pub(super) windows: Vec<Window>,
+    /// The timeline.
+    pub(super) events: Vec<LogEvent>,
     /// Indexes into `windows` of the faults still active.
     active: Vec<usize>,
 }
@@ -115,11 +133,20 @@ impl ChaosLog {
     pub fn service_restarted(&self) -> bool {
         self.windows
             .iter()
-            .any(|(f, ..)| f.entry.target == Target::Service && f.entry.restarts_target())
+            .any(|w| w.fault.entry.target == Target::Service && w.fault.entry.restarts_target())
     }
 
     fn event(&mut self, kind: ChaosEventKind, target: Target, message: String) {
-        self.events.push((now_unix_us(), kind, target, message));
+        self.log(now_unix_us(), kind, target, message);
+    }
+
+    fn log(&mut self, at_us: u64, kind: ChaosEventKind, target: Target, message: String) {
+        self.events.push(LogEvent {
+            at_us,
+            kind,
+            target,
+            message,
+        });
     }
 }
 
@@ -199,18 +226,21 @@ async fn run_schedule(
             if lock(log).active.is_empty() {
                 recorder.enter_phase(PhaseKind::Fault, begun);
             }
-            let result = apply(f, handles, true).await;
+            let result = apply(f, handles, Step::Inject).await;
             let mut l = lock(log);
             match result {
                 Ok(()) => {
-                    l.windows.push((f.clone(), begun, None));
+                    l.windows.push(Window {
+                        fault: f.clone(),
+                        injected_us: begun,
+                        removed_us: None,
+                    });
                     let w = l.windows.len() - 1;
                     l.active.push(w);
                     window_of[i] = Some(w);
                     let (entry, target) = (&f.entry, f.entry.target);
                     let message = format!("{entry} injected");
-                    l.events
-                        .push((begun, ChaosEventKind::Inject, target, message));
+                    l.log(begun, ChaosEventKind::Inject, target, message);
                     if matches!(entry.fault, Fault::Lifecycle(LifecycleAction::Restart)) {
                         let ms = now_unix_us().saturating_sub(begun) / 1000;
                         let message = format!("{target} restarted and ready after {ms} ms");
@@ -239,19 +269,18 @@ async fn run_schedule(
 /// Removes one fault. Its window (and the fault phase) lasts until the removal is complete:
 /// a killed server is still away while it starts again.
 async fn remove(log: &Mutex<ChaosLog>, handles: Handles<'_>, recorder: &Recorder, w: usize) {
-    let f = lock(log).windows[w].0.clone();
+    let f = lock(log).windows[w].fault.clone();
     let began = now_unix_us();
-    let result = apply(&f, handles, false).await;
+    let result = apply(&f, handles, Step::Remove).await;
     let ended = now_unix_us();
     let mut l = lock(log);
     l.active.retain(|a| *a != w);
-    l.windows[w].2 = Some(ended);
+    l.windows[w].removed_us = Some(ended);
     if l.active.is_empty() {
         recorder.enter_phase(PhaseKind::Recovery, ended);
     }
     let message = format!("{} removed after its duration", f.entry);
-    l.events
-        .push((began, ChaosEventKind::Remove, f.entry.target, message));
+    l.log(began, ChaosEventKind::Remove, f.entry.target, message);
     after_removal(&mut l, &f, began, result);
 }
 
@@ -285,15 +314,11 @@ async fn rollback(log: &mut ChaosLog, handles: Handles<'_>) {
     let active = std::mem::take(&mut log.active);
     for w in active {
         let began = now_unix_us();
-        let f = log.windows[w].0.clone();
-        let result = apply(&f, handles, false).await;
-        log.windows[w].2 = Some(now_unix_us());
-        log.events.push((
-            began,
-            ChaosEventKind::Remove,
-            f.entry.target,
-            format!("{} removed when the attack ended (rollback)", f.entry),
-        ));
+        let f = log.windows[w].fault.clone();
+        let result = apply(&f, handles, Step::Remove).await;
+        log.windows[w].removed_us = Some(now_unix_us());
+        let message = format!("{} removed when the attack ended (rollback)", f.entry);
+        log.log(began, ChaosEventKind::Remove, f.entry.target, message);
         after_removal(log, &f, began, result);
     }
 }

@@ -15,24 +15,25 @@ pub fn fill(report: &mut Report, log: ChaosLog) {
     let t0 = report.run.started_at_unix_us;
     let off = |at: u64| at.saturating_sub(t0);
     let name = |t: Target| t.as_str().to_owned();
-    for (f, start, end) in &log.windows {
+    for w in &log.windows {
+        let entry = &w.fault.entry;
         report.chaos.faults.push(FaultWindow {
-            name: f.name.clone(),
-            fault: f.entry.fault.to_string(),
-            target: name(f.entry.target),
-            attributes: f.entry.attributes.clone(),
-            start_offset_us: off(*start),
-            end_offset_us: end.map(off),
+            name: w.fault.name.clone(),
+            fault: entry.fault.to_string(),
+            target: name(entry.target),
+            attributes: entry.attributes.clone(),
+            start_offset_us: off(w.injected_us),
+            end_offset_us: w.removed_us.map(off),
         });
     }
     let mut events: Vec<ChaosEvent> = log
         .events
         .into_iter()
-        .map(|(at, kind, target, message)| ChaosEvent {
-            at_offset_us: off(at),
-            kind,
-            target: name(target),
-            message,
+        .map(|e| ChaosEvent {
+            at_offset_us: off(e.at_us),
+            kind: e.kind,
+            target: name(e.target),
+            message: e.message,
         })
         .collect();
     events.sort_by_key(|e| e.at_offset_us);
