@@ -84,24 +84,6 @@ impl Attrs {
         }
     }
 
-    /// Takes a duration written either as a humantime string (`"1.5s"`, `"250ms"`) or as an
-    /// integer number of whole seconds.
-    pub(crate) fn duration(
-        &mut self,
-        field: &str,
-    ) -> Result<Option<std::time::Duration>, FaultError> {
-        match self.take(field) {
-            None => Ok(None),
-            Some(Value::String(s)) => humantime::parse_duration(&s)
-                .map(Some)
-                .map_err(|_| self.invalid(field, FieldProblem::BadDuration(s))),
-            Some(Value::Integer(i)) => u64::try_from(i)
-                .map(|secs| Some(std::time::Duration::from_secs(secs)))
-                .map_err(|_| self.invalid(field, FieldProblem::Negative)),
-            Some(other) => Err(self.wrong_type(field, "a duration like \"10s\"", &other)),
-        }
-    }
-
     /// Moves every key of a nested `attributes` table (the Toxiproxy API shape) up to the top
     /// level, so both `{latency = 10}` and `{attributes = {latency = 10}}` parse the same.
     pub(crate) fn flatten_attributes(&mut self) -> Result<(), FaultError> {

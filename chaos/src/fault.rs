@@ -78,9 +78,6 @@ pub enum FieldProblem {
         /// The allowed names, comma-separated.
         expected: &'static str,
     },
-    /// A duration string humantime cannot parse.
-    #[error("is not a duration: `{0}`")]
-    BadDuration(String),
     /// The same field appears both flat and inside `attributes`.
     #[error("is given twice")]
     Duplicate,
@@ -354,6 +351,23 @@ pub enum Target {
     Service,
 }
 
+impl Target {
+    /// The name as written in scenario files and shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Postgres => "postgres",
+            Target::Redis => "redis",
+            Target::Service => "service",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FromStr for Target {
     type Err = FieldProblem;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -430,16 +444,22 @@ impl Fault {
                 });
             }
         };
-        let mut a = Attrs::new(kind.clone(), table);
+        Self::parse(&kind, table)
+    }
+
+    /// Parses fault `kind` (`latency`, `down`, `kill`, ...) with its `attributes` table, the
+    /// shape of a scenario's `[[chaos]]` entry; every error names the bad field.
+    pub fn parse(kind: &str, attributes: Table) -> Result<Self, FaultError> {
+        let mut a = Attrs::new(kind, attributes);
         // Toxiproxy's API carries a `name`; the proxy keys toxics by its own name argument.
         let _ = a.take("name");
-        let fault = match kind.as_str() {
+        let fault = match kind {
             "down" => Fault::Down,
             "kill" => Fault::Lifecycle(LifecycleAction::Kill),
             "stop" => Fault::Lifecycle(LifecycleAction::Stop),
             "restart" => Fault::Lifecycle(LifecycleAction::Restart),
             "pause" => Fault::Lifecycle(LifecycleAction::Pause),
-            _ => Fault::Toxic(crate::attrs::parse_toxic(&kind, &mut a)?),
+            _ => Fault::Toxic(crate::attrs::parse_toxic(kind, &mut a)?),
         };
         a.finish()?;
         Ok(fault)

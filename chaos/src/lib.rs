@@ -7,21 +7,20 @@
 //!   `down`, and lifecycle faults (`kill`, `stop`, `restart`, `pause`) on [`Target`]s, parsed
 //!   from TOML-ish tables with typed errors.
 //! - [`proxy`]: [`FaultProxy`], the in-process TCP proxy that applies toxics to live traffic.
-//! - [`schedule`]: faults at planned offsets, validated; inject/remove events.
-//! - [`phases`]: baseline / fault / recovery spans of a run, and [`recovery_time`].
+//! - [`schedule`]: [`ScheduledFault`], a scenario's `[[chaos]]` entry typed: fault, target,
+//!   start and duration.
 //!
-//! Lifecycle faults are only described here; the provisioning crate executes them. This crate
-//! depends on no other workspace crate.
+//! Lifecycle faults are only described here; the provisioning crate executes them. The phases
+//! of a run (baseline / fault / recovery) and recovery time are report concepts and live in
+//! `gauntlet-reports`. This crate depends on no other workspace crate.
 
 mod attrs;
 pub mod fault;
-pub mod phases;
 pub mod proxy;
 pub mod schedule;
 
 pub use fault::{
     Direction, Fault, FaultError, FieldProblem, LifecycleAction, Target, Toxic, ToxicKind, Toxicity,
 };
-pub use phases::{Phase, PhaseSpan, Phases, RecoveryBand, SecondSample, recovery_time};
 pub use proxy::{FaultProxy, ProxyError, ProxyStats, ToxicId};
-pub use schedule::{Schedule, ScheduleError, ScheduleEvent, ScheduledFault};
+pub use schedule::{EntryError, EntryField, ScheduledFault};

@@ -7,7 +7,8 @@
 //! gives the same hypotheses, and a run without faults has none.
 
 use crate::format;
-use crate::model::{Hypothesis, PhaseKind, Report, ThresholdResult};
+use crate::model::{Hypothesis, PhaseKind, Report, ThresholdResult, ValueUnit};
+use crate::threshold::{HttpMetric, Metric, Op};
 
 /// The hypotheses of `report`: one per fault-related threshold, in threshold order; empty when
 /// no fault was injected.
@@ -26,19 +27,16 @@ pub fn derive(report: &Report) -> Vec<Hypothesis> {
 /// Whether a threshold states a chaos hypothesis: it targets a phase, recovery or the ledger.
 /// JUnit reports these as chaos cases rather than plain thresholds.
 pub fn is_hypothesis(t: &ThresholdResult) -> bool {
-    t.phase.is_some() || t.metric == "recovery.time" || t.metric.starts_with("ledger.")
+    t.phase.is_some() || t.metric == Metric::RecoveryTime || t.metric.is_ledger()
 }
 
 fn hypothesis(t: &ThresholdResult) -> Hypothesis {
     let subject = subject(t);
     let limit = format::value(t.limit, t.unit);
-    let expected = match (t.op.as_str(), t.limit == 0.0, t.unit) {
+    let expected = match (t.op, t.limit == 0.0, t.unit) {
         // Counts compared with zero read better as "no …" / "some …".
-        ("==", true, crate::model::ValueUnit::Count) => format!("no {subject}"),
-        (">", true, crate::model::ValueUnit::Count)
-        | ("!=", true, crate::model::ValueUnit::Count) => {
-            format!("some {subject}")
-        }
+        (Op::Eq, true, ValueUnit::Count) => format!("no {subject}"),
+        (Op::Gt | Op::Ne, true, ValueUnit::Count) => format!("some {subject}"),
         (op, _, _) => format!("{subject} {} {limit}", op_words(op)),
     };
     let expected = match when(t) {
@@ -60,22 +58,22 @@ fn hypothesis(t: &ThresholdResult) -> Hypothesis {
 
 /// The measured quantity in words, with its endpoint if the threshold names one.
 fn subject(t: &ThresholdResult) -> String {
-    let what = match t.metric.as_str() {
-        "http.p50" => "p50 latency",
-        "http.p90" => "p90 latency",
-        "http.p95" => "p95 latency",
-        "http.p99" => "p99 latency",
-        "http.p999" => "p99.9 latency",
-        "http.max" => "max latency",
-        "http.avg" => "mean latency",
-        "http.error_rate" => "error rate",
-        "http.rps" => "throughput",
-        "http.count" => "requests",
-        "ledger.lost" => "lost acknowledged writes",
-        "ledger.duplicated" => "duplicated writes",
-        "ledger.acked" => "acknowledged writes",
-        "recovery.time" => "time to recover after the fault",
-        other => other,
+    let what = match t.metric {
+        Metric::Http(HttpMetric::P50) => "p50 latency",
+        Metric::Http(HttpMetric::P90) => "p90 latency",
+        Metric::Http(HttpMetric::P95) => "p95 latency",
+        Metric::Http(HttpMetric::P99) => "p99 latency",
+        Metric::Http(HttpMetric::P999) => "p99.9 latency",
+        Metric::Http(HttpMetric::Max) => "max latency",
+        Metric::Http(HttpMetric::Avg) => "mean latency",
+        Metric::Http(HttpMetric::ErrorRate) => "error rate",
+        Metric::Http(HttpMetric::Rps) => "throughput",
+        Metric::Http(HttpMetric::Count) => "requests",
+        Metric::LedgerLost => "lost acknowledged writes",
+        Metric::LedgerDuplicated => "duplicated writes",
+        Metric::LedgerAcked => "acknowledged writes",
+        Metric::RecoveryTime => "time to recover after the fault",
+        other @ (Metric::ProbeLeaks | Metric::ProbeFailures | Metric::AlertsFired) => other.name(),
     };
     match &t.endpoint {
         Some(e) => format!("{what} of {e}"),
@@ -83,15 +81,14 @@ fn subject(t: &ThresholdResult) -> String {
     }
 }
 
-fn op_words(op: &str) -> &str {
+fn op_words(op: Op) -> &'static str {
     match op {
-        "<" => "below",
-        "<=" => "at most",
-        ">" => "above",
-        ">=" => "at least",
-        "==" => "exactly",
-        "!=" => "not",
-        other => other,
+        Op::Lt => "below",
+        Op::Le => "at most",
+        Op::Gt => "above",
+        Op::Ge => "at least",
+        Op::Eq => "exactly",
+        Op::Ne => "not",
     }
 }
 
@@ -101,7 +98,7 @@ fn when(t: &ThresholdResult) -> Option<&'static str> {
         Some(PhaseKind::Baseline) => Some("before any fault (baseline)"),
         Some(PhaseKind::Fault) => Some("while the fault is active"),
         Some(PhaseKind::Recovery) => Some("after the fault is removed (recovery)"),
-        None if t.metric.starts_with("ledger.") => Some("after the run"),
+        None if t.metric.is_ledger() => Some("after the run"),
         None => None,
     }
 }

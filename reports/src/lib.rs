@@ -6,7 +6,12 @@
 //! - [`histogram`]: the one HDR histogram configuration and its base64 V2-deflate encoding;
 //! - [`threshold`]: k6-style threshold parsing (with positions) and evaluation;
 //! - [`hypothesis`]: chaos steady-state hypotheses derived from fault-related thresholds;
+//! - [`recovery`]: time to recover after faults, against a band around the baseline;
 //! - [`verdict`]: pass / fail / invalid / aborted and the exit code;
+//! - [`analysis`]: what each scenario is for — stress breaking point, spike recovery,
+//!   endurance trends;
+//! - [`finalize`]: a measured report to the written one (recovery time, baseline comparison,
+//!   thresholds, hypotheses, verdict, scenario results), in that order, for runs and merges;
 //! - [`render`]: JSON, Markdown, HTML (inline SVG), JUnit XML and console text;
 //! - [`compare`]: base vs new with allowances and a noise band from the histograms;
 //! - [`merge`]: exact merge of several reports (histograms add bucket by bucket);
@@ -16,19 +21,23 @@
 //! Architecture invariant: no network, no processes, no clocks, no file I/O. Renderers take a
 //! `&Report` and return a `String`; the same report always renders to the same bytes.
 
+pub mod analysis;
 pub mod compare;
+pub mod finalize;
 pub mod format;
 pub mod histogram;
 pub mod hypothesis;
 pub mod merge;
 pub mod model;
 pub mod record;
+pub mod recovery;
 pub mod render;
 pub mod schema;
 pub mod synthetic;
 pub mod threshold;
 pub mod verdict;
 
+pub use finalize::finalize;
 pub use model::{Report, SCHEMA_VERSION, Verdict};
 pub use record::{EndpointStats, Outcome, RunRecorder, SecondBucket, SeriesRecorder};
 pub use threshold::{Threshold, ThresholdParseError, evaluate_all, parse_threshold};

@@ -5,17 +5,19 @@
 //! samples. Per-second entries are aligned by their absolute unix second; when every input
 //! second carries its histogram the merged percentiles are recomputed exactly, otherwise they
 //! are the maximum of the inputs (documented on [`SecondPoint::histogram`]). Offsets are
-//! re-based onto the earliest start. Thresholds are re-evaluated and the verdict recomputed.
+//! re-based onto the earliest start. Thresholds are re-evaluated and the verdict recomputed by
+//! [`crate::finalize`], as for a run.
 
 use std::collections::BTreeMap;
 
+use crate::finalize::{Analyses, FinalizeError, Inputs, Recovery, finalize};
 use crate::histogram::{self, HistogramError};
 use crate::model::{
     AlertRecord, BaselineSection, EndpointReport, PhaseKind, PhaseReport, ProbeResult, Report,
     ScenarioResults, SecondPoint, Span,
 };
 use crate::record::{EndpointStats, summarize_map};
-use crate::threshold::{self, ThresholdParseError};
+use crate::threshold::{self, Threshold, ThresholdParseError};
 
 /// Examples kept per merged list (probe examples, ledger examples).
 const MAX_EXAMPLES: usize = 20;
@@ -32,10 +34,45 @@ pub enum MergeError {
     /// A threshold expression stored in an input does not parse.
     #[error("threshold in an input report does not parse")]
     Threshold(#[from] ThresholdParseError),
+    /// The merged report could not be judged.
+    #[error(transparent)]
+    Finalize(#[from] FinalizeError),
 }
 
-/// Merge `reports` into one report (run identity taken from the first).
+/// Merge `reports` into one report (run identity taken from the first), thresholds and
+/// verdict judged again; the scenario results are left out (see [`merge_judging_scenarios`]).
 pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
+    let (merged, thresholds) = combine(reports)?;
+    finalized(merged, &thresholds, &Analyses::default())
+}
+
+/// [`merge`], with the scenario analyses the inputs ran (stress, spike) judged again on the
+/// merged seconds: each input judged only its own share of the load. What `gauntlet report
+/// merge` writes.
+pub fn merge_judging_scenarios(reports: &[Report]) -> Result<Report, MergeError> {
+    let (merged, thresholds) = combine(reports)?;
+    let analyses = Analyses::of_inputs(reports, &merged);
+    finalized(merged, &thresholds, &analyses)
+}
+
+fn finalized(
+    merged: Report,
+    thresholds: &[Threshold],
+    analyses: &Analyses,
+) -> Result<Report, MergeError> {
+    let inputs = Inputs {
+        thresholds,
+        // Each input measured its recovery against its own baseline; the merge keeps the
+        // longest (see `merge_sections`).
+        recovery: Recovery::Keep,
+        baseline: None,
+        analyses,
+    };
+    Ok(finalize(merged, &inputs)?)
+}
+
+/// The merged data and the thresholds of all inputs (each once, in first-seen order).
+fn combine(reports: &[Report]) -> Result<(Report, Vec<Threshold>), MergeError> {
     let first = reports.first().ok_or(MergeError::Empty)?;
     let start = reports
         .iter()
@@ -74,9 +111,7 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
     out.series = merge_series(reports)?;
     merge_sections(&mut out, reports, start);
     // Each process judged its own share of the load; those verdicts say nothing exact about
-    // the sum, so the merged report leaves the section empty rather than pick one (the
-    // `gauntlet report merge` command judges the merged seconds again: stage kinds live in
-    // the scenario specs, which this crate does not read).
+    // the sum, so none is copied ([`merge_judging_scenarios`] judges the merged seconds).
     out.scenario_results = ScenarioResults::default();
     out.baseline = BaselineSection::default();
 
@@ -90,8 +125,7 @@ pub fn merge(reports: &[Report]) -> Result<Report, MergeError> {
         .iter()
         .map(|e| threshold::parse_threshold(e))
         .collect::<Result<Vec<_>, _>>()?;
-    threshold::evaluate_all(&parsed, &mut out);
-    Ok(out)
+    Ok((out, parsed))
 }
 
 fn merge_generator(out: &mut Report, reports: &[Report]) {

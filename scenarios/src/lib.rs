@@ -3,8 +3,9 @@
 //! Map of the crate:
 //! - [`spec`]: the scenario spec format (TOML) — stages, persona mix, think time, profile
 //!   sizes, thresholds (kept as text with spans; `gauntlet-reports` parses them) and chaos
-//!   entries (kept opaque; `gauntlet-chaos` interprets them) — plus [`spec::LoadPlan`], the
-//!   spec made concrete for one profile and time scale.
+//!   entries (parsed into `gauntlet-chaos`'s [`gauntlet_chaos::ScheduledFault`], errors pointing
+//!   at their line) — plus [`spec::LoadPlan`], the spec made concrete for one profile and time
+//!   scale.
 //! - [`builtin`]: `smoke`, `load`, `stress`, `spike`, `endurance` and the chaos experiments
 //!   (`pg-latency`, `pg-kill`, `redis-down`, `redis-pause`, `pg-reset`, `service-kill`), embedded from
 //!   `builtin/*.toml`.
@@ -15,8 +16,9 @@
 //! - [`probes`]: the cross-tenant and security probe catalogue (standalone and in the
 //!   sweeps around every load run).
 //!
-//! Architecture invariant: this crate depends on no other workspace crate, and nothing in it
-//! panics on input — every problem in a spec is a [`SpecError`] naming file, line, column and
+//! Architecture invariant: this crate depends on no other workspace crate but
+//! `gauntlet-chaos` (whose fault vocabulary a spec's `[[chaos]]` entries are written in), and
+//! nothing in it panics on input — every problem in a spec is a [`SpecError`] naming file, line, column and
 //! field.
 
 pub mod builtin;

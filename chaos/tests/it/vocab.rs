@@ -1,10 +1,8 @@
-//! Fault vocabulary parsing, schedules, phases and recovery time.
+//! Fault vocabulary parsing and scheduled faults.
 
-use gauntlet_chaos::phases::BaselineLimits;
-use gauntlet_chaos::schedule::EventKind;
 use gauntlet_chaos::{
-    Direction, Fault, FaultError, FieldProblem, LifecycleAction, Phase, Phases, RecoveryBand,
-    Schedule, ScheduleError, SecondSample, Target, Toxic, ToxicKind, Toxicity, recovery_time,
+    Direction, EntryError, EntryField, Fault, FaultError, FieldProblem, LifecycleAction,
+    ScheduledFault, Target, Toxic, ToxicKind, Toxicity,
 };
 use std::time::Duration;
 
@@ -159,186 +157,66 @@ fn parse_errors_name_the_bad_field() {
     ));
 }
 
-#[derive(serde::Deserialize)]
-struct Scenario {
-    faults: Schedule,
+fn entry(fault: &str, target: &str, attributes: &str) -> Result<ScheduledFault, EntryError> {
+    let start = Duration::from_secs(10);
+    let table = toml::from_str(attributes).unwrap();
+    ScheduledFault::parse(fault, target, table, start, Duration::from_secs(8))
 }
 
 #[test]
-fn schedule_parses_from_scenario_toml() {
-    let src = r#"
-        [[faults]]
-        type = "latency"
-        latency = 200
-        target = "postgres"
-        at = "30s"
-        duration = "20s"
-
-        [[faults]]
-        type = "kill"
-        target = "redis"
-        at = 40
-    "#;
-    let scenario: Scenario = toml::from_str(src).unwrap();
-    let faults = scenario.faults.faults();
-    assert_eq!(faults.len(), 2);
-    assert_eq!(faults[0].target, Target::Postgres);
-    assert_eq!(faults[0].start_offset, Duration::from_secs(30));
-    assert_eq!(faults[0].end_offset(), Duration::from_secs(50));
-    assert_eq!(faults[1].fault, Fault::Lifecycle(LifecycleAction::Kill));
-    assert_eq!(faults[1].duration, Duration::ZERO);
-    let events = scenario.faults.events();
-    let kinds: Vec<_> = events
-        .iter()
-        .map(|e| (e.at.as_secs(), e.kind, e.fault))
-        .collect();
-    assert_eq!(
-        kinds,
-        vec![
-            (30, EventKind::Inject, 0),
-            (40, EventKind::Inject, 1),
-            (50, EventKind::Remove, 0)
-        ]
-    );
-    assert!(scenario.faults.check_fits(Duration::from_secs(60)).is_ok());
-    assert!(matches!(
-        scenario.faults.check_fits(Duration::from_secs(35)),
-        Err(ScheduleError::StartsAfterRun { index: 1, .. })
-    ));
-}
-
-#[test]
-fn schedule_errors_are_typed_and_indexed() {
-    let table = |src: &str| toml::from_str::<toml::Table>(src).unwrap();
-    let no_target = Schedule::from_tables(vec![table("type='down'\nduration='1s'")]);
-    assert!(matches!(
-        no_target,
-        Err(ScheduleError::Fault { index: 0, source: FaultError::MissingField { ref field, .. } })
-            if field == "target"
-    ));
-    let zero = Schedule::from_tables(vec![
-        table("type='kill'\ntarget='redis'"),
-        table("type='latency'\nlatency=5\ntarget='redis'\nat='1s'"),
-    ]);
-    assert!(matches!(
-        zero,
-        Err(ScheduleError::ZeroDuration {
-            index: 1,
-            fault: "latency"
-        })
-    ));
-    let negative = Schedule::from_tables(vec![table("type='down'\ntarget='redis'\nat=-3")]);
-    assert!(matches!(
-        negative,
-        Err(ScheduleError::Fault {
-            source: FaultError::InvalidField {
-                problem: FieldProblem::Negative,
-                ..
-            },
-            ..
-        })
-    ));
-    let bad_duration =
-        Schedule::from_tables(vec![table("type='stop'\ntarget='redis'\nduration='soon'")]);
-    assert!(bad_duration.unwrap_err().to_string().contains("fault #0"));
-}
-
-fn schedule(windows: &[(u64, u64)]) -> Schedule {
-    let tables = windows
-        .iter()
-        .map(|(at, dur)| {
-            toml::from_str(&format!(
-                "type='down'\ntarget='postgres'\nat={at}\nduration={dur}"
-            ))
-            .unwrap()
-        })
-        .collect();
-    Schedule::from_tables(tables).unwrap()
-}
-
-fn spans(p: &Phases) -> Vec<(Phase, u64, u64)> {
-    p.spans()
-        .iter()
-        .map(|s| (s.phase, s.start.as_secs(), s.end.as_secs()))
-        .collect()
-}
-
-#[test]
-fn phases_split_baseline_fault_recovery_with_overlaps_and_gaps() {
-    let run = Duration::from_secs(100);
-    let p = Phases::compute(&schedule(&[(10, 20), (20, 15), (50, 10)]), run);
-    use Phase::*;
-    assert_eq!(
-        spans(&p),
-        vec![
-            (Baseline, 0, 10),
-            (Fault, 10, 35),
-            (Recovery, 35, 50),
-            (Fault, 50, 60),
-            (Recovery, 60, 100)
-        ]
-    );
-    assert_eq!(p.last_removal(), Some(Duration::from_secs(60)));
-    assert_eq!(p.phase_at(Duration::from_secs(12)), Some(Fault));
-    assert_eq!(p.phase_at(Duration::from_secs(100)), None);
-    assert_eq!(p.total(Fault), Duration::from_secs(35));
-
-    let empty = Phases::compute(&Schedule::default(), run);
-    assert_eq!(spans(&empty), vec![(Baseline, 0, 100)]);
-    assert_eq!(empty.last_removal(), None);
-
-    let past_end = Phases::compute(&schedule(&[(90, 30)]), run);
-    assert_eq!(spans(&past_end), vec![(Baseline, 0, 90), (Fault, 90, 100)]);
-    assert_eq!(past_end.last_removal(), None);
-}
-
-fn sec(error_rate: f64, p95_ms: u64) -> SecondSample {
-    SecondSample {
-        error_rate,
-        p95: Some(ms(p95_ms)),
-    }
-}
-
-#[test]
-fn recovery_time_counts_until_band_holds_for_consecutive_seconds() {
-    let band = RecoveryBand {
-        consecutive: 3,
-        ..RecoveryBand::default()
+fn a_chaos_entry_parses_into_a_typed_fault_that_keeps_its_attributes_as_written() {
+    let f = entry("latency", "postgres", "latency = 200\njitter = 50").unwrap();
+    assert_eq!(f.target, Target::Postgres);
+    let Fault::Toxic(t) = &f.fault else {
+        panic!("latency is a toxic: {f:?}")
     };
-    // Baseline: p95 ~100 ms, no errors. Fault at 5..8, removed at second 8.
-    let mut series = vec![
-        sec(0.0, 100),
-        sec(0.0, 98),
-        sec(0.0, 102),
-        sec(0.0, 100),
-        sec(0.0, 100),
-    ];
-    series.extend([sec(0.5, 900), sec(0.6, 950), sec(0.4, 800)]);
-    // 8: still bad, 9: ok, 10: blip (p95 over 120), 11..14 ok.
-    series.extend([
-        sec(0.1, 300),
-        sec(0.0, 110),
-        sec(0.0, 130),
-        sec(0.0, 105),
-        sec(0.005, 101),
-        sec(0.0, 99),
-    ]);
-    let t = recovery_time(&series, 5, 8, &band).unwrap();
-    assert_eq!(t, Some(Duration::from_secs(3)));
-
-    let limits = BaselineLimits::from_baseline(&series[..5], &band).unwrap();
-    assert_eq!(limits.p95_max, ms(120));
-
-    let never = recovery_time(&series[..12], 5, 8, &band).unwrap();
-    assert_eq!(never, None);
-    let no_base = recovery_time(
-        &[SecondSample {
-            error_rate: 0.0,
-            p95: None,
-        }],
-        1,
-        0,
-        &band,
+    assert_eq!(
+        t.kind,
+        ToxicKind::Latency {
+            latency: ms(200),
+            jitter: ms(50)
+        }
     );
-    assert!(no_base.is_err());
+    assert_eq!(f.attributes["latency"], "200");
+    assert_eq!(f.name(3), "latency-postgres-3");
+    assert_eq!(
+        f.to_string(),
+        "latency (jitter=50, latency=200) on postgres"
+    );
+    assert!(!f.restarts_target());
+    let kill = entry("kill", "service", "").unwrap();
+    assert_eq!(kill.fault, Fault::Lifecycle(LifecycleAction::Kill));
+    assert_eq!(kill.to_string(), "kill on service");
+    assert!(kill.restarts_target());
+    assert!(!entry("pause", "redis", "").unwrap().restarts_target());
+}
+
+#[test]
+fn a_bad_chaos_entry_names_the_part_that_is_wrong() {
+    let cases = [
+        (entry("lag", "redis", ""), EntryField::Fault),
+        (entry("lag", "mysql", ""), EntryField::Target),
+        (
+            entry("latency", "redis", "latency = -5"),
+            EntryField::Attribute("latency"),
+        ),
+        (
+            entry("latency", "redis", ""),
+            EntryField::Attribute("latency"),
+        ),
+        (
+            entry("down", "redis", "jiter = 5"),
+            EntryField::Attribute("jiter"),
+        ),
+    ];
+    for (result, field) in cases {
+        let err = result.expect_err("invalid entry");
+        assert_eq!(err.field(), field, "{err}");
+    }
+    let err = entry("down", "mysql", "").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("target has unknown value `mysql`"),
+        "{err}"
+    );
 }

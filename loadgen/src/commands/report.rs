@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gauntlet_reports::{Report, compare::Allowances, merge::merge, render};
+use gauntlet_reports::{Report, compare::Allowances, merge::merge_judging_scenarios, render};
 
 use crate::{
     cli::{ReportCommand, ReportFormat},
@@ -54,10 +54,9 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
                 .iter()
                 .map(|p| read(p))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut merged = merge(&inputs)
+            let merged = merge_judging_scenarios(&inputs)
                 .context("merging")
                 .map_err(Failure::bad_input)?;
-            merged.scenario_results = crate::run::analysis::rejudge_merged(&inputs, &merged);
             let json = render::json(&merged)
                 .context("serialising the merged report")
                 .map_err(Failure::infrastructure)?;

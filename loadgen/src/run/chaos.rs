@@ -8,57 +8,49 @@
 //! recorder's phase follows: `baseline` until the first injection, `fault` while any fault
 //! is active, `recovery` after. When the attack ends for any reason (its plan ran out, Ctrl-C,
 //! an error) every fault still active is removed and the timeline says so;
-//! [`super::chaos_report::fill`] then writes windows, events and recovery time into the report.
+//! [`super::chaos_report::fill`] then writes windows and events into the report.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gauntlet_chaos::{Fault, FaultError, LifecycleAction, Target};
+use gauntlet_chaos::{Fault, LifecycleAction, ScheduledFault, Target};
 use gauntlet_reports::model::{ChaosEventKind, PhaseKind};
 use gauntlet_scenarios::{LoadPlan, ScenarioSpec};
 
 pub use super::chaos_apply::Handles;
-use super::chaos_apply::apply;
+use super::chaos_apply::{Step, apply};
 use super::local::Proxies;
 use super::now_unix_us;
 use super::recorder::Recorder;
 
-/// A `[[chaos]]` entry the executor can apply.
+/// A `[[chaos]]` entry the executor applies.
 #[derive(Debug, Clone)]
 pub struct Planned {
     /// `<fault>-<target>-<index>`: the toxic's name on the proxy and the window's name.
     pub name: String,
-    /// What to inject.
-    pub fault: Fault,
-    /// Where.
-    pub target: Target,
-    /// Offset from the start of load (scaled).
-    pub start: Duration,
-    /// How long until removal (scaled).
-    pub duration: Duration,
-    /// Attributes as written, for the report.
-    pub attributes: BTreeMap<String, String>,
+    /// The fault, its target and its scaled timing.
+    pub entry: ScheduledFault,
 }
 
-/// A `[[chaos]]` entry that cannot run; the message starts with `file:line:column`.
+/// A `[[chaos]]` entry this run cannot execute; the message starts with `file:line:column`.
 #[derive(Debug, thiserror::Error)]
 #[error("{position}: chaos[{index}].{field}: {problem}")]
 pub struct ChaosPlanError {
-    /// `origin:line:column` of the offending entry (or attribute).
+    /// `origin:line:column` of the offending entry.
     pub position: String,
     /// Index of the entry in the spec.
     pub index: usize,
-    /// Field path inside the entry: `fault`, `target`, `attributes.latency`.
-    pub field: String,
+    /// The entry's field the problem is about: `fault` or `target`.
+    pub field: &'static str,
     /// What is wrong.
     pub problem: String,
 }
 
-/// Validates every planned fault. `local` says whether the run provisions its own stack
-/// (faults need the proxies and the server controls, which a `--target` run does not have);
-/// `service_process` whether the service runs in a child process (faults on the service).
+/// Checks that this run can execute every planned fault (the spec already typed them).
+/// `local` says whether the run provisions its own stack (faults need the proxies and the
+/// server controls, which a `--target` run does not have); `service_process` whether the
+/// service runs in a child process (faults on the service).
 pub fn plan(
     spec: &ScenarioSpec,
     plan: &LoadPlan,
@@ -66,67 +58,33 @@ pub fn plan(
     service_process: bool,
 ) -> Result<Vec<Planned>, ChaosPlanError> {
     let mut out = Vec::with_capacity(plan.chaos.len());
-    for (index, (planned, written)) in plan.chaos.iter().zip(spec.chaos()).enumerate() {
-        let at = |field: &str, problem: String| {
-            // Point at the attribute's own line when it can be found after the entry's start.
-            let from = written.span.start;
-            let key = field.strip_prefix("attributes.").unwrap_or("");
-            let offset = (!key.is_empty())
-                .then(|| {
-                    spec.source()
-                        .get(from..)?
-                        .find(&format!("{key} "))
-                        .map(|o| from + o)
-                })
-                .flatten()
-                .unwrap_or(from);
-            ChaosPlanError {
-                position: spec.describe_position(offset),
-                index,
-                field: field.to_owned(),
-                problem,
-            }
+    for (index, entry) in plan.chaos.iter().enumerate() {
+        let refuse = |field, problem: String| ChaosPlanError {
+            position: spec.chaos_position(index),
+            index,
+            field,
+            problem,
         };
-        let target: Target = planned
-            .target
-            .parse()
-            .map_err(|p: gauntlet_chaos::FieldProblem| at("target", format!("target {p}")))?;
-        let mut table = planned.attributes.clone();
-        table.insert("type".into(), toml::Value::String(planned.fault.clone()));
-        let fault = Fault::from_table(table).map_err(|e| {
-            let field = match &e {
-                FaultError::MissingType | FaultError::UnknownType(_) | FaultError::NotAToxic(_) => {
-                    "fault".to_owned()
-                }
-                FaultError::MissingField { field, .. }
-                | FaultError::InvalidField { field, .. }
-                | FaultError::UnknownField { field, .. } => format!("attributes.{field}"),
-            };
-            at(&field, e.to_string())
-        })?;
-        if let Fault::Toxic(t) = &fault {
-            t.validate().map_err(|e| at("attributes", e.to_string()))?;
-        }
-        if target == Target::Service && !service_process {
-            return Err(at(
+        if entry.target == Target::Service && !service_process {
+            return Err(refuse(
                 "target",
                 "faults on the service need the service in a child process: add \
                  `--service-process` (or `service_process = true` in the spec)"
                     .to_owned(),
             ));
         }
-        if target == Target::Service && !matches!(fault, Fault::Lifecycle(_)) {
-            return Err(at(
+        if entry.target == Target::Service && !matches!(entry.fault, Fault::Lifecycle(_)) {
+            return Err(refuse(
                 "fault",
                 format!(
                     "`{}` acts on a connection to postgres or redis; the service takes \
                      lifecycle faults only: kill, stop, restart, pause",
-                    planned.fault
+                    entry.fault
                 ),
             ));
         }
         if !local {
-            return Err(at(
+            return Err(refuse(
                 "target",
                 "faults need the stack gauntlet provisions itself; they cannot be injected \
                  into a `--target` deployment"
@@ -134,28 +92,38 @@ pub fn plan(
             ));
         }
         out.push(Planned {
-            name: format!("{}-{}-{index}", planned.fault, planned.target),
-            fault,
-            target,
-            start: planned.start,
-            duration: planned.duration,
-            attributes: planned
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string().trim_matches('"').to_owned()))
-                .collect(),
+            name: entry.name(index),
+            entry: entry.clone(),
         });
     }
     Ok(out)
+}
+
+/// One injected fault and when it was active.
+#[derive(Debug)]
+pub(super) struct Window {
+    pub fault: Planned,
+    pub injected_us: u64,
+    /// `None` while it is still active.
+    pub removed_us: Option<u64>,
+}
+
+/// One entry of the timeline: when, what, where, in words.
+#[derive(Debug)]
+pub(super) struct LogEvent {
+    pub at_us: u64,
+    pub kind: ChaosEventKind,
+    pub target: Target,
+    pub message: String,
 }
 
 /// What happened, in unix microseconds (converted to report offsets by [`fill`]).
 #[derive(Debug, Default)]
 pub struct ChaosLog {
     /// Each injected fault with its injection and removal times.
-    pub(super) windows: Vec<(Planned, u64, Option<u64>)>,
-    /// The timeline: when, what, where, in words.
-    pub(super) events: Vec<(u64, ChaosEventKind, Target, String)>,
+    pub(super) windows: Vec<Window>,
+    /// The timeline.
+    pub(super) events: Vec<LogEvent>,
     /// Indexes into `windows` of the faults still active.
     active: Vec<usize>,
 }
@@ -163,14 +131,22 @@ pub struct ChaosLog {
 impl ChaosLog {
     /// Whether the service process was killed, stopped or restarted (its counters reset).
     pub fn service_restarted(&self) -> bool {
-        self.windows.iter().any(|(f, ..)| {
-            f.target == Target::Service
-                && matches!(f.fault, Fault::Lifecycle(a) if a != LifecycleAction::Pause)
-        })
+        self.windows
+            .iter()
+            .any(|w| w.fault.entry.target == Target::Service && w.fault.entry.restarts_target())
     }
 
     fn event(&mut self, kind: ChaosEventKind, target: Target, message: String) {
-        self.events.push((now_unix_us(), kind, target, message));
+        self.log(now_unix_us(), kind, target, message);
+    }
+
+    fn log(&mut self, at_us: u64, kind: ChaosEventKind, target: Target, message: String) {
+        self.events.push(LogEvent {
+            at_us,
+            kind,
+            target,
+            message,
+        });
     }
 }
 
@@ -234,8 +210,8 @@ async fn run_schedule(
     let origin = Instant::now() - Duration::from_micros(now_unix_us().saturating_sub(started));
     let mut steps: Vec<(Duration, bool, usize)> = Vec::with_capacity(faults.len() * 2);
     for (i, f) in faults.iter().enumerate() {
-        steps.push((f.start, true, i));
-        steps.push((f.start + f.duration, false, i));
+        steps.push((f.entry.start, true, i));
+        steps.push((f.entry.start + f.entry.duration, false, i));
     }
     // At one instant, removals first: a fault ending as another starts leaves one active.
     steps.sort_by_key(|(at, inject, i)| (*at, *inject, *i));
@@ -250,22 +226,25 @@ async fn run_schedule(
             if lock(log).active.is_empty() {
                 recorder.enter_phase(PhaseKind::Fault, begun);
             }
-            let result = apply(f, handles, true).await;
+            let result = apply(f, handles, Step::Inject).await;
             let mut l = lock(log);
             match result {
                 Ok(()) => {
-                    l.windows.push((f.clone(), begun, None));
+                    l.windows.push(Window {
+                        fault: f.clone(),
+                        injected_us: begun,
+                        removed_us: None,
+                    });
                     let w = l.windows.len() - 1;
                     l.active.push(w);
                     window_of[i] = Some(w);
-                    let message = format!("{} injected", describe(f));
-                    l.events
-                        .push((begun, ChaosEventKind::Inject, f.target, message));
-                    if matches!(f.fault, Fault::Lifecycle(LifecycleAction::Restart)) {
+                    let (entry, target) = (&f.entry, f.entry.target);
+                    let message = format!("{entry} injected");
+                    l.log(begun, ChaosEventKind::Inject, target, message);
+                    if matches!(entry.fault, Fault::Lifecycle(LifecycleAction::Restart)) {
                         let ms = now_unix_us().saturating_sub(begun) / 1000;
-                        let target = target_name(f.target);
                         let message = format!("{target} restarted and ready after {ms} ms");
-                        l.event(ChaosEventKind::Note, f.target, message);
+                        l.event(ChaosEventKind::Note, target, message);
                     }
                 }
                 Err(e) => {
@@ -277,8 +256,8 @@ async fn run_schedule(
                         };
                         recorder.enter_phase(back, now_unix_us());
                     }
-                    let message = format!("{} could not be injected: {e:#}", describe(f));
-                    l.event(ChaosEventKind::Note, f.target, message);
+                    let message = format!("{} could not be injected: {e:#}", f.entry);
+                    l.event(ChaosEventKind::Note, f.entry.target, message);
                 }
             }
         } else if let Some(w) = window_of[i].take() {
@@ -290,40 +269,39 @@ async fn run_schedule(
 /// Removes one fault. Its window (and the fault phase) lasts until the removal is complete:
 /// a killed server is still away while it starts again.
 async fn remove(log: &Mutex<ChaosLog>, handles: Handles<'_>, recorder: &Recorder, w: usize) {
-    let f = lock(log).windows[w].0.clone();
+    let f = lock(log).windows[w].fault.clone();
     let began = now_unix_us();
-    let result = apply(&f, handles, false).await;
+    let result = apply(&f, handles, Step::Remove).await;
     let ended = now_unix_us();
     let mut l = lock(log);
     l.active.retain(|a| *a != w);
-    l.windows[w].2 = Some(ended);
+    l.windows[w].removed_us = Some(ended);
     if l.active.is_empty() {
         recorder.enter_phase(PhaseKind::Recovery, ended);
     }
-    let message = format!("{} removed after its duration", describe(&f));
-    l.events
-        .push((began, ChaosEventKind::Remove, f.target, message));
+    let message = format!("{} removed after its duration", f.entry);
+    l.log(began, ChaosEventKind::Remove, f.entry.target, message);
     after_removal(&mut l, &f, began, result);
 }
 
 /// Notes a failed removal, or how long a restarted server took to answer again.
 fn after_removal(l: &mut ChaosLog, f: &Planned, began: u64, result: anyhow::Result<()>) {
     let restarted = matches!(
-        f.fault,
+        f.entry.fault,
         Fault::Lifecycle(LifecycleAction::Kill | LifecycleAction::Stop)
     );
+    let target = f.entry.target;
     match result {
         Err(e) => l.event(
             ChaosEventKind::Note,
-            f.target,
-            format!("{} could not be removed: {e:#}", describe(f)),
+            target,
+            format!("{} could not be removed: {e:#}", f.entry),
         ),
         Ok(()) if restarted => {
             let ms = now_unix_us().saturating_sub(began) / 1000;
-            let target = target_name(f.target);
             l.event(
                 ChaosEventKind::Note,
-                f.target,
+                target,
                 format!("{target} started again and ready after {ms} ms"),
             );
         }
@@ -336,42 +314,12 @@ async fn rollback(log: &mut ChaosLog, handles: Handles<'_>) {
     let active = std::mem::take(&mut log.active);
     for w in active {
         let began = now_unix_us();
-        let f = log.windows[w].0.clone();
-        let result = apply(&f, handles, false).await;
-        log.windows[w].2 = Some(now_unix_us());
-        log.events.push((
-            began,
-            ChaosEventKind::Remove,
-            f.target,
-            format!("{} removed when the attack ended (rollback)", describe(&f)),
-        ));
+        let f = log.windows[w].fault.clone();
+        let result = apply(&f, handles, Step::Remove).await;
+        log.windows[w].removed_us = Some(now_unix_us());
+        let message = format!("{} removed when the attack ended (rollback)", f.entry);
+        log.log(began, ChaosEventKind::Remove, f.entry.target, message);
         after_removal(log, &f, began, result);
-    }
-}
-
-fn describe(f: &Planned) -> String {
-    let attrs: Vec<String> = f
-        .attributes
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    if attrs.is_empty() {
-        format!("{} on {}", f.fault, target_name(f.target))
-    } else {
-        format!(
-            "{} ({}) on {}",
-            f.fault,
-            attrs.join(", "),
-            target_name(f.target)
-        )
-    }
-}
-
-pub(super) fn target_name(t: Target) -> &'static str {
-    match t {
-        Target::Postgres => "postgres",
-        Target::Redis => "redis",
-        Target::Service => "service",
     }
 }
 
@@ -414,37 +362,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(faults.len(), 1);
-        assert_eq!(faults[0].target, Target::Postgres);
-        assert_eq!(faults[0].start, Duration::from_secs(1));
-        assert_eq!(faults[0].duration, Duration::from_secs(2));
-        assert_eq!(faults[0].attributes["latency"], "200");
-    }
-
-    #[test]
-    fn unknown_fault_target_or_attribute_names_line_and_field() {
-        let cases = [
-            (
-                "fault = \"lag\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n",
-                "t.toml:9:",
-                "chaos[0].fault",
-            ),
-            (
-                "fault = \"down\"\ntarget = \"mysql\"\nstart = \"1s\"\nduration = \"1s\"\n",
-                "t.toml:9:",
-                "chaos[0].target",
-            ),
-            (
-                "fault = \"latency\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n\
-                 attributes = { latency = -5 }\n",
-                "t.toml:13:",
-                "chaos[0].attributes.latency",
-            ),
-        ];
-        for (chaos, position, field) in cases {
-            let err = planned(chaos, true).expect_err(chaos).to_string();
-            assert!(err.starts_with(position), "{err}");
-            assert!(err.contains(field), "{err}");
-        }
+        assert_eq!(faults[0].entry.target, Target::Postgres);
+        assert_eq!(faults[0].entry.start, Duration::from_secs(1));
+        assert_eq!(faults[0].entry.duration, Duration::from_secs(2));
+        assert_eq!(faults[0].entry.attributes["latency"], "200");
     }
 
     #[test]
@@ -456,7 +377,7 @@ mod tests {
             .to_string();
         assert!(err.contains("--service-process"), "{err}");
         let faults = planned_with(kill_service, true, true).expect("with a child service");
-        assert_eq!(faults[0].target, Target::Service);
+        assert_eq!(faults[0].entry.target, Target::Service);
         let latency = "fault = \"latency\"\ntarget = \"service\"\nstart = \"1s\"\n\
                        duration = \"1s\"\nattributes = { latency = 10 }\n";
         let err = planned_with(latency, true, true)

@@ -5,7 +5,7 @@
 use gauntlet_chaos::{Fault, FaultProxy, LifecycleAction, Target};
 use gauntlet_testcontainers::{Server, Stack};
 
-use super::chaos::{Planned, target_name};
+use super::chaos::Planned;
 use super::local::Proxies;
 use super::service_process::ServiceProcess;
 
@@ -40,12 +40,23 @@ impl<'a> Handles<'a> {
     }
 }
 
-/// Injects (`on`) or removes one fault.
-pub(super) async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow::Result<()> {
-    let missing = || anyhow::anyhow!("no {} to act on in this run", target_name(f.target));
-    match &f.fault {
+/// Which way [`apply`] moves a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Put it in.
+    Inject,
+    /// Take it out.
+    Remove,
+}
+
+/// Injects or removes one fault.
+pub(super) async fn apply(f: &Planned, handles: Handles<'_>, step: Step) -> anyhow::Result<()> {
+    let on = step == Step::Inject;
+    let target = f.entry.target;
+    let missing = || anyhow::anyhow!("no {target} to act on in this run");
+    match &f.entry.fault {
         Fault::Toxic(t) => {
-            let proxy = handles.proxy(f.target).ok_or_else(missing)?;
+            let proxy = handles.proxy(target).ok_or_else(missing)?;
             if on {
                 proxy.add_toxic(&f.name, t.clone())?;
             } else {
@@ -54,35 +65,37 @@ pub(super) async fn apply(f: &Planned, handles: Handles<'_>, on: bool) -> anyhow
         }
         Fault::Down => {
             handles
-                .proxy(f.target)
+                .proxy(target)
                 .ok_or_else(missing)?
                 .set_down(on)
                 .await?
         }
-        Fault::Lifecycle(action) if f.target == Target::Service => {
+        Fault::Lifecycle(action) if target == Target::Service => {
             let service = handles.service.ok_or_else(missing)?;
-            match (action, on) {
-                (LifecycleAction::Kill, true) => service.kill().await?,
-                (LifecycleAction::Stop, true) => service.stop().await?,
-                (LifecycleAction::Kill | LifecycleAction::Stop, false) => {
+            match (action, step) {
+                (LifecycleAction::Kill, Step::Inject) => service.kill().await?,
+                (LifecycleAction::Stop, Step::Inject) => service.stop().await?,
+                (LifecycleAction::Kill | LifecycleAction::Stop, Step::Remove) => {
                     service.spawn_and_wait().await?;
                 }
-                (LifecycleAction::Pause, true) => service.pause().await?,
-                (LifecycleAction::Pause, false) => service.unpause().await?,
-                (LifecycleAction::Restart, true) => service.restart().await?,
-                (LifecycleAction::Restart, false) => {}
+                (LifecycleAction::Pause, Step::Inject) => service.pause().await?,
+                (LifecycleAction::Pause, Step::Remove) => service.unpause().await?,
+                (LifecycleAction::Restart, Step::Inject) => service.restart().await?,
+                (LifecycleAction::Restart, Step::Remove) => {}
             }
         }
         Fault::Lifecycle(action) => {
-            let server = handles.server(f.target).ok_or_else(missing)?;
-            match (action, on) {
-                (LifecycleAction::Kill, true) => server.kill().await?,
-                (LifecycleAction::Stop, true) => server.stop().await?,
-                (LifecycleAction::Kill | LifecycleAction::Stop, false) => server.start().await?,
-                (LifecycleAction::Pause, true) => server.pause().await?,
-                (LifecycleAction::Pause, false) => server.unpause().await?,
-                (LifecycleAction::Restart, true) => server.restart().await?,
-                (LifecycleAction::Restart, false) => {}
+            let server = handles.server(target).ok_or_else(missing)?;
+            match (action, step) {
+                (LifecycleAction::Kill, Step::Inject) => server.kill().await?,
+                (LifecycleAction::Stop, Step::Inject) => server.stop().await?,
+                (LifecycleAction::Kill | LifecycleAction::Stop, Step::Remove) => {
+                    server.start().await?
+                }
+                (LifecycleAction::Pause, Step::Inject) => server.pause().await?,
+                (LifecycleAction::Pause, Step::Remove) => server.unpause().await?,
+                (LifecycleAction::Restart, Step::Inject) => server.restart().await?,
+                (LifecycleAction::Restart, Step::Remove) => {}
             }
         }
     }

@@ -5,19 +5,20 @@
 //! reference service in-process, seed; or [`remote`]: check `--target` answers) → scrape the
 //! service's request counters → run the goose [`attack`] with every request recorded by the
 //! [`recorder`] while the [`monitor`] samples the service and the generator each second →
-//! scrape again, stop everything → judge the [`generator`]'s health, evaluate thresholds, run
-//! the scenario's [`analysis`], write the [`output`] files, print the summary, exit with the
-//! verdict's code (4 when the generator saturated).
+//! scrape again, stop everything → judge the [`generator`]'s health → finalise the report
+//! ([`gauntlet_reports::finalize`]: recovery time, baseline, thresholds, verdict, the
+//! scenario's analyses, in that order) → write the [`output`] files, print the summary, exit
+//! with the verdict's code (4 when the generator saturated).
 //!
 //! Ctrl-C at any point ([`signal`]) stops what is running, still writes a (partial) report
 //! with verdict `aborted`, removes what was provisioned and exits 130.
 
-pub mod analysis;
 pub mod attack;
 pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
 pub mod generator;
+mod judge;
 pub mod ledger;
 pub mod local;
 pub mod monitor;
@@ -38,7 +39,8 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use gauntlet_reports::model::{RunInfo, Stage as ReportStage};
+use gauntlet_reports::model::{RunInfo, ScenarioResults, Stage as ReportStage};
+use gauntlet_reports::render::console::scenario_lines;
 use gauntlet_reports::{Report, Threshold, Verdict};
 use gauntlet_scenarios::hrms::Fixture;
 use gauntlet_scenarios::personas::{Ctx, RequestSink};
@@ -243,8 +245,9 @@ pub struct Sidecar {
     pub service_samples: Vec<monitor::ServiceSample>,
     /// Monitoring scrapes that failed or timed out.
     pub failed_scrapes: u64,
-    /// The scenario's own results (stress, spike, trends); the report carries them too.
-    pub analysis: analysis::Analysis,
+    /// The scenario's own results, with the trends of every run (the report carries them for
+    /// endurance runs only).
+    pub analysis: ScenarioResults,
 }
 
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
@@ -258,7 +261,8 @@ async fn measure(
 ) -> Measured {
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, sut.base_url()).await;
-    let histograms = analysis::needs_histograms(&plan.scenario, plan);
+    // Exact stage percentiles for the stress and spike analyses.
+    let histograms = judge::keeps_histograms(plan);
     let started = now_unix_us();
     ServiceLog::set_origin(started);
     let recorder = Arc::new(Recorder::new(started, histograms).with_raw_samples(raw_samples));
@@ -369,27 +373,17 @@ async fn attack_and_record(
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
     report.generator = health;
     report.resources.samples = mon.resources.clone();
-    if let Some(b) = &config.baseline {
-        report.baseline = gauntlet_reports::compare::compare(&b.report, &report, &b.allowances)
-            .context("comparing with the baseline")
-            .map_err(Failure::infrastructure)?
-            .to_section(&b.file, &b.allowances);
-    }
-    // Also applies the verdict, which reads `generator.saturated` and the baseline.
-    gauntlet_reports::evaluate_all(&prepared.thresholds, &mut report);
+    let trends = gauntlet_reports::analysis::trends(&monitor::gauges(&mon.service));
+    let report = judge::finalize(report, config, prepared, &trends)?;
     let sidecar = Sidecar {
         generator: Some(detail),
         service_samples: mon.service.clone(),
         failed_scrapes: mon.failed_scrapes,
-        analysis: analysis::analyse(
-            prepared.spec.name(),
-            &prepared.plan,
-            &report,
-            &prepared.thresholds,
-            &mon.service,
-        ),
+        analysis: ScenarioResults {
+            trends,
+            ..report.scenario_results.clone()
+        },
     };
-    report.scenario_results = sidecar.analysis.report_section();
     let mut harness: std::collections::BTreeMap<String, u64> = report
         .endpoints
         .iter()
@@ -476,7 +470,7 @@ fn finish(
     print!("{}", output::console(&report, &files, config.quiet));
     if !config.quiet {
         println!("{}", cross.summary());
-        for line in sidecar.analysis.summary() {
+        for line in scenario_lines(&report.scenario_results) {
             println!("{line}");
         }
     }

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use gauntlet_reports::analysis::{Gauge, GaugeSample};
 use gauntlet_reports::model::ResourceSample;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -193,6 +194,34 @@ pub fn parse_gauges(text: &str) -> ServiceSample {
         *slot = Some(v);
     }
     s
+}
+
+/// A monitored gauge: its name and how to read it from a sample.
+type Series = (&'static str, fn(&ServiceSample) -> Option<u64>);
+
+/// The service's gauges whose trends the report states (the endurance question: does memory,
+/// the connection count or the job queue creep up?), each with the seconds it was read.
+pub fn gauges(samples: &[ServiceSample]) -> Vec<Gauge> {
+    let series: [Series; 3] = [
+        ("rss_bytes", |s| s.rss_bytes),
+        ("db_pool_connections", |s| s.db_pool_connections),
+        ("job_queue_depth", |s| s.job_queue_depth),
+    ];
+    series
+        .into_iter()
+        .map(|(name, read)| Gauge {
+            name: name.to_owned(),
+            samples: samples
+                .iter()
+                .filter_map(|s| {
+                    read(s).map(|value| GaugeSample {
+                        offset_s: s.offset_s,
+                        value,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -28,7 +28,12 @@ fn allowed() -> BTreeMap<&'static str, (&'static [&'static str], &'static [&'sta
     BTreeMap::from([
         ("hrms", (&[][..], &["gauntlet-testcontainers"][..])),
         ("gauntlet-testcontainers", (&[][..], &[][..])),
-        ("gauntlet-scenarios", (&[][..], &[][..])),
+        // A spec's `[[chaos]]` entries are parsed into the chaos crate's fault types, and its
+        // stage kinds are the report's.
+        (
+            "gauntlet-scenarios",
+            (&["gauntlet-chaos", "gauntlet-reports"][..], &[][..]),
+        ),
         ("gauntlet-chaos", (&[][..], &[][..])),
         ("gauntlet-reports", (&[][..], &[][..])),
         ("gauntlet-loadgen", (ANY, ANY)),

@@ -363,7 +363,14 @@ fn no_install_refuses_to_fetch_a_missing_image_and_prints_the_command_with_exit_
     }
     let out = tempfile::tempdir().expect("temp dir");
     let output = gauntlet()
-        .args(["run", "smoke", "--backend", "docker", "--no-install", "--quiet"])
+        .args([
+            "run",
+            "smoke",
+            "--backend",
+            "docker",
+            "--no-install",
+            "--quiet",
+        ])
         .args(["--postgres-image", UNOBTAINABLE_IMAGE, "--out"])
         .arg(out.path())
         .output()
@@ -375,7 +382,10 @@ fn no_install_refuses_to_fetch_a_missing_image_and_prints_the_command_with_exit_
         stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
         "{stderr}"
     );
-    assert!(!stderr.contains("pulling"), "a pull was attempted: {stderr}");
+    assert!(
+        !stderr.contains("pulling"),
+        "a pull was attempted: {stderr}"
+    );
 }
 
 /// Without `--no-install` the run tries the pull, says so, and when it fails names the
@@ -403,5 +413,8 @@ fn a_failed_pull_is_announced_and_ends_in_exit_3_naming_the_command() {
         stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
         "{stderr}"
     );
-    assert!(!stderr.contains("building"), "built an image for a named one: {stderr}");
+    assert!(
+        !stderr.contains("building"),
+        "built an image for a named one: {stderr}"
+    );
 }

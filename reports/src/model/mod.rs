@@ -18,8 +18,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::threshold::{Metric, Op};
+
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus};
-pub use scenario::{ScenarioResults, SpikeResult, StageVerdict, StressResult, Trend};
+pub use scenario::{ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend};
 pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,
     LedgerSection, ProbeResult, ProbesSection, ResourceSample, ResourcesSection,
@@ -331,13 +333,13 @@ pub struct ThresholdResult {
     /// The threshold in canonical text form (re-parsable), e.g. `http.p95 < 300ms`.
     pub expression: String,
     /// The metric, e.g. `http.p95`.
-    pub metric: String,
+    pub metric: Metric,
     /// Phase the threshold is restricted to, if any.
     pub phase: Option<PhaseKind>,
     /// Endpoint the threshold is restricted to, if any.
     pub endpoint: Option<String>,
-    /// Comparison operator: one of `<`, `<=`, `>`, `>=`, `==`, `!=`.
-    pub op: String,
+    /// Comparison operator.
+    pub op: Op,
     /// The limit, in `unit`.
     pub limit: f64,
     /// The observed value, in `unit`; null when the run has no data for it.

@@ -1,6 +1,6 @@
 //! Results specific to what a scenario is for: the stress breaking point, the spike recovery
-//! time and the endurance trends. The loadgen computes them after the run from the series and
-//! the monitor's samples; scenarios that have none leave the section empty.
+//! time and the endurance trends. [`crate::analysis`] computes them after the run from the
+//! series and the monitor's samples; scenarios that have none leave the section empty.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,39 @@ impl ScenarioResults {
     }
 }
 
+/// How a stage moves from the previous stage's user count to its own: the spec's stage kinds,
+/// owned here so that the report's schema lists them and specs cannot drift from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Linear change to the target over the stage.
+    Ramp,
+    /// Target reached at the stage's start and held.
+    Hold,
+    /// Sudden jump to the target at the stage's start, held; a spike is a hold whose name
+    /// tells the report that the jump is the point.
+    Spike,
+    /// Linear decrease to the target over the stage.
+    RampDown,
+}
+
+impl StageKind {
+    /// Whether users change gradually across the stage (rather than all at its start).
+    pub fn is_gradual(self) -> bool {
+        matches!(self, StageKind::Ramp | StageKind::RampDown)
+    }
+
+    /// The name as written in spec files and in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageKind::Ramp => "ramp",
+            StageKind::Hold => "hold",
+            StageKind::Spike => "spike",
+            StageKind::RampDown => "ramp_down",
+        }
+    }
+}
+
 /// The stress scenario's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StressResult {
@@ -35,12 +68,12 @@ pub struct StressResult {
 }
 
 /// One stage judged on its own.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StageVerdict {
     /// Stage name from the spec.
     pub name: String,
-    /// `ramp`, `hold`, `spike` or `ramp_down`.
-    pub kind: String,
+    /// How the stage moved users.
+    pub kind: StageKind,
     /// Virtual users at the stage's end.
     pub users: u32,
     /// Requests completed in the stage's seconds.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::verdict_word;
 use crate::format::{self, duration_us};
-use crate::model::{Report, ValueUnit};
+use crate::model::{Report, ScenarioResults, ValueUnit};
 
 /// Endpoints listed, busiest first.
 const TOP_ENDPOINTS: usize = 5;
@@ -100,4 +100,39 @@ fn endpoints(out: &mut String, r: &Report) {
             duration_us(e.latency.p99_us)
         );
     }
+}
+
+/// The scenario's own results as console lines: stress breaking point, spike recovery and,
+/// where the scenario is about them, the trends.
+pub fn scenario_lines(s: &ScenarioResults) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(s) = &s.stress {
+        lines.push(format!(
+            "stress: breaking point {} (first failing step: {})",
+            s.breaking_point.as_deref().unwrap_or("none"),
+            s.first_failure.as_deref().unwrap_or("none")
+        ));
+    }
+    if let Some(s) = &s.spike {
+        let recovery = s.recovery_us.map_or_else(
+            || "not recovered".to_owned(),
+            |us| format!("{:.1} s", us as f64 / 1e6),
+        );
+        lines.push(format!(
+            "spike: p95 {} → {} ms during {}; recovery to within 20% of baseline: {recovery}",
+            s.baseline_p95_us / 1000,
+            s.spike_p95_us / 1000,
+            s.spike_stage
+        ));
+    }
+    for t in &s.trends {
+        let slope = t
+            .slope_per_minute
+            .map_or_else(|| "n/a".to_owned(), |v| format!("{v:+.1}/min"));
+        lines.push(format!(
+            "endurance: {} trend {slope} over {} samples",
+            t.series, t.samples
+        ));
+    }
+    lines
 }

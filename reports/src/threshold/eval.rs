@@ -24,10 +24,10 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
     };
     ThresholdResult {
         expression: t.to_string(),
-        metric: t.metric.name().to_owned(),
+        metric: t.metric,
         phase: t.phase,
         endpoint: t.endpoint.clone(),
-        op: t.op.as_str().to_owned(),
+        op: t.op,
         limit: t.limit,
         observed,
         unit: t.metric.unit(),

@@ -21,6 +21,9 @@ pub mod parse;
 
 use std::fmt;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::model::{PhaseKind, ValueUnit};
 
 pub use eval::{evaluate, evaluate_all};
@@ -119,23 +122,88 @@ impl Metric {
     pub fn is_http(self) -> bool {
         matches!(self, Metric::Http(_))
     }
+
+    /// Whether the metric is one of the acknowledged-write ledger's (`ledger.*`), which is
+    /// read back once, after the run.
+    pub fn is_ledger(self) -> bool {
+        matches!(
+            self,
+            Metric::LedgerLost | Metric::LedgerDuplicated | Metric::LedgerAcked
+        )
+    }
+
+    /// The metric named `name` as written in thresholds (`http.p95`).
+    pub fn from_name(name: &str) -> Option<Metric> {
+        METRIC_NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
+    }
 }
 
-/// Comparison operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// In the JSON a metric is its name as written in thresholds (`"http.p95"`).
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Metric::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown metric `{name}`")))
+    }
+}
+
+impl JsonSchema for Metric {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Metric".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = METRIC_NAMES.iter().map(|(n, _)| *n).collect();
+        schemars::json_schema!({
+            "description": "A threshold metric as written, e.g. `http.p95`.",
+            "type": "string",
+            "enum": names
+        })
+    }
+}
+
+/// Comparison operators; in the JSON as written (`"<"`, `"=="`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Op {
     /// `<`
+    #[serde(rename = "<")]
     Lt,
     /// `<=`
+    #[serde(rename = "<=")]
     Le,
     /// `>`
+    #[serde(rename = ">")]
     Gt,
     /// `>=`
+    #[serde(rename = ">=")]
     Ge,
     /// `==`
+    #[serde(rename = "==")]
     Eq,
     /// `!=`
+    #[serde(rename = "!=")]
     Ne,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Op {

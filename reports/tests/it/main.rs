@@ -1,9 +1,11 @@
 //! Integration tests for gauntlet-reports (one binary; modules by feature).
 
+mod analysis;
 mod chaos;
 mod compare;
 mod merge;
 mod record;
+mod recovery;
 mod render;
 mod scenario;
 mod schema;

@@ -1,7 +1,9 @@
 //! The scenario-results section: stress breaking point, spike recovery and endurance trends
 //! reach every rendering, validate against the schema, and older reports without it parse.
 
-use gauntlet_reports::model::{ScenarioResults, SpikeResult, StageVerdict, StressResult, Trend};
+use gauntlet_reports::model::{
+    ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend,
+};
 use gauntlet_reports::render::{self, html, junit, markdown};
 
 use crate::support::realistic_report;
@@ -10,7 +12,7 @@ fn with_results(recovery_us: Option<u64>) -> gauntlet_reports::Report {
     let mut r = realistic_report();
     let stage = |name: &str, pass: bool| StageVerdict {
         name: name.to_owned(),
-        kind: "hold".to_owned(),
+        kind: StageKind::Hold,
         users: 50,
         count: 1200,
         error_rate: if pass { 0.0 } else { 0.25 },

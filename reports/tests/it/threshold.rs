@@ -178,3 +178,31 @@ fn missing_data_fails_with_a_no_data_reason() {
     // Counting on an empty run is data (zero), not missing data.
     assert!(evaluate(&parse_threshold("http.count == 0").unwrap(), &empty).pass);
 }
+
+#[test]
+fn results_carry_typed_metric_and_op_written_in_the_json_as_in_the_threshold() {
+    let report = realistic_report();
+    for text in [
+        "http.p95 < 300ms",
+        "ledger.lost == 0",
+        "recovery.time <= 10s",
+    ] {
+        let t = parse_threshold(text).unwrap();
+        let result = evaluate(&t, &report);
+        assert_eq!((result.metric, result.op), (t.metric, t.op));
+        let json = serde_json::to_value(&result).unwrap();
+        let (metric, op) = text.split_once(' ').unwrap();
+        assert_eq!(json["metric"], metric, "{json}");
+        assert_eq!(json["op"], op.split(' ').next().unwrap(), "{json}");
+        let back: gauntlet_reports::model::ThresholdResult = serde_json::from_value(json).unwrap();
+        assert_eq!(back, result);
+    }
+    let mut json = serde_json::to_value(evaluate(
+        &parse_threshold("http.p95 < 1s").unwrap(),
+        &report,
+    ))
+    .unwrap();
+    json["metric"] = "http.p96".into();
+    let unknown = serde_json::from_value::<gauntlet_reports::model::ThresholdResult>(json);
+    assert!(unknown.is_err(), "an unknown metric is not a report's");
+}

@@ -134,6 +134,11 @@ pub enum Problem {
     /// A stage lasts zero time.
     #[error("duration must be greater than zero")]
     ZeroDuration,
+    /// A chaos entry's `fault`, `target` or attributes do not describe a fault the chaos
+    /// vocabulary knows (unknown type, unknown target, a bad or unknown attribute). Boxed:
+    /// the fault error carries several names, and every other spec error would pay for them.
+    #[error("{0}")]
+    Fault(Box<gauntlet_chaos::EntryError>),
     /// A chaos fault starts at or after the end of the last stage, so it would never run.
     #[error("fault starts at {start:?}, but the stages end at {total:?}")]
     FaultAfterEnd {

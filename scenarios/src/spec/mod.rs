@@ -17,12 +17,10 @@ use std::path::Path;
 
 pub use error::{Problem, SpecError, line_column};
 pub use model::{
-    ChaosFault, PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, StageKind,
+    PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
     ThinkTime, Threshold, UserTarget,
 };
-pub use plan::{
-    LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedFault, PlannedStage,
-};
+pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};
 pub use validate::{MAX_DURATION, MAX_PERCENT, SPEC_VERSION};
 
 use crate::builtin;

@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
+use gauntlet_chaos::ScheduledFault;
 use serde::Deserialize;
 
 use super::error::{SpecError, line_column};
@@ -75,6 +76,25 @@ impl FromStr for ProfileName {
     }
 }
 
+/// What a scenario is for, as its spec declares it (`kind = "stress"`); it decides which of
+/// the report's analyses apply, whatever the spec is called.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    /// A quick check that everything answers.
+    Smoke,
+    /// Expected load (also what chaos experiments run their faults under).
+    #[default]
+    Load,
+    /// Past the expected peak in steps: every stage is judged on its own and the report
+    /// names the breaking point.
+    Stress,
+    /// A sudden jump (the spike analysis applies to any spec with a spike stage).
+    Spike,
+    /// Long and steady: the report states the trends of the service's gauges.
+    Endurance,
+}
+
 /// How much data is seeded and how many users the profile expects at peak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProfileSize {
@@ -86,37 +106,9 @@ pub struct ProfileSize {
     pub peak_users: u32,
 }
 
-/// How a stage moves from the previous stage's user count to its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageKind {
-    /// Linear change to the target over the stage.
-    Ramp,
-    /// Target reached at the stage's start and held.
-    Hold,
-    /// Sudden jump to the target at the stage's start, held; a spike is a hold whose name
-    /// tells the report that the jump is the point.
-    Spike,
-    /// Linear decrease to the target over the stage.
-    RampDown,
-}
-
-impl StageKind {
-    /// Whether users change gradually across the stage (rather than all at its start).
-    pub fn is_gradual(self) -> bool {
-        matches!(self, StageKind::Ramp | StageKind::RampDown)
-    }
-
-    /// The name as written in spec files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageKind::Ramp => "ramp",
-            StageKind::Hold => "hold",
-            StageKind::Spike => "spike",
-            StageKind::RampDown => "ramp_down",
-        }
-    }
-}
+/// A stage's kind is the report's [`StageKind`]: the stress and spike analyses judge stages
+/// by it, and the report's schema lists it.
+pub use gauntlet_reports::model::StageKind;
 
 /// A stage's user count, as written.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -207,23 +199,6 @@ impl Threshold {
     }
 }
 
-/// One scheduled fault; the chaos crate gives `fault`, `target` and `attributes` meaning.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChaosFault {
-    /// Fault name, e.g. `latency`, `down`, `restart`.
-    pub fault: String,
-    /// What it hits, e.g. `postgres`, `redis`, `service`.
-    pub target: String,
-    /// Unscaled offset from the start of the run; always before the last stage ends.
-    pub start: Duration,
-    /// Unscaled length of the fault; never zero.
-    pub duration: Duration,
-    /// Fault-specific attributes, uninterpreted here.
-    pub attributes: toml::Table,
-    /// Byte span of the `fault` value, for error messages about this entry.
-    pub span: Range<usize>,
-}
-
 /// A parsed and validated scenario spec.
 #[derive(Debug, Clone)]
 pub struct ScenarioSpec {
@@ -231,6 +206,7 @@ pub struct ScenarioSpec {
     pub(crate) origin: String,
     pub(crate) source: String,
     pub(crate) description: String,
+    pub(crate) kind: ScenarioKind,
     pub(crate) default_profile: ProfileName,
     /// Indexed like [`ProfileName::ALL`]; defaults merged with the file's overrides.
     pub(crate) profiles: [ProfileSize; 3],
@@ -238,7 +214,9 @@ pub struct ScenarioSpec {
     pub(crate) personas: PersonaWeights,
     pub(crate) think_time: ThinkTime,
     pub(crate) thresholds: Vec<Threshold>,
-    pub(crate) chaos: Vec<ChaosFault>,
+    pub(crate) chaos: Vec<ScheduledFault>,
+    /// Byte span of each chaos entry's `fault` value, indexed like `chaos`.
+    pub(crate) chaos_spans: Vec<Range<usize>>,
     pub(crate) service_process: bool,
 }
 
@@ -261,6 +239,11 @@ impl ScenarioSpec {
     /// One-line description.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// What the scenario is for (`load` unless the spec says otherwise).
+    pub fn kind(&self) -> ScenarioKind {
+        self.kind
     }
 
     /// Profile used when the caller does not choose one.
@@ -298,8 +281,16 @@ impl ScenarioSpec {
     }
 
     /// Scheduled faults, unscaled.
-    pub fn chaos(&self) -> &[ChaosFault] {
+    pub fn chaos(&self) -> &[ScheduledFault] {
         &self.chaos
+    }
+
+    /// `origin:line:column` of chaos entry `index` (its `fault` value), for messages about an
+    /// entry that parsed but that a run cannot execute (e.g. a service fault without a child
+    /// service process).
+    pub fn chaos_position(&self, index: usize) -> String {
+        let at = self.chaos_spans.get(index).map_or(0, |s| s.start);
+        self.describe_position(at)
     }
 
     /// `service_process = true`: the run needs the reference service in a child process

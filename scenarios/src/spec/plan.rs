@@ -3,8 +3,12 @@
 
 use std::time::Duration;
 
+use gauntlet_chaos::ScheduledFault;
+
 use super::error::SpecError;
-use super::model::{ProfileName, ProfileSize, ScenarioSpec, StageKind, ThinkTime, UserTarget};
+use super::model::{
+    ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, StageKind, ThinkTime, UserTarget,
+};
 
 /// Largest accepted `duration_scale`. Scaling exists to shrink runs for CI or stretch them a
 /// little; beyond this, durations stop meaning anything and could overflow.
@@ -19,6 +23,8 @@ pub const MIN_STAGE: Duration = Duration::from_secs(1);
 pub struct LoadPlan {
     /// The spec's name.
     pub scenario: String,
+    /// What the spec is for.
+    pub kind: ScenarioKind,
     /// The profile planned for.
     pub profile: ProfileName,
     /// That profile's size (tenants and employees to seed, expected peak users).
@@ -36,7 +42,7 @@ pub struct LoadPlan {
     /// Think time; not scaled, because it shapes each user's behaviour, not the run's length.
     pub think_time: ThinkTime,
     /// Faults with scaled offsets and durations.
-    pub chaos: Vec<PlannedFault>,
+    pub chaos: Vec<ScheduledFault>,
 }
 
 /// One stage with absolute users and scaled timing.
@@ -54,6 +60,17 @@ pub struct PlannedStage {
     pub from_users: u32,
     /// Users at the end of the stage; at least 1.
     pub users: u32,
+}
+
+impl LoadPlan {
+    /// The first stage that jumps users up at once and has a stage before it: the spike the
+    /// report measures recovery from, the stage before being its baseline.
+    pub fn spike_stage(&self) -> Option<usize> {
+        self.stages
+            .iter()
+            .position(|s| s.kind == StageKind::Spike && s.users > s.from_users)
+            .filter(|i| *i > 0)
+    }
 }
 
 impl PlannedStage {
@@ -74,21 +91,6 @@ pub struct PersonaShares {
     pub hr_admin: f64,
     /// Share of cross-tenant probers.
     pub prober: f64,
-}
-
-/// A fault at a concrete time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedFault {
-    /// Fault name, uninterpreted.
-    pub fault: String,
-    /// Target, uninterpreted.
-    pub target: String,
-    /// Scaled offset from the start of load; always before the last stage ends.
-    pub start: Duration,
-    /// Scaled length, at least [`MIN_STAGE`].
-    pub duration: Duration,
-    /// Fault attributes, uninterpreted.
-    pub attributes: toml::Table,
 }
 
 impl ScenarioSpec {
@@ -122,6 +124,7 @@ impl ScenarioSpec {
         }
         Ok(LoadPlan {
             scenario: self.name.clone(),
+            kind: self.kind,
             profile,
             size,
             duration_scale,
@@ -150,18 +153,16 @@ impl ScenarioSpec {
         }
     }
 
-    fn planned_faults(&self, duration_scale: f64, total: Duration) -> Vec<PlannedFault> {
+    fn planned_faults(&self, duration_scale: f64, total: Duration) -> Vec<ScheduledFault> {
         // Stage durations are rounded up to MIN_STAGE but fault offsets are not, so a scaled
         // fault can only move earlier relative to the stages; the clamp is belt and braces.
         let last_start = total.saturating_sub(Duration::from_millis(1));
         self.chaos
             .iter()
-            .map(|fault| PlannedFault {
-                fault: fault.fault.clone(),
-                target: fault.target.clone(),
+            .map(|fault| ScheduledFault {
                 start: scale(fault.start, duration_scale).min(last_start),
                 duration: scale(fault.duration, duration_scale).max(MIN_STAGE),
-                attributes: fault.attributes.clone(),
+                ..fault.clone()
             })
             .collect()
     }

@@ -5,12 +5,13 @@
 //! counts, free-text names) stay `Spanned` here so that [`super::model`] can still point at the
 //! line when it rejects them.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::model::{ProfileName, StageKind};
+use super::model::{ProfileName, ScenarioKind, StageKind};
 
 /// Read first, on its own and tolerant of any other key, so that a file written for a newer
 /// format gets "unsupported version" rather than a confusing unknown-field error.
@@ -26,6 +27,7 @@ pub(crate) struct RawSpec {
     #[allow(dead_code)]
     pub version: toml::Value,
     pub description: Spanned<String>,
+    pub kind: Option<ScenarioKind>,
     pub default_profile: Option<ProfileName>,
     #[serde(default)]
     pub profiles: RawProfiles,
@@ -97,6 +99,7 @@ pub(crate) struct RawChaos {
     pub target: Spanned<String>,
     pub start: Spanned<String>,
     pub duration: Spanned<String>,
+    /// Keys and values keep their spans so an error about one attribute points at its line.
     #[serde(default)]
-    pub attributes: toml::Table,
+    pub attributes: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }

@@ -6,12 +6,12 @@
 use std::ops::Range;
 use std::time::Duration;
 
+use gauntlet_chaos::{EntryField, ScheduledFault};
 use toml::Spanned;
 
 use super::error::{Problem, SpecError};
 use super::model::{
-    ChaosFault, PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, ThinkTime,
-    Threshold, UserTarget,
+    PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, ThinkTime, Threshold, UserTarget,
 };
 use super::raw::{RawChaos, RawPersonas, RawProfile, RawSpec, RawStage, RawThinkTime};
 
@@ -64,11 +64,13 @@ impl Ctx<'_> {
             .enumerate()
             .map(|(i, c)| self.fault(i, c, total))
             .collect::<Result<Vec<_>, _>>()?;
+        let chaos_spans = raw.chaos.iter().map(|c| c.fault.span()).collect();
         Ok(ScenarioSpec {
             name: name.to_owned(),
             origin: self.origin.to_owned(),
             source: self.source.to_owned(),
             description,
+            kind: raw.kind.unwrap_or_default(),
             default_profile: raw.default_profile.unwrap_or(ProfileName::Small),
             profiles: [
                 merge(ProfileName::Small, raw.profiles.small),
@@ -80,6 +82,7 @@ impl Ctx<'_> {
             think_time: self.think_time(raw.think_time)?,
             thresholds: raw.thresholds.iter().map(|t| self.threshold(t)).collect(),
             chaos,
+            chaos_spans,
             service_process: raw.service_process,
         })
     }
@@ -209,22 +212,48 @@ impl Ctx<'_> {
         }
     }
 
-    fn fault(&self, i: usize, raw: &RawChaos, total: Duration) -> Result<ChaosFault, SpecError> {
+    fn fault(
+        &self,
+        i: usize,
+        raw: &RawChaos,
+        total: Duration,
+    ) -> Result<ScheduledFault, SpecError> {
         let path = |field: &str| format!("chaos[{i}].{field}");
         let start = self.duration(&raw.start, &path("start"))?;
         if start >= total {
             let problem = Problem::FaultAfterEnd { start, total };
             return Err(self.err(raw.start.span(), path("start"), problem));
         }
-        Ok(ChaosFault {
-            fault: self.non_empty(&raw.fault, &path("fault"))?,
-            target: self.non_empty(&raw.target, &path("target"))?,
-            start,
-            duration: self.positive_duration(&raw.duration, &path("duration"))?,
-            attributes: raw.attributes.clone(),
-            span: raw.fault.span(),
+        let fault = self.non_empty(&raw.fault, &path("fault"))?;
+        let target = self.non_empty(&raw.target, &path("target"))?;
+        let duration = self.positive_duration(&raw.duration, &path("duration"))?;
+        let attributes = raw
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
+            .collect();
+        ScheduledFault::parse(&fault, &target, attributes, start, duration).map_err(|e| {
+            // Errors about the entry as a whole point at its first line, its `fault` value.
+            let (span, field) = match e.field() {
+                EntryField::Fault => (raw.fault.span(), "fault".to_owned()),
+                EntryField::Target => (raw.fault.span(), "target".to_owned()),
+                EntryField::Attribute(key) => (
+                    attribute_span(raw, key).unwrap_or(raw.fault.span()),
+                    format!("attributes.{key}"),
+                ),
+            };
+            self.err(span, path(&field), Problem::Fault(Box::new(e)))
         })
     }
+}
+
+/// Where attribute `key` of a chaos entry is written (its key, which starts the line a user
+/// looks for); `None` for a required attribute that is absent.
+fn attribute_span(raw: &RawChaos, key: &str) -> Option<Range<usize>> {
+    raw.attributes
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(k, _)| k.span())
 }
 
 /// `"150%"` → 1.5; `None` unless > 0 and at most [`MAX_PERCENT`].

@@ -338,3 +338,39 @@ fn unknown_builtin_name_lists_the_known_ones() {
         "{err}"
     );
 }
+
+/// A spec of one 10 s stage and one `[[chaos]]` entry whose body (from line 9) is `chaos`.
+fn one_fault(chaos: &str) -> Result<ScenarioSpec, SpecError> {
+    let text = format!(
+        "version = 1\ndescription = \"x\"\n[[stages]]\nname = \"a\"\nkind = \"hold\"\n\
+         duration = \"10s\"\nusers = 1\n[[chaos]]\n{chaos}"
+    );
+    ScenarioSpec::from_toml_str(&text, "t.toml")
+}
+
+#[test]
+fn unknown_fault_target_or_attribute_names_line_and_field() {
+    let cases = [
+        (
+            "fault = \"lag\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n",
+            "t.toml:9:",
+            "chaos[0].fault",
+        ),
+        (
+            "fault = \"down\"\ntarget = \"mysql\"\nstart = \"1s\"\nduration = \"1s\"\n",
+            "t.toml:9:",
+            "chaos[0].target",
+        ),
+        (
+            "fault = \"latency\"\ntarget = \"redis\"\nstart = \"1s\"\nduration = \"1s\"\n\
+             attributes = { latency = -5 }\n",
+            "t.toml:13:",
+            "chaos[0].attributes.latency",
+        ),
+    ];
+    for (chaos, position, field) in cases {
+        let err = one_fault(chaos).expect_err(chaos).to_string();
+        assert!(err.starts_with(position), "{err}");
+        assert!(err.contains(field), "{err}");
+    }
+}

@@ -82,16 +82,16 @@ fault = "latency"
 target = "postgres"
 start = "10s"
 duration = "10s"
-attributes = { latency = "200ms", jitter = 50, stream = "downstream" }
+attributes = { latency = 200, jitter = 50, stream = "downstream" }
 "#;
     let spec = ScenarioSpec::from_toml_str(&format!("{VALID}{chaos}"), "c.toml").unwrap();
     let fault = &spec.chaos()[0];
     assert_eq!(
-        (fault.fault.as_str(), fault.target.as_str()),
+        (fault.fault.type_name(), fault.target.as_str()),
         ("latency", "postgres")
     );
-    assert_eq!(fault.attributes["latency"].as_str(), Some("200ms"));
-    assert_eq!(fault.attributes["jitter"].as_integer(), Some(50));
+    assert_eq!(fault.attributes["latency"], "200");
+    assert_eq!(fault.attributes["jitter"], "50");
     let plan = spec.plan(ProfileName::Small, 0.5).unwrap();
     assert_eq!(plan.chaos[0].start, Duration::from_secs(5));
     assert_eq!(plan.chaos[0].duration, Duration::from_secs(5));
@@ -131,12 +131,13 @@ fn stage_kinds_parse_with_snake_case_names() {
 fn chaos_attributes_may_be_written_as_a_sub_table() {
     let chaos = r#"
 [[chaos]]
-fault = "down"
+fault = "latency"
 target = "redis"
 start = "15s"
 duration = "5s"
 
 [chaos.attributes]
+latency = 100
 toxicity = 0.5
 
 [[chaos]]
@@ -147,7 +148,40 @@ duration = "1s"
 "#;
     let spec = ScenarioSpec::from_toml_str(&format!("{VALID}{chaos}"), "c.toml").unwrap();
     assert_eq!(spec.chaos().len(), 2);
-    assert_eq!(spec.chaos()[0].attributes["toxicity"].as_float(), Some(0.5));
+    assert_eq!(spec.chaos()[0].attributes["toxicity"], "0.5");
     assert!(spec.chaos()[1].attributes.is_empty());
     assert_eq!(spec.chaos()[1].start, Duration::from_secs(20));
+}
+
+#[test]
+fn a_spec_declares_what_it_is_for_and_its_name_does_not() {
+    use gauntlet_scenarios::spec::ScenarioKind;
+    // VALID declares no kind: it is load, whatever it is called.
+    let unnamed = ScenarioSpec::from_toml_str(VALID, "stress.toml").unwrap();
+    assert_eq!(unnamed.kind(), ScenarioKind::Load);
+    let text = VALID.replacen(
+        "default_profile = \"small\"",
+        "default_profile = \"small\"\nkind = \"stress\"",
+        1,
+    );
+    let declared = ScenarioSpec::from_toml_str(&text, "steps.toml").unwrap();
+    assert_eq!(declared.kind(), ScenarioKind::Stress);
+    let plan = declared.plan(ProfileName::Small, 0.1).unwrap();
+    assert_eq!(plan.kind, ScenarioKind::Stress);
+    for (name, kind) in [
+        ("smoke", ScenarioKind::Smoke),
+        ("load", ScenarioKind::Load),
+        ("stress", ScenarioKind::Stress),
+        ("spike", ScenarioKind::Spike),
+        ("endurance", ScenarioKind::Endurance),
+        ("pg-kill", ScenarioKind::Load),
+    ] {
+        assert_eq!(ScenarioSpec::load(name).unwrap().kind(), kind, "{name}");
+    }
+    let soak = VALID.replacen(
+        "default_profile = \"small\"",
+        "default_profile = \"small\"\nkind = \"soak\"",
+        1,
+    );
+    assert!(ScenarioSpec::from_toml_str(&soak, "soak.toml").is_err());
 }
