@@ -92,7 +92,7 @@ impl Analyses {
 #[derive(Debug, thiserror::Error)]
 pub enum FinalizeError {
     /// A histogram of the baseline or of the run is corrupt.
-    #[error("comparing with the baseline: {0}")]
+    #[error("comparing with the baseline")]
     Compare(#[from] HistogramError),
 }
 

@@ -144,7 +144,10 @@ fn skipped(variable: &str) -> bool {
 fn run_tests(passthrough: &[String], skip_docker: bool) -> ExitCode {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.args(["test", "--workspace"]).args(passthrough);
+    // Every test binary runs even when an earlier one failed: CI shows all failures at once.
+    command
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(passthrough);
     if skip_docker {
         command.env("GAUNTLET_SKIP_DOCKER_TESTS", "1");
     }

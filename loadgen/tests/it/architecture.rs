@@ -124,7 +124,8 @@ fn every_folder_is_one_package_and_none_shadows_a_published_crate() {
             "gauntlet-reports",
             "gauntlet-scenarios",
             "gauntlet-testcontainers",
-            "hrms"
+            "hrms",
+            "xtask"
         ]
     );
 }
