@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
+use crate::text::Name;
 
 /// A department.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -99,8 +100,8 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDepartment {
-    /// Name (1..=100 chars, unique within the tenant).
-    pub name: String,
+    /// Name (unique within the tenant).
+    pub name: Name,
     /// An employee of the caller's tenant to manage it.
     pub manager_employee_id: Option<Uuid>,
 }
@@ -115,13 +116,7 @@ pub async fn create(
     Json(body): Json<NewDepartment>,
 ) -> ApiResult<Response> {
     user.require(&[Role::HrAdmin])?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "name must be 1..=100 characters",
-        ));
-    }
+    let name = body.name.as_str();
     let tenant = user.tenant();
     let mut tx = db::begin_tenant(&state.db, tenant).await?;
     if let Some(replay) = idem.claim(&mut tx, tenant, "POST /departments").await? {

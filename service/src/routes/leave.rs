@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
+use crate::text::LongText;
 
 /// Kinds of leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -83,9 +84,8 @@ pub struct NewLeaveRequest {
     pub start_date: NaiveDate,
     /// Last day (inclusive, same calendar year).
     pub end_date: NaiveDate,
-    /// Free text (at most 500 chars).
-    #[serde(default)]
-    pub reason: String,
+    /// Free text.
+    pub reason: Option<LongText>,
 }
 
 fn requested_days(body: &NewLeaveRequest) -> ApiResult<i32> {
@@ -106,12 +106,6 @@ fn requested_days(body: &NewLeaveRequest) -> ApiResult<i32> {
         return Err(ApiError::unprocessable(
             "invalid_range",
             format!("at most {MAX_DAYS} days per request"),
-        ));
-    }
-    if body.reason.chars().count() > 500 {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "reason must be at most 500 characters",
         ));
     }
     Ok(i32::try_from(days).unwrap_or(i32::MAX))
@@ -160,7 +154,7 @@ pub async fn request(
     .bind(body.start_date)
     .bind(body.end_date)
     .bind(days)
-    .bind(body.reason.trim())
+    .bind(body.reason.as_deref().unwrap_or_default())
     .fetch_one(&mut *tx)
     .await?;
     idem.finish(tx, tenant, StatusCode::CREATED, &created).await
@@ -299,7 +293,7 @@ async fn decide(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::NotFound("leave request"))?;
-    check_decider(&mut tx, &user, current.employee_id).await?;
+    check_decider(&mut tx, &user, current.employee_id, &state.defects).await?;
     if current.status != "pending" {
         return Err(ApiError::conflict(
             "already_decided",
@@ -322,15 +316,24 @@ async fn decide(
     idem.finish(tx, tenant, StatusCode::OK, &decided).await
 }
 
-/// HR admins decide any request; managers those of employees in departments they manage,
-/// never their own.
-async fn check_decider(tx: &mut TenantTx, user: &AuthUser, employee: Uuid) -> ApiResult<()> {
+/// Nobody decides their own request (segregation of duties); HR admins decide any other,
+/// managers those of employees in departments they manage.
+async fn check_decider(
+    tx: &mut TenantTx,
+    user: &AuthUser,
+    employee: Uuid,
+    defects: &crate::defects::Defects,
+) -> ApiResult<()> {
     if user.role() == Role::HrAdmin {
+        // SEEDED DEFECT `self_approval_allowed`: the most powerful role skips the rule.
+        if user.0.emp == Some(employee) && !defects.self_approval_allowed {
+            return Err(self_decision());
+        }
         return Ok(());
     }
     let me = user.employee()?;
     if me == employee {
-        return Err(ApiError::Forbidden);
+        return Err(self_decision());
     }
     let (manages,): (bool,) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM employees e JOIN departments d \
@@ -347,6 +350,13 @@ async fn check_decider(tx: &mut TenantTx, user: &AuthUser, employee: Uuid) -> Ap
     } else {
         Err(ApiError::Forbidden)
     }
+}
+
+fn self_decision() -> ApiError {
+    ApiError::denied(
+        "self_decision",
+        "nobody may approve or reject their own leave request",
+    )
 }
 
 async fn deduct(tx: &mut TenantTx, tenant: Uuid, request: &LeaveRequest) -> ApiResult<()> {

@@ -157,6 +157,8 @@ pub const MAX_PAGE: u32 = 10_000;
 
 /// Pagination query parameters shared by list endpoints.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+// Like every list's filters: a misspelt parameter is a 400, not silently the default.
+#[serde(deny_unknown_fields)]
 pub struct Pagination {
     /// 1-based page number (default 1, at most 10000).
     pub page: Option<u32>,

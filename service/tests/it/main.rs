@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod access;
 mod attendance;
 mod auth;
 mod bad_input;
