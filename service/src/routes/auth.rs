@@ -52,7 +52,7 @@ struct UserRow {
 /// Exchanges credentials for a token. Unknown email, wrong password and a deactivated
 /// account answer the same 401.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "A bearer token", body = LoginResponse), (status = 401, description = "Unknown e-mail, wrong password or a deactivated account", body = crate::error::ErrorBody)))]
 pub async fn login(
     axum::extract::State(state): axum::extract::State<AppState>,
     Json(body): Json<LoginRequest>,

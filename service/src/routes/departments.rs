@@ -38,7 +38,7 @@ const SELECT: &str = "SELECT d.id, d.name, d.manager_employee_id, d.created_at, 
 
 /// Lists the tenant's departments by name.
 #[utoipa::path(get, path = "/departments", tag = "departments", params(Pagination),
-    responses((status = 200, body = Page<Department>)))]
+    responses((status = 200, description = "One page of departments", body = Page<Department>)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -76,8 +76,8 @@ pub async fn list(
 }
 
 /// Fetches one department of the caller's tenant.
-#[utoipa::path(get, path = "/departments/{id}", tag = "departments",
-    responses((status = 200, body = Department), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/departments/{id}", tag = "departments", params(("id" = Uuid, Path, description = "Department id")),
+    responses((status = 200, description = "The department", body = Department), (status = 404, description = "No such department in the tenant", body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,
@@ -107,8 +107,8 @@ pub struct NewDepartment {
 }
 
 /// Creates a department (HR admins only).
-#[utoipa::path(post, path = "/departments", tag = "departments", request_body = NewDepartment,
-    responses((status = 201, body = Department), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/departments", tag = "departments", params(crate::idempotency::IdempotencyHeader), request_body = NewDepartment,
+    responses((status = 201, description = "The department created", body = Department), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 409, description = "A department with this name exists", body = crate::error::ErrorBody), (status = 422, description = "Invalid field, or the manager is not an employee of the tenant", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,

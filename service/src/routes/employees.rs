@@ -77,17 +77,22 @@ const COLUMNS: &str = "id, department_id, first_name, last_name, email, job_titl
 
 /// Filters of `GET /employees`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListEmployees {
-    /// 1-based page number.
+    /// 1-based page number (default 1).
+    #[param(schema_with = super::page_schema)]
     pub page: Option<u32>,
-    /// Items per page (1..=100).
+    /// Items per page (default 50).
+    #[param(schema_with = super::per_page_schema)]
     pub per_page: Option<u32>,
     /// Only this department.
     pub department_id: Option<Uuid>,
     /// Only this status.
+    #[param(inline)]
     pub status: Option<EmployeeStatus>,
     /// Case-insensitive substring of "first last".
+    #[param(inline)]
     pub q: Option<SearchText>,
 }
 
@@ -102,7 +107,7 @@ fn like_pattern(q: &str) -> String {
 
 /// Lists employees of the caller's tenant, ordered by name.
 #[utoipa::path(get, path = "/employees", tag = "employees", params(ListEmployees),
-    responses((status = 200, body = Page<Employee>), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "One page of employees", body = Page<Employee>)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -153,8 +158,8 @@ pub async fn list(
 }
 
 /// Fetches one employee of the caller's tenant (404 for other tenants' ids).
-#[utoipa::path(get, path = "/employees/{id}", tag = "employees",
-    responses((status = 200, body = Employee), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/employees/{id}", tag = "employees", params(("id" = Uuid, Path, description = "Employee id")),
+    responses((status = 200, description = "The employee (salary only for HR admins and the employee)", body = Employee), (status = 404, description = "No such employee in the tenant", body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,
@@ -211,6 +216,7 @@ pub struct NewEmployee {
     pub department_id: Option<Uuid>,
     /// Yearly salary in cents.
     #[serde(default)]
+    #[schema(schema_with = salary_schema)]
     pub salary_cents: i64,
     /// Hiring date (defaults to today).
     pub hired_on: Option<NaiveDate>,
@@ -227,6 +233,11 @@ pub struct NewEmployee {
 /// Highest yearly salary accepted, in cents (a billion): above it is a typo, not a salary.
 pub const SALARY_MAX_CENTS: i64 = 100_000_000_000;
 
+/// Schema of `salary_cents`: the limits [`check_salary`] enforces.
+fn salary_schema() -> utoipa::openapi::schema::Object {
+    super::integer_schema(0, SALARY_MAX_CENTS)
+}
+
 fn check_salary(value: i64) -> ApiResult<()> {
     if (0..=SALARY_MAX_CENTS).contains(&value) {
         Ok(())
@@ -239,9 +250,8 @@ fn check_salary(value: i64) -> ApiResult<()> {
 }
 
 /// Creates an employee (HR admins only).
-#[utoipa::path(post, path = "/employees", tag = "employees", request_body = NewEmployee,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key never create a second row")),
-    responses((status = 201, body = Employee), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/employees", tag = "employees", params(crate::idempotency::IdempotencyHeader), request_body = NewEmployee,
+    responses((status = 201, description = "The employee created (and its login, with a password)", body = Employee), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 409, description = "The e-mail is taken: by an employee of the tenant, or by any login", body = crate::error::ErrorBody), (status = 422, description = "Invalid field, tenant_id given, or an unknown department", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -361,12 +371,13 @@ pub struct EmployeeUpdate {
     /// Department.
     pub department_id: Option<Uuid>,
     /// Yearly salary in cents.
+    #[schema(schema_with = salary_schema)]
     pub salary_cents: Option<i64>,
 }
 
 /// Updates an employee (HR admins only).
-#[utoipa::path(patch, path = "/employees/{id}", tag = "employees", request_body = EmployeeUpdate,
-    responses((status = 200, body = Employee), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/employees/{id}", tag = "employees", params(("id" = Uuid, Path, description = "Employee id"), crate::idempotency::IdempotencyHeader), request_body = EmployeeUpdate,
+    responses((status = 200, description = "The employee updated", body = Employee), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 404, description = "No such employee in the tenant", body = crate::error::ErrorBody), (status = 422, description = "Invalid field or an unknown department", body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -408,8 +419,8 @@ pub async fn update(
 }
 
 /// Deactivates an employee (HR admins only); idempotent by nature.
-#[utoipa::path(post, path = "/employees/{id}/deactivate", tag = "employees",
-    responses((status = 200, body = Employee), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/employees/{id}/deactivate", tag = "employees", params(("id" = Uuid, Path, description = "Employee id"), crate::idempotency::IdempotencyHeader),
+    responses((status = 200, description = "The employee, inactive; its login and tokens stop working (tokens within 2 s)", body = Employee), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 404, description = "No such employee in the tenant", body = crate::error::ErrorBody)))]
 pub async fn deactivate(
     State(state): State<AppState>,
     user: AuthUser,

@@ -112,8 +112,8 @@ fn requested_days(body: &NewLeaveRequest) -> ApiResult<i32> {
 }
 
 /// Requests leave for the caller's own employee record.
-#[utoipa::path(post, path = "/leave/requests", tag = "leave", request_body = NewLeaveRequest,
-    responses((status = 201, body = LeaveRequest), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/leave/requests", tag = "leave", params(crate::idempotency::IdempotencyHeader), request_body = NewLeaveRequest,
+    responses((status = 201, description = "The request, pending", body = LeaveRequest), (status = 422, description = "No employee record, a bad range, or not enough balance", body = crate::error::ErrorBody)))]
 pub async fn request(
     State(state): State<AppState>,
     user: AuthUser,
@@ -162,13 +162,17 @@ pub async fn request(
 
 /// Filters of `GET /leave/requests`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListLeave {
-    /// 1-based page.
+    /// 1-based page (default 1).
+    #[param(schema_with = super::page_schema)]
     pub page: Option<u32>,
-    /// Items per page (1..=100).
+    /// Items per page (default 50).
+    #[param(schema_with = super::per_page_schema)]
     pub per_page: Option<u32>,
-    /// `pending`, `approved` or `rejected`.
+    /// Only requests in this state.
+    #[param(inline)]
     pub status: Option<LeaveStatus>,
 }
 
@@ -187,7 +191,7 @@ pub enum LeaveStatus {
 /// Lists requests the caller may see: employees their own, managers also their departments',
 /// HR admins all of the tenant.
 #[utoipa::path(get, path = "/leave/requests", tag = "leave", params(ListLeave),
-    responses((status = 200, body = Page<LeaveRequest>)))]
+    responses((status = 200, description = "One page of the requests the caller may see", body = Page<LeaveRequest>)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -240,8 +244,8 @@ pub async fn list(
 }
 
 /// Approves a pending request and deducts the balance.
-#[utoipa::path(post, path = "/leave/requests/{id}/approve", tag = "leave",
-    responses((status = 200, body = LeaveRequest), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/leave/requests/{id}/approve", tag = "leave", params(("id" = Uuid, Path, description = "Leave request id"), crate::idempotency::IdempotencyHeader),
+    responses((status = 200, description = "The request, approved; the balance deducted", body = LeaveRequest), (status = 403, description = "Not the requester's manager or an HR admin, or the caller's own request (self_decision)", body = crate::error::ErrorBody), (status = 404, description = "No such request in the tenant", body = crate::error::ErrorBody), (status = 409, description = "Already decided", body = crate::error::ErrorBody), (status = 422, description = "No employee record, or not enough balance", body = crate::error::ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
     user: AuthUser,
@@ -252,8 +256,8 @@ pub async fn approve(
 }
 
 /// Rejects a pending request.
-#[utoipa::path(post, path = "/leave/requests/{id}/reject", tag = "leave",
-    responses((status = 200, body = LeaveRequest), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/leave/requests/{id}/reject", tag = "leave", params(("id" = Uuid, Path, description = "Leave request id"), crate::idempotency::IdempotencyHeader),
+    responses((status = 200, description = "The request, rejected", body = LeaveRequest), (status = 403, description = "Not the requester's manager or an HR admin, or the caller's own request (self_decision)", body = crate::error::ErrorBody), (status = 404, description = "No such request in the tenant", body = crate::error::ErrorBody), (status = 409, description = "Already decided", body = crate::error::ErrorBody), (status = 422, description = "The caller has no employee record", body = crate::error::ErrorBody)))]
 pub async fn reject(
     State(state): State<AppState>,
     user: AuthUser,
@@ -403,8 +407,8 @@ pub struct LeaveBalance {
 }
 
 /// Balances of one employee (employees see only their own).
-#[utoipa::path(get, path = "/employees/{id}/leave-balances", tag = "leave",
-    responses((status = 200, body = [LeaveBalance]), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/employees/{id}/leave-balances", tag = "leave", params(("id" = Uuid, Path, description = "Employee id")),
+    responses((status = 200, description = "Balances by year and type", body = [LeaveBalance]), (status = 404, description = "No such employee visible to the caller", body = crate::error::ErrorBody)))]
 pub async fn balances(
     State(state): State<AppState>,
     user: AuthUser,
