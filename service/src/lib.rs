@@ -19,7 +19,9 @@
 //! - [`text`]: the gate every client string passes, and the validated text types.
 //!
 //! Architecture invariants: the tenant of a request comes only from its token; every tenant
-//! query filters by tenant *and* runs as `hrms_app` under RLS; no input yields a 500.
+//! query filters by tenant *and* runs as `hrms_app` under RLS (the two authentication
+//! lookups excepted: login's SECURITY DEFINER function and the per-request account check in
+//! [`sessions`], both keyed by what the token or the login proves); no input yields a 500.
 
 pub mod auth;
 pub mod cache;

@@ -50,7 +50,8 @@ pub struct Employee {
     pub email: String,
     /// Job title.
     pub job_title: String,
-    /// `active` or `inactive`.
+    /// `active` or `inactive` (text in the database, under a CHECK of the same set).
+    #[schema(value_type = EmployeeStatus)]
     pub status: String,
     /// Yearly salary in cents; shown to HR admins and to the employee themself only.
     pub salary_cents: Option<i64>,

@@ -50,6 +50,7 @@ pub struct LeaveRequest {
     /// Who asks.
     pub employee_id: Uuid,
     /// `annual`, `sick` or `unpaid`.
+    #[schema(value_type = LeaveType)]
     pub leave_type: String,
     /// First day.
     pub start_date: NaiveDate,
@@ -60,6 +61,7 @@ pub struct LeaveRequest {
     /// Free text.
     pub reason: String,
     /// `pending`, `approved` or `rejected`.
+    #[schema(value_type = LeaveStatus)]
     pub status: String,
     /// Who decided.
     pub decided_by: Option<Uuid>,
@@ -395,6 +397,7 @@ async fn deduct(tx: &mut TenantTx, tenant: Uuid, request: &LeaveRequest) -> ApiR
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LeaveBalance {
     /// `annual`, `sick` or `unpaid`.
+    #[schema(value_type = LeaveType)]
     pub leave_type: String,
     /// Calendar year.
     pub year: i32,
