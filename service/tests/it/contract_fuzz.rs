@@ -73,13 +73,13 @@ async fn known(app: &TestApp, hr: &str, staff: &str) -> Known {
         .as_str()
         .map(|s| vec![s.to_owned()])
         .unwrap_or_default();
-    // The HR admin's own record is left out: deactivating it would end the fuzzer's token.
-    let admin = t.user(Role::HrAdmin).unwrap().employee_id;
+    // The fuzzer's own accounts are left out: deactivating them would end its tokens.
+    let own = [Role::HrAdmin, Role::Employee].map(|r| t.user(r).unwrap().employee_id);
     Known {
         employees: t
             .employee_ids
             .iter()
-            .filter(|id| **id != admin)
+            .filter(|id| !own.contains(id))
             .map(ToString::to_string)
             .collect(),
         departments: t.department_ids.iter().map(ToString::to_string).collect(),
@@ -115,8 +115,11 @@ impl std::fmt::Display for Case {
     }
 }
 
+/// Who the fuzzer is: mostly the HR admin (who may do most), sometimes a plain employee
+/// (so the role checks answer), sometimes nobody.
 struct Tokens {
     hr: String,
+    staff: String,
     operator: String,
 }
 
@@ -173,9 +176,10 @@ fn generate(
     let scheme = op["security"][0]
         .as_object()
         .and_then(|s| s.keys().next().cloned());
-    let token = match scheme.as_deref() {
-        _ if rng.random_range(0..15) == 0 => None,
-        Some("operator") => Some(tokens.operator.clone()),
+    let token = match (scheme.as_deref(), rng.random_range(0..20)) {
+        (_, 0) => None,
+        (Some("operator"), _) => Some(tokens.operator.clone()),
+        (_, 1..=4) => Some(tokens.staff.clone()),
         _ => Some(tokens.hr.clone()),
     };
     Case {
@@ -257,6 +261,7 @@ async fn requests_generated_from_the_spec_get_documented_answers_and_never_a_5xx
     let known = known(&app, &hr, &staff).await;
     let tokens = Tokens {
         hr,
+        staff,
         operator: OPERATOR_TOKEN.to_owned(),
     };
     let doc = document(&app).await;
