@@ -84,5 +84,14 @@ mod tests {
             ..Defects::default()
         };
         assert_eq!(d.enabled(), ["rate_limit_by_ip", "ack_before_durable"]);
+        // The names are the configuration keys (`HRMS__DEFECTS__<NAME>`, `--defect NAME`).
+        let access: Defects = serde_json::from_value(serde_json::json!({
+            "deactivation_ignored": true, "self_approval_allowed": true
+        }))
+        .unwrap();
+        assert_eq!(
+            access.enabled(),
+            ["deactivation_ignored", "self_approval_allowed"]
+        );
     }
 }
