@@ -32,6 +32,12 @@ pub struct Defects {
     /// An attendance write is acknowledged before it is durable (a write-behind buffer
     /// flushed later), so a database crash loses acknowledged writes.
     pub ack_before_durable: bool,
+    /// Deactivating an employee changes the record only: its login still logs in and its
+    /// tokens keep working until they expire.
+    pub deactivation_ignored: bool,
+    /// An HR admin may approve or reject their own leave request (segregation of duties
+    /// forgotten for the most powerful role).
+    pub self_approval_allowed: bool,
 }
 
 impl Defects {
@@ -45,6 +51,8 @@ impl Defects {
             ("rate_limit_by_ip", self.rate_limit_by_ip),
             ("payroll_without_tenant", self.payroll_without_tenant),
             ("ack_before_durable", self.ack_before_durable),
+            ("deactivation_ignored", self.deactivation_ignored),
+            ("self_approval_allowed", self.self_approval_allowed),
         ];
         all.into_iter()
             .filter(|(_, on)| *on)
@@ -76,5 +84,14 @@ mod tests {
             ..Defects::default()
         };
         assert_eq!(d.enabled(), ["rate_limit_by_ip", "ack_before_durable"]);
+        // The names are the configuration keys (`HRMS__DEFECTS__<NAME>`, `--defect NAME`).
+        let access: Defects = serde_json::from_value(serde_json::json!({
+            "deactivation_ignored": true, "self_approval_allowed": true
+        }))
+        .unwrap();
+        assert_eq!(
+            access.enabled(),
+            ["deactivation_ignored", "self_approval_allowed"]
+        );
     }
 }

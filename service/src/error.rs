@@ -26,6 +26,15 @@ pub enum ApiError {
     /// Authenticated, but the role may not do this (only for the caller's own tenant).
     #[error("not allowed for this role")]
     Forbidden,
+    /// Authenticated and of the right role, but this particular act is not allowed (a rule
+    /// such as segregation of duties).
+    #[error("{message}")]
+    Denied {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+    },
     /// The resource does not exist *in the caller's tenant* (other tenants' rows look absent).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -70,6 +79,13 @@ impl ApiError {
             message: message.into(),
         }
     }
+    /// 403 for a rule, with a code and message.
+    pub fn denied(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Denied {
+            code,
+            message: message.into(),
+        }
+    }
     /// 409 with a code and message.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
@@ -90,7 +106,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Denied { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -105,6 +121,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. }
+            | Self::Denied { code, .. }
             | Self::Conflict { code, .. }
             | Self::Unprocessable { code, .. } => code,
             Self::Unauthorized => "unauthorized",

@@ -22,6 +22,26 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// Longest accepted key; UUIDs and ULIDs fit with room to spare.
 const MAX_KEY_LEN: usize = 255;
 
+/// The `Idempotency-Key` header as the OpenAPI document declares it on every write that
+/// honours it (the extractor below is what reads it).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyHeader {
+    /// A retry with the same key replays the first answer and never writes twice
+    /// (1-255 visible ASCII characters).
+    #[param(rename = "Idempotency-Key", schema_with = key_schema)]
+    pub key: Option<String>,
+}
+
+fn key_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_KEY_LEN))
+        .pattern(Some("^[!-~]+$"))
+        .build()
+}
+
 /// The optional `Idempotency-Key` of a request (validated: 1..=255 visible ASCII chars).
 #[derive(Debug, Clone, Default)]
 pub struct IdempotencyKey(pub Option<String>);

@@ -13,11 +13,15 @@
 //! - [`ratelimit`]: per-tenant token buckets (Redis, with a per-process fallback).
 //! - [`metrics`]: Prometheus metrics; [`seed`]: deterministic bulk seeding.
 //! - [`cache`]: the short-TTL response cache (department list), keyed by tenant.
+//! - [`sessions`]: whether a token's account is still active (deactivation ends access).
 //! - [`defects`]: seeded defects (off by default) that Gauntlet's probes must catch.
 //! - [`error`] / [`extract`]: one error type and extractors that answer bad input in its shape.
+//! - [`text`]: the gate every client string passes, and the validated text types.
 //!
 //! Architecture invariants: the tenant of a request comes only from its token; every tenant
-//! query filters by tenant *and* runs as `hrms_app` under RLS; no input yields a 500.
+//! query filters by tenant *and* runs as `hrms_app` under RLS (the two authentication
+//! lookups excepted: login's SECURITY DEFINER function and the per-request account check in
+//! [`sessions`], both keyed by what the token or the login proves); no input yields a 500.
 
 pub mod auth;
 pub mod cache;
@@ -33,9 +37,11 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod seed;
+pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod text;
 pub mod write_behind;
 
 pub use error::ApiError;

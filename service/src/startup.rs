@@ -82,6 +82,7 @@ impl Application {
             server: settings.server.clone(),
             defects: settings.defects,
             cache: crate::cache::ResponseCache::default(),
+            accounts: crate::sessions::AccountStatus::default(),
             write_behind: settings
                 .defects
                 .ack_before_durable

@@ -44,6 +44,8 @@ pub struct Inner {
     pub defects: crate::defects::Defects,
     /// Short-TTL cache of read-heavy responses.
     pub cache: crate::cache::ResponseCache,
+    /// Recently checked account statuses: deactivation ends tokens within `sessions::TTL`.
+    pub accounts: crate::sessions::AccountStatus,
     /// The write-behind buffer of the `ack_before_durable` defect; `None` unless it is on.
     pub write_behind: Option<crate::write_behind::WriteBehind>,
 }

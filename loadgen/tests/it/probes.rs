@@ -14,7 +14,7 @@ use hrms::defects::Defects;
 use hrms::ratelimit::Tier;
 use hrms::seed::SeedSpec;
 
-/// The six defects the probes must catch (`ack_before_durable` is the ledger's to catch).
+/// The defects the probes must catch (`ack_before_durable` is the ledger's to catch).
 const DEFECTS: &[&str] = &[
     "unscoped_employee_read",
     "cache_key_without_tenant",
@@ -22,6 +22,8 @@ const DEFECTS: &[&str] = &[
     "mass_assignable_tenant",
     "rate_limit_by_ip",
     "payroll_without_tenant",
+    "deactivation_ignored",
+    "self_approval_allowed",
 ];
 
 fn defects(name: &str) -> Defects {
@@ -49,6 +51,14 @@ fn defects(name: &str) -> Defects {
         },
         "payroll_without_tenant" => Defects {
             payroll_without_tenant: true,
+            ..d
+        },
+        "deactivation_ignored" => Defects {
+            deactivation_ignored: true,
+            ..d
+        },
+        "self_approval_allowed" => Defects {
+            self_approval_allowed: true,
             ..d
         },
         other => panic!("unknown defect {other}"),

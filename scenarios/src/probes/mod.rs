@@ -2,7 +2,7 @@
 //! infer another tenant's data, and record what came back.
 //!
 //! One module per probe family (`access`, `listing`, `tokens`, `spoofing`, `mass`, `cache`,
-//! `payroll`, `injection`, `noisy`). Every probe sends plain HTTP through a [`Prober`] and
+//! `payroll`, `injection`, `accounts`, `noisy`). Every probe sends plain HTTP through a [`Prober`] and
 //! reports a [`ProbeVerdict`] to the run's [`RequestSink`]; a leak's text is the exact
 //! request (method, path, notable headers, body, who sent it), the expected outcome, the
 //! observed status and what foreign data appeared. Foreign data is found by content: another
@@ -15,6 +15,7 @@
 //! time, and every request by the client timeout.
 
 mod access;
+mod accounts;
 mod cache;
 mod injection;
 mod listing;
@@ -164,6 +165,7 @@ impl Prober {
         spoofing::run(self).await;
         mass::run(self).await;
         injection::run(self).await;
+        accounts::run(self).await;
         if catalogue.noisy_neighbour {
             noisy::run(self).await;
         }

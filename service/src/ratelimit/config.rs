@@ -49,7 +49,7 @@ pub enum Tier {
 
 /// How expensive an endpoint is; each class has its own bucket so that a burst of exports
 /// cannot starve a tenant's ordinary reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointClass {
     /// GET of single records and lists.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::config::EndpointClass;
 
 /// Usage of one (tenant, class) bucket as last seen by this process.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TenantUsage {
     /// The tenant.
     pub tenant: Uuid,

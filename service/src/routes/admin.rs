@@ -60,8 +60,8 @@ fn to_class_limits(o: LimitOverride) -> ApiResult<ClassLimits> {
 }
 
 /// Replaces a tenant's overrides (persisted, then pushed into the limiter).
-#[utoipa::path(put, path = "/admin/tenants/{id}/limits", tag = "admin", request_body = TenantLimits,
-    responses((status = 200, body = TenantLimits), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/admin/tenants/{id}/limits", tag = "admin", params(("id" = Uuid, Path, description = "Tenant id")), request_body = TenantLimits,
+    responses((status = 200, description = "The overrides now in force", body = TenantLimits), (status = 404, description = "No such tenant", body = crate::error::ErrorBody), (status = 422, description = "A limit is out of range", body = crate::error::ErrorBody)))]
 pub async fn set_limits(
     State(state): State<AppState>,
     _: Operator,
@@ -102,8 +102,8 @@ pub async fn set_limits(
 }
 
 /// A tenant's current overrides.
-#[utoipa::path(get, path = "/admin/tenants/{id}/limits", tag = "admin",
-    responses((status = 200, body = TenantLimits), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/admin/tenants/{id}/limits", tag = "admin", params(("id" = Uuid, Path, description = "Tenant id")),
+    responses((status = 200, description = "The tenant's overrides", body = TenantLimits), (status = 404, description = "No such tenant", body = crate::error::ErrorBody)))]
 pub async fn get_limits(
     State(state): State<AppState>,
     _: Operator,
@@ -125,7 +125,8 @@ pub async fn get_limits(
 }
 
 /// Live per-tenant usage as this process sees it.
-#[utoipa::path(get, path = "/admin/rate-limits/usage", tag = "admin", responses((status = 200)))]
+#[utoipa::path(get, path = "/admin/rate-limits/usage", tag = "admin",
+    responses((status = 200, description = "Usage of every bucket this process has seen", body = [TenantUsage])))]
 pub async fn usage(State(state): State<AppState>, _: Operator) -> Json<Vec<TenantUsage>> {
     Json(state.limiter.usage_snapshot())
 }

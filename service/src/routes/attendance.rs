@@ -28,8 +28,8 @@ pub struct Shift {
 }
 
 /// Opens a shift for the caller's own employee record; 409 if one is already open.
-#[utoipa::path(post, path = "/attendance/clock-in", tag = "attendance",
-    responses((status = 201, body = Shift), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/attendance/clock-in", tag = "attendance", params(crate::idempotency::IdempotencyHeader),
+    responses((status = 201, description = "The shift opened", body = Shift), (status = 409, description = "A shift is already open", body = crate::error::ErrorBody), (status = 422, description = "The caller has no employee record", body = crate::error::ErrorBody)))]
 pub async fn clock_in(
     State(state): State<AppState>,
     user: AuthUser,
@@ -90,8 +90,8 @@ fn ack_before_durable(
 }
 
 /// Closes the caller's open shift; 409 if none is open.
-#[utoipa::path(post, path = "/attendance/clock-out", tag = "attendance",
-    responses((status = 200, body = Shift), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/attendance/clock-out", tag = "attendance", params(crate::idempotency::IdempotencyHeader),
+    responses((status = 200, description = "The shift closed", body = Shift), (status = 409, description = "No shift is open", body = crate::error::ErrorBody), (status = 422, description = "The caller has no employee record", body = crate::error::ErrorBody)))]
 pub async fn clock_out(
     State(state): State<AppState>,
     user: AuthUser,
@@ -121,6 +121,7 @@ pub async fn clock_out(
 
 /// Date range of `GET /employees/{id}/attendance` (inclusive, at most 366 days).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
     /// First day (default: 30 days before `to`).
@@ -151,8 +152,8 @@ impl Range {
 }
 
 /// Shifts of one employee that started within the range. Employees see only their own.
-#[utoipa::path(get, path = "/employees/{id}/attendance", tag = "attendance", params(Range),
-    responses((status = 200, body = [Shift]), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/employees/{id}/attendance", tag = "attendance", params(("id" = Uuid, Path, description = "Employee id"), Range),
+    responses((status = 200, description = "Shifts started within the range (at most 1000)", body = [Shift]), (status = 404, description = "No such employee visible to the caller", body = crate::error::ErrorBody)))]
 pub async fn history(
     State(state): State<AppState>,
     user: AuthUser,

@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
+use crate::text::Name;
 
 /// A department.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -37,7 +38,7 @@ const SELECT: &str = "SELECT d.id, d.name, d.manager_employee_id, d.created_at, 
 
 /// Lists the tenant's departments by name.
 #[utoipa::path(get, path = "/departments", tag = "departments", params(Pagination),
-    responses((status = 200, body = Page<Department>)))]
+    responses((status = 200, description = "One page of departments", body = Page<Department>)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -75,8 +76,8 @@ pub async fn list(
 }
 
 /// Fetches one department of the caller's tenant.
-#[utoipa::path(get, path = "/departments/{id}", tag = "departments",
-    responses((status = 200, body = Department), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/departments/{id}", tag = "departments", params(("id" = Uuid, Path, description = "Department id")),
+    responses((status = 200, description = "The department", body = Department), (status = 404, description = "No such department in the tenant", body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,
@@ -99,15 +100,15 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDepartment {
-    /// Name (1..=100 chars, unique within the tenant).
-    pub name: String,
+    /// Name (unique within the tenant).
+    pub name: Name,
     /// An employee of the caller's tenant to manage it.
     pub manager_employee_id: Option<Uuid>,
 }
 
 /// Creates a department (HR admins only).
-#[utoipa::path(post, path = "/departments", tag = "departments", request_body = NewDepartment,
-    responses((status = 201, body = Department), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/departments", tag = "departments", params(crate::idempotency::IdempotencyHeader), request_body = NewDepartment,
+    responses((status = 201, description = "The department created", body = Department), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 409, description = "A department with this name exists", body = crate::error::ErrorBody), (status = 422, description = "Invalid field, or the manager is not an employee of the tenant", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -115,13 +116,7 @@ pub async fn create(
     Json(body): Json<NewDepartment>,
 ) -> ApiResult<Response> {
     user.require(&[Role::HrAdmin])?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "name must be 1..=100 characters",
-        ));
-    }
+    let name = body.name.as_str();
     let tenant = user.tenant();
     let mut tx = db::begin_tenant(&state.db, tenant).await?;
     if let Some(replay) = idem.claim(&mut tx, tenant, "POST /departments").await? {

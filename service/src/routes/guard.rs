@@ -34,7 +34,8 @@ pub fn classify(method: &Method, route: &str) -> EndpointClass {
 }
 
 /// Middleware: 401 without a valid token; 429 (or 503 when failing closed) over the limit;
-/// otherwise runs the handler and adds the `RateLimit-*` headers to its response.
+/// 401 when the token's account was deactivated (checked after the limit, so floods cost no
+/// queries); otherwise runs the handler and adds the `RateLimit-*` headers to its response.
 pub async fn tenant_guard(
     State(state): State<AppState>,
     mut request: Request,
@@ -79,6 +80,23 @@ pub async fn tenant_guard(
         let mut response = error.into_response();
         response.headers_mut().extend(decision.headers());
         return response;
+    }
+    // SEEDED DEFECT `deactivation_ignored`: a valid signature is taken as enough.
+    if !state.defects.deactivation_ignored {
+        let active = state
+            .accounts
+            .is_active(&state.db, claims.tid, claims.sub)
+            .await;
+        let refusal = match active {
+            Ok(true) => None,
+            Ok(false) => Some(ApiError::Unauthorized),
+            Err(e) => Some(ApiError::from(e)),
+        };
+        if let Some(error) = refusal {
+            let mut response = error.into_response();
+            response.headers_mut().extend(decision.headers());
+            return response;
+        }
     }
     request.extensions_mut().insert(claims);
     let mut response = next.run(request).await;

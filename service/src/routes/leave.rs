@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
 use crate::state::AppState;
+use crate::text::LongText;
 
 /// Kinds of leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,6 +50,7 @@ pub struct LeaveRequest {
     /// Who asks.
     pub employee_id: Uuid,
     /// `annual`, `sick` or `unpaid`.
+    #[schema(value_type = LeaveType)]
     pub leave_type: String,
     /// First day.
     pub start_date: NaiveDate,
@@ -59,6 +61,7 @@ pub struct LeaveRequest {
     /// Free text.
     pub reason: String,
     /// `pending`, `approved` or `rejected`.
+    #[schema(value_type = LeaveStatus)]
     pub status: String,
     /// Who decided.
     pub decided_by: Option<Uuid>,
@@ -83,9 +86,8 @@ pub struct NewLeaveRequest {
     pub start_date: NaiveDate,
     /// Last day (inclusive, same calendar year).
     pub end_date: NaiveDate,
-    /// Free text (at most 500 chars).
-    #[serde(default)]
-    pub reason: String,
+    /// Free text.
+    pub reason: Option<LongText>,
 }
 
 fn requested_days(body: &NewLeaveRequest) -> ApiResult<i32> {
@@ -108,18 +110,12 @@ fn requested_days(body: &NewLeaveRequest) -> ApiResult<i32> {
             format!("at most {MAX_DAYS} days per request"),
         ));
     }
-    if body.reason.chars().count() > 500 {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "reason must be at most 500 characters",
-        ));
-    }
     Ok(i32::try_from(days).unwrap_or(i32::MAX))
 }
 
 /// Requests leave for the caller's own employee record.
-#[utoipa::path(post, path = "/leave/requests", tag = "leave", request_body = NewLeaveRequest,
-    responses((status = 201, body = LeaveRequest), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/leave/requests", tag = "leave", params(crate::idempotency::IdempotencyHeader), request_body = NewLeaveRequest,
+    responses((status = 201, description = "The request, pending", body = LeaveRequest), (status = 422, description = "No employee record, a bad range, or not enough balance", body = crate::error::ErrorBody)))]
 pub async fn request(
     State(state): State<AppState>,
     user: AuthUser,
@@ -160,7 +156,7 @@ pub async fn request(
     .bind(body.start_date)
     .bind(body.end_date)
     .bind(days)
-    .bind(body.reason.trim())
+    .bind(body.reason.as_deref().unwrap_or_default())
     .fetch_one(&mut *tx)
     .await?;
     idem.finish(tx, tenant, StatusCode::CREATED, &created).await
@@ -168,13 +164,17 @@ pub async fn request(
 
 /// Filters of `GET /leave/requests`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListLeave {
-    /// 1-based page.
+    /// 1-based page (default 1).
+    #[param(schema_with = super::page_schema)]
     pub page: Option<u32>,
-    /// Items per page (1..=100).
+    /// Items per page (default 50).
+    #[param(schema_with = super::per_page_schema)]
     pub per_page: Option<u32>,
-    /// `pending`, `approved` or `rejected`.
+    /// Only requests in this state.
+    #[param(inline)]
     pub status: Option<LeaveStatus>,
 }
 
@@ -193,7 +193,7 @@ pub enum LeaveStatus {
 /// Lists requests the caller may see: employees their own, managers also their departments',
 /// HR admins all of the tenant.
 #[utoipa::path(get, path = "/leave/requests", tag = "leave", params(ListLeave),
-    responses((status = 200, body = Page<LeaveRequest>)))]
+    responses((status = 200, description = "One page of the requests the caller may see", body = Page<LeaveRequest>)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -246,8 +246,8 @@ pub async fn list(
 }
 
 /// Approves a pending request and deducts the balance.
-#[utoipa::path(post, path = "/leave/requests/{id}/approve", tag = "leave",
-    responses((status = 200, body = LeaveRequest), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/leave/requests/{id}/approve", tag = "leave", params(("id" = Uuid, Path, description = "Leave request id"), crate::idempotency::IdempotencyHeader),
+    responses((status = 200, description = "The request, approved; the balance deducted", body = LeaveRequest), (status = 403, description = "Not the requester's manager or an HR admin, or the caller's own request (self_decision)", body = crate::error::ErrorBody), (status = 404, description = "No such request in the tenant", body = crate::error::ErrorBody), (status = 409, description = "Already decided", body = crate::error::ErrorBody), (status = 422, description = "No employee record, or not enough balance", body = crate::error::ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
     user: AuthUser,
@@ -258,8 +258,8 @@ pub async fn approve(
 }
 
 /// Rejects a pending request.
-#[utoipa::path(post, path = "/leave/requests/{id}/reject", tag = "leave",
-    responses((status = 200, body = LeaveRequest), (status = 409, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/leave/requests/{id}/reject", tag = "leave", params(("id" = Uuid, Path, description = "Leave request id"), crate::idempotency::IdempotencyHeader),
+    responses((status = 200, description = "The request, rejected", body = LeaveRequest), (status = 403, description = "Not the requester's manager or an HR admin, or the caller's own request (self_decision)", body = crate::error::ErrorBody), (status = 404, description = "No such request in the tenant", body = crate::error::ErrorBody), (status = 409, description = "Already decided", body = crate::error::ErrorBody), (status = 422, description = "The caller has no employee record", body = crate::error::ErrorBody)))]
 pub async fn reject(
     State(state): State<AppState>,
     user: AuthUser,
@@ -299,7 +299,7 @@ async fn decide(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(ApiError::NotFound("leave request"))?;
-    check_decider(&mut tx, &user, current.employee_id).await?;
+    check_decider(&mut tx, &user, current.employee_id, &state.defects).await?;
     if current.status != "pending" {
         return Err(ApiError::conflict(
             "already_decided",
@@ -322,15 +322,24 @@ async fn decide(
     idem.finish(tx, tenant, StatusCode::OK, &decided).await
 }
 
-/// HR admins decide any request; managers those of employees in departments they manage,
-/// never their own.
-async fn check_decider(tx: &mut TenantTx, user: &AuthUser, employee: Uuid) -> ApiResult<()> {
+/// Nobody decides their own request (segregation of duties); HR admins decide any other,
+/// managers those of employees in departments they manage.
+async fn check_decider(
+    tx: &mut TenantTx,
+    user: &AuthUser,
+    employee: Uuid,
+    defects: &crate::defects::Defects,
+) -> ApiResult<()> {
     if user.role() == Role::HrAdmin {
+        // SEEDED DEFECT `self_approval_allowed`: the most powerful role skips the rule.
+        if user.0.emp == Some(employee) && !defects.self_approval_allowed {
+            return Err(self_decision());
+        }
         return Ok(());
     }
     let me = user.employee()?;
     if me == employee {
-        return Err(ApiError::Forbidden);
+        return Err(self_decision());
     }
     let (manages,): (bool,) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM employees e JOIN departments d \
@@ -347,6 +356,13 @@ async fn check_decider(tx: &mut TenantTx, user: &AuthUser, employee: Uuid) -> Ap
     } else {
         Err(ApiError::Forbidden)
     }
+}
+
+fn self_decision() -> ApiError {
+    ApiError::denied(
+        "self_decision",
+        "nobody may approve or reject their own leave request",
+    )
 }
 
 async fn deduct(tx: &mut TenantTx, tenant: Uuid, request: &LeaveRequest) -> ApiResult<()> {
@@ -381,6 +397,7 @@ async fn deduct(tx: &mut TenantTx, tenant: Uuid, request: &LeaveRequest) -> ApiR
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LeaveBalance {
     /// `annual`, `sick` or `unpaid`.
+    #[schema(value_type = LeaveType)]
     pub leave_type: String,
     /// Calendar year.
     pub year: i32,
@@ -393,8 +410,8 @@ pub struct LeaveBalance {
 }
 
 /// Balances of one employee (employees see only their own).
-#[utoipa::path(get, path = "/employees/{id}/leave-balances", tag = "leave",
-    responses((status = 200, body = [LeaveBalance]), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/employees/{id}/leave-balances", tag = "leave", params(("id" = Uuid, Path, description = "Employee id")),
+    responses((status = 200, description = "Balances by year and type", body = [LeaveBalance]), (status = 404, description = "No such employee visible to the caller", body = crate::error::ErrorBody)))]
 pub async fn balances(
     State(state): State<AppState>,
     user: AuthUser,

@@ -22,59 +22,68 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// The API: every route registered through utoipa-axum's `routes!`, so the router and the
+/// OpenAPI document come from the same declarations (see [`crate::openapi`]). Tenant routes
+/// pass the guard; `/admin/*` checks the operator token in its extractor; the rest is open.
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    let mut tenant = OpenApiRouter::new()
+        .routes(routes!(employees::list, employees::create))
+        .routes(routes!(employees::get, employees::update))
+        .routes(routes!(employees::deactivate))
+        .routes(routes!(attendance::history))
+        .routes(routes!(leave::balances))
+        .routes(routes!(departments::list, departments::create))
+        .routes(routes!(departments::get))
+        .routes(routes!(attendance::clock_in))
+        .routes(routes!(attendance::clock_out))
+        .routes(routes!(leave::list, leave::request))
+        .routes(routes!(leave::approve))
+        .routes(routes!(leave::reject))
+        .routes(routes!(payroll::start_run))
+        .routes(routes!(payroll::get_run))
+        .routes(routes!(payroll::list_payslips))
+        .routes(routes!(payroll::get_payslip))
+        .route_layer(from_fn_with_state(state.clone(), guard::tenant_guard));
+    crate::openapi::secure(tenant.get_openapi_mut(), crate::openapi::TENANT_SCHEME);
+
+    let mut admin = OpenApiRouter::new()
+        .routes(routes!(admin::set_limits, admin::get_limits))
+        .routes(routes!(admin::usage));
+    crate::openapi::secure(admin.get_openapi_mut(), crate::openapi::OPERATOR_SCHEME);
+
+    let open = OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(ops::live))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi));
+
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .merge(tenant)
+        .merge(admin)
+        .merge(open)
+}
+
 /// Builds the whole application router (tests can `oneshot` it without a listener).
 pub fn router(state: AppState) -> Router {
-    let tenant = Router::new()
-        .route("/employees", get(employees::list).post(employees::create))
-        .route(
-            "/employees/{id}",
-            get(employees::get).patch(employees::update),
-        )
-        .route("/employees/{id}/deactivate", post(employees::deactivate))
-        .route("/employees/{id}/attendance", get(attendance::history))
-        .route("/employees/{id}/leave-balances", get(leave::balances))
-        .route(
-            "/departments",
-            get(departments::list).post(departments::create),
-        )
-        .route("/departments/{id}", get(departments::get))
-        .route("/attendance/clock-in", post(attendance::clock_in))
-        .route("/attendance/clock-out", post(attendance::clock_out))
-        .route("/leave/requests", get(leave::list).post(leave::request))
-        .route("/leave/requests/{id}/approve", post(leave::approve))
-        .route("/leave/requests/{id}/reject", post(leave::reject))
-        .route("/payroll/runs", post(payroll::start_run))
-        .route("/payroll/runs/{id}", get(payroll::get_run))
-        .route("/payroll/runs/{id}/payslips", get(payroll::list_payslips))
-        .route("/payslips/{id}", get(payroll::get_payslip))
-        .route_layer(from_fn_with_state(state.clone(), guard::tenant_guard));
-
-    let open = Router::new()
-        .route("/auth/login", post(auth::login))
-        .route(
-            "/admin/tenants/{id}/limits",
-            put(admin::set_limits).get(admin::get_limits),
-        )
-        .route("/admin/rate-limits/usage", get(admin::usage))
-        .route("/health/live", get(ops::live))
-        .route("/health/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi));
+    let (api, mut document) = api(&state).split_for_parts();
+    crate::openapi::finish(&mut document);
+    let document = std::sync::Arc::new(document);
 
     let server = state.server.clone();
-    Router::new()
-        .merge(tenant)
-        .merge(open)
-        .fallback(not_found)
+    api.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(document))
         .layer(DefaultBodyLimit::max(server.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -157,11 +166,38 @@ pub const MAX_PAGE: u32 = 10_000;
 
 /// Pagination query parameters shared by list endpoints.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+// Like every list's filters: a misspelt parameter is a 400, not silently the default.
+#[serde(deny_unknown_fields)]
 pub struct Pagination {
-    /// 1-based page number (default 1, at most 10000).
+    /// 1-based page number (default 1).
+    #[param(schema_with = page_schema)]
     pub page: Option<u32>,
-    /// Items per page (default 50, 1..=100).
+    /// Items per page (default 50).
+    #[param(schema_with = per_page_schema)]
     pub per_page: Option<u32>,
+}
+
+/// Schema of `page`: the limits [`Pagination::resolve`] enforces.
+pub fn page_schema() -> utoipa::openapi::schema::Object {
+    integer_schema(1, i64::from(MAX_PAGE))
+}
+
+/// Schema of `per_page`: the limits [`Pagination::resolve`] enforces.
+pub fn per_page_schema() -> utoipa::openapi::schema::Object {
+    integer_schema(1, i64::from(MAX_PER_PAGE))
+}
+
+/// An integer schema with inclusive bounds.
+pub fn integer_schema(minimum: i64, maximum: i64) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+            utoipa::openapi::schema::KnownFormat::Int64,
+        )))
+        .minimum(Some(minimum))
+        .maximum(Some(maximum))
+        .build()
 }
 
 impl Pagination {

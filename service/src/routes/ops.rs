@@ -22,7 +22,8 @@ pub struct Health {
 }
 
 /// The process is up and serving HTTP; says nothing about dependencies.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "The process serves HTTP", body = Health)))]
 pub async fn live() -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -33,7 +34,8 @@ pub async fn live() -> Json<Health> {
 
 /// 200 when Postgres and Redis both answer within the probe timeout, else 503.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
+    responses((status = 200, description = "Postgres and Redis answer", body = Health),
+        (status = 503, description = "A dependency does not answer", body = Health)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
     let status = if postgres && redis {
@@ -71,8 +73,10 @@ async fn redis_ok(state: &AppState) -> bool {
     )
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
+/// Prometheus metrics in the OpenMetrics text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "OpenMetrics text exposition", body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let text = state.metrics.render(&state).await;
     (
@@ -85,8 +89,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The OpenAPI document of this API.
-pub async fn openapi() -> Response {
-    use utoipa::OpenApi as _;
-    Json(crate::openapi::ApiDoc::openapi()).into_response()
+/// The OpenAPI 3.1 document of this API (built with the router, from the same declarations).
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
+pub async fn openapi(
+    axum::Extension(document): axum::Extension<std::sync::Arc<utoipa::openapi::OpenApi>>,
+) -> Response {
+    Json(&*document).into_response()
 }

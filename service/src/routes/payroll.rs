@@ -41,20 +41,23 @@ const RUN_SELECT: &str = "SELECT r.id, r.period_start, r.period_end, r.status, r
      r.completed_at, (SELECT count(*) FROM payslips p WHERE p.tenant_id = r.tenant_id AND p.run_id = r.id) \
      AS payslip_count FROM payroll_runs r";
 
+/// Longest payroll period, in days counting both ends: a leap year.
+pub const MAX_PERIOD_DAYS: i64 = 366;
+
 /// Body of `POST /payroll/runs`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPayrollRun {
     /// First day of the period.
     pub period_start: NaiveDate,
-    /// Last day (inclusive, at most 366 days after the start).
+    /// Last day (inclusive; the period spans at most 366 days counting both ends).
     pub period_end: NaiveDate,
 }
 
 /// Starts a payroll run (HR admins only): answers 202 at once; the workers write one
 /// payslip per active employee.
-#[utoipa::path(post, path = "/payroll/runs", tag = "payroll", request_body = NewPayrollRun,
-    responses((status = 202, body = PayrollRun), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/payroll/runs", tag = "payroll", params(crate::idempotency::IdempotencyHeader), request_body = NewPayrollRun,
+    responses((status = 202, description = "The run, queued", body = PayrollRun), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 422, description = "The period is reversed or longer than allowed", body = crate::error::ErrorBody), (status = 503, description = "Redis (the job queue) or Postgres is unavailable", body = crate::error::ErrorBody)))]
 pub async fn start_run(
     State(state): State<AppState>,
     user: AuthUser,
@@ -62,11 +65,11 @@ pub async fn start_run(
     Json(body): Json<NewPayrollRun>,
 ) -> ApiResult<Response> {
     user.require(&[Role::HrAdmin])?;
-    if body.period_end < body.period_start || (body.period_end - body.period_start).num_days() > 366
-    {
+    let days = (body.period_end - body.period_start).num_days() + 1;
+    if !(1..=MAX_PERIOD_DAYS).contains(&days) {
         return Err(ApiError::unprocessable(
             "invalid_range",
-            "the period must be 1..=367 days, end after start",
+            format!("the period must be 1..={MAX_PERIOD_DAYS} days, its end not before its start"),
         ));
     }
     let tenant = user.tenant();
@@ -103,8 +106,8 @@ pub async fn start_run(
 }
 
 /// Status and progress of a run (HR admins only).
-#[utoipa::path(get, path = "/payroll/runs/{id}", tag = "payroll",
-    responses((status = 200, body = PayrollRun), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/payroll/runs/{id}", tag = "payroll", params(("id" = Uuid, Path, description = "Payroll run id")),
+    responses((status = 200, description = "Status and progress", body = PayrollRun), (status = 403, description = "The caller's role may not do this", body = crate::error::ErrorBody), (status = 404, description = "No such run in the tenant", body = crate::error::ErrorBody)))]
 pub async fn get_run(
     State(state): State<AppState>,
     user: AuthUser,
@@ -150,8 +153,8 @@ pub struct Payslip {
 const SLIP_COLUMNS: &str = "id, run_id, employee_id, gross_cents, tax_cents, net_cents, created_at";
 
 /// Payslips of a run: HR admins see all, others only their own.
-#[utoipa::path(get, path = "/payroll/runs/{id}/payslips", tag = "payroll", params(Pagination),
-    responses((status = 200, body = Page<Payslip>), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/payroll/runs/{id}/payslips", tag = "payroll", params(("id" = Uuid, Path, description = "Payroll run id"), Pagination),
+    responses((status = 200, description = "One page of the run's payslips the caller may see", body = Page<Payslip>), (status = 404, description = "No such run in the tenant", body = crate::error::ErrorBody)))]
 pub async fn list_payslips(
     State(state): State<AppState>,
     user: AuthUser,
@@ -194,8 +197,8 @@ pub async fn list_payslips(
 }
 
 /// One payslip: HR admins any of the tenant, others only their own (else 404).
-#[utoipa::path(get, path = "/payslips/{id}", tag = "payroll",
-    responses((status = 200, body = Payslip), (status = 404, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/payslips/{id}", tag = "payroll", params(("id" = Uuid, Path, description = "Payslip id")),
+    responses((status = 200, description = "The payslip", body = Payslip), (status = 404, description = "No such payslip visible to the caller", body = crate::error::ErrorBody)))]
 pub async fn get_payslip(
     State(state): State<AppState>,
     user: AuthUser,

@@ -5,15 +5,19 @@
 
 mod helpers;
 
+mod access;
 mod attendance;
 mod auth;
 mod bad_input;
 mod binary;
+mod contract_fuzz;
 mod employees;
+mod fuzz_gen;
 mod health;
 mod idempotency;
 mod isolation;
 mod leave;
+mod openapi;
 mod payroll;
 mod ratelimit;
 mod ratelimit_redis;
