@@ -218,7 +218,12 @@ fn docker_path(facts: &Facts) -> PathResult {
         Some(why) => format!("{absent} and the pull failed ({why})"),
     };
     if !images.local_image_helps {
-        return Err((pull_failed, vec![pull.command()]));
+        // The named image is not ours to build, but the local image is one way out.
+        let alternative = format!(
+            "{} (then run without --postgres-image/--redis-image)",
+            build.command()
+        );
+        return Err((pull_failed, vec![pull.command(), alternative]));
     }
     if let Some(why) = facts.tried(&build) {
         return Err((
@@ -337,11 +342,12 @@ mod tests {
             steps(&second),
             vec![Step::Install(vec!["mmdebstrap"]), Step::BuildLocalImage]
         );
-        assert!(
-            second.steps[1].why.contains("no such host"),
-            "{:?}",
-            second.steps
-        );
+        let refused = Facts {
+            cannot_install: Some("not root".into()),
+            ..facts
+        };
+        let refusal = decide(BackendChoice::Docker, &refused).unwrap_err();
+        assert!(refusal.docker.unwrap().contains("no such host"));
     }
 
     #[test]
@@ -419,9 +425,8 @@ mod tests {
             .push((Step::Pull(vec!["example/pg:1".into()]), "denied".into()));
         let refusal = decide(BackendChoice::Docker, &facts).unwrap_err();
         assert!(refusal.docker.unwrap().contains("denied"));
-        assert_eq!(
-            refusal.commands,
-            vec!["docker pull example/pg:1".to_owned()]
-        );
+        assert_eq!(refusal.commands[0], "docker pull example/pg:1");
+        assert!(refusal.commands[1].contains("gauntlet image build"));
+        assert!(refusal.commands[1].contains("without --postgres-image"));
     }
 }
