@@ -24,6 +24,7 @@ const DEFECTS: &[&str] = &[
     "payroll_without_tenant",
     "deactivation_ignored",
     "self_approval_allowed",
+    "employee_can_approve_leave",
 ];
 
 fn defects(name: &str) -> Defects {
@@ -59,6 +60,10 @@ fn defects(name: &str) -> Defects {
         },
         "self_approval_allowed" => Defects {
             self_approval_allowed: true,
+            ..d
+        },
+        "employee_can_approve_leave" => Defects {
+            employee_can_approve_leave: true,
             ..d
         },
         other => panic!("unknown defect {other}"),
