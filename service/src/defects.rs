@@ -38,6 +38,10 @@ pub struct Defects {
     /// An HR admin may approve or reject their own leave request (segregation of duties
     /// forgotten for the most powerful role).
     pub self_approval_allowed: bool,
+    /// Approving or rejecting leave checks only that the caller is not the requester: the
+    /// role requirement (manager or HR admin) and the manager relation are skipped, so any
+    /// employee decides a colleague's leave.
+    pub employee_can_approve_leave: bool,
 }
 
 impl Defects {
@@ -53,6 +57,10 @@ impl Defects {
             ("ack_before_durable", self.ack_before_durable),
             ("deactivation_ignored", self.deactivation_ignored),
             ("self_approval_allowed", self.self_approval_allowed),
+            (
+                "employee_can_approve_leave",
+                self.employee_can_approve_leave,
+            ),
         ];
         all.into_iter()
             .filter(|(_, on)| *on)
@@ -86,12 +94,17 @@ mod tests {
         assert_eq!(d.enabled(), ["rate_limit_by_ip", "ack_before_durable"]);
         // The names are the configuration keys (`HRMS__DEFECTS__<NAME>`, `--defect NAME`).
         let access: Defects = serde_json::from_value(serde_json::json!({
-            "deactivation_ignored": true, "self_approval_allowed": true
+            "deactivation_ignored": true, "self_approval_allowed": true,
+            "employee_can_approve_leave": true
         }))
         .unwrap();
         assert_eq!(
             access.enabled(),
-            ["deactivation_ignored", "self_approval_allowed"]
+            [
+                "deactivation_ignored",
+                "self_approval_allowed",
+                "employee_can_approve_leave"
+            ]
         );
     }
 }

@@ -154,7 +154,14 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
             eprintln!("interrupted before the attack; nothing left running");
             let mut report = empty_report(&config, &prepared, "none", "", true);
             output::close_service_log(&mut report, service_log);
-            let cross = CrossCheck::new(&Default::default(), &Default::default(), None, None, 0.0);
+            let cross = CrossCheck::new(
+                &Default::default(),
+                &Default::default(),
+                &Default::default(),
+                None,
+                None,
+                0.0,
+            );
             return finish(&config, &prepared, report, cross, &Sidecar::default());
         }
     };
@@ -384,18 +391,16 @@ async fn attack_and_record(
             ..report.scenario_results.clone()
         },
     };
-    let mut harness: std::collections::BTreeMap<String, u64> = report
+    let harness: std::collections::BTreeMap<String, u64> = report
         .endpoints
         .iter()
         .map(|e| (e.name.clone(), e.count))
         .collect();
-    // The prober's requests are counted apart from the latency statistics, but the harness
-    // sent and recorded them, and goose and the service count them.
-    for (endpoint, n) in m.recorder.probe_request_counts() {
-        *harness.entry(endpoint).or_default() += n;
-    }
+    // Probe requests are counted apart from the endpoint statistics, in their own column:
+    // goose and the service count them too.
     let cross = CrossCheck::new(
         &harness,
+        &m.recorder.probe_request_counts(),
         &m.recorder.setup_counts(),
         Some(&goose),
         m.service.as_ref(),

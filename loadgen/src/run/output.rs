@@ -17,8 +17,10 @@ use crate::logging::service_log::{self, ServiceLog};
 pub struct CrossCheck {
     /// One row per endpoint any observer saw.
     pub endpoints: Vec<CrossCheckRow>,
-    /// Sum of the harness column.
+    /// Sum of the harness column (the requests in the report's endpoint statistics).
     pub harness_total: u64,
+    /// Sum of the probe column.
+    pub probe_total: u64,
     /// Sum of the goose column, when goose's metrics were available.
     pub goose_total: Option<u64>,
     /// Sum of the setup column.
@@ -36,8 +38,11 @@ pub struct CrossCheck {
 pub struct CrossCheckRow {
     /// `METHOD /route`.
     pub endpoint: String,
-    /// Requests the harness recorded.
+    /// Requests the harness recorded into the endpoint statistics.
     pub harness: u64,
+    /// Probe requests (the prober persona's and the sweeps'): the harness sent and counted
+    /// them, goose and the service count them, but they are never endpoint samples or errors.
+    pub probe: u64,
     /// Requests goose counted (its metrics leave out the setup and sweeps).
     pub goose: Option<u64>,
     /// Requests of the setup and sweeps, which goose does not count.
@@ -47,15 +52,17 @@ pub struct CrossCheckRow {
 }
 
 impl CrossCheck {
-    /// Joins the three count maps.
+    /// Joins the count maps. `probe` counts requests that are in neither `harness` nor the
+    /// report's statistics but that every other observer saw.
     pub fn new(
         harness: &BTreeMap<String, u64>,
+        probe: &BTreeMap<String, u64>,
         setup: &BTreeMap<String, u64>,
         goose: Option<&BTreeMap<String, u64>>,
         service: Option<&BTreeMap<String, u64>>,
         recording_overhead_ns: f64,
     ) -> CrossCheck {
-        let mut names: BTreeSet<&String> = harness.keys().collect();
+        let mut names: BTreeSet<&String> = harness.keys().chain(probe.keys()).collect();
         names.extend(goose.into_iter().flat_map(|g| g.keys()));
         names.extend(service.into_iter().flat_map(|s| s.keys()));
         let get = |m: Option<&BTreeMap<String, u64>>, k: &String| {
@@ -66,17 +73,19 @@ impl CrossCheck {
             .map(|k| CrossCheckRow {
                 endpoint: k.clone(),
                 harness: harness.get(k).copied().unwrap_or(0),
+                probe: probe.get(k).copied().unwrap_or(0),
                 goose: get(goose, k),
                 setup: setup.get(k).copied().unwrap_or(0),
                 service: get(service, k),
             })
             .collect();
         let consistent = endpoints.iter().all(|r| {
-            r.goose.is_none_or(|g| g + r.setup == r.harness)
-                && r.service.is_none_or(|s| s == r.harness)
+            let sent = r.harness + r.probe;
+            r.goose.is_none_or(|g| g + r.setup == sent) && r.service.is_none_or(|s| s == sent)
         });
         CrossCheck {
             harness_total: endpoints.iter().map(|r| r.harness).sum(),
+            probe_total: endpoints.iter().map(|r| r.probe).sum(),
             goose_total: goose.map(|g| g.values().sum()),
             setup_total: setup.values().sum(),
             service_total: service.map(|s| s.values().sum()),
@@ -90,8 +99,9 @@ impl CrossCheck {
     pub fn summary(&self) -> String {
         let show = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
         format!(
-            "cross-check: harness {} · goose {} (+{} setup) · service {} requests{}; recording {:.0} ns/request",
+            "cross-check: harness {} (+{} probe) · goose {} (+{} setup) · service {} requests{}; recording {:.0} ns/request",
             self.harness_total,
+            self.probe_total,
             show(self.goose_total),
             self.setup_total,
             show(self.service_total),

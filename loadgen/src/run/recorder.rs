@@ -29,7 +29,8 @@ pub struct Recorder {
     overhead_ns: AtomicU64,
     /// Requests of the setup and sweeps per endpoint (goose does not count them).
     setup: Mutex<BTreeMap<&'static str, u64>>,
-    /// Requests of `prober` virtual users per endpoint, kept out of the latency statistics.
+    /// Requests of `prober` virtual users and probe sweeps per endpoint, kept out of the
+    /// endpoint statistics and the error count.
     probe_requests: Mutex<BTreeMap<&'static str, u64>>,
     /// Earliest start of a virtual user's request (unix µs; `u64::MAX` before any): goose
     /// launches users when its test plan starts, after the setup, so this is where the
@@ -183,7 +184,9 @@ impl RequestSink for Recorder {
                 .fetch_min(began, Ordering::Relaxed);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        if outcome.is_error() {
+        // A probe's "unexpected" answer is the probe's verdict (a leak or an inconclusive
+        // attempt, in the probes section), not an error rate of the service under load.
+        if outcome.is_error() && !sample.probe {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         let spent = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -254,6 +257,32 @@ mod tests {
             recorder.probe_request_counts().get("GET /employees/{id}"),
             Some(&2),
             "only the prober's go to the probe column"
+        );
+    }
+
+    #[test]
+    fn a_leaking_probe_is_no_endpoint_error() {
+        let recorder = Recorder::new(0, false);
+        // A cross-tenant read answered 200 where 404 was expected: a leak, which the probe
+        // reports as its verdict; the request itself is no error of the endpoint.
+        recorder.request(&Sample {
+            status: Some(200),
+            outcome: CallOutcome::Unexpected,
+            ..sample(true)
+        });
+        recorder.request(&Sample {
+            status: Some(500),
+            outcome: CallOutcome::Unexpected,
+            ..sample(false)
+        });
+        assert_eq!(
+            recorder.totals(),
+            (2, 1),
+            "only the persona's 500 is an error"
+        );
+        assert_eq!(
+            recorder.probe_request_counts().get("GET /employees/{id}"),
+            Some(&1)
         );
     }
 }

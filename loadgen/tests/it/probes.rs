@@ -24,6 +24,7 @@ const DEFECTS: &[&str] = &[
     "payroll_without_tenant",
     "deactivation_ignored",
     "self_approval_allowed",
+    "employee_can_approve_leave",
 ];
 
 fn defects(name: &str) -> Defects {
@@ -59,6 +60,10 @@ fn defects(name: &str) -> Defects {
         },
         "self_approval_allowed" => Defects {
             self_approval_allowed: true,
+            ..d
+        },
+        "employee_can_approve_leave" => Defects {
+            employee_can_approve_leave: true,
             ..d
         },
         other => panic!("unknown defect {other}"),
@@ -165,4 +170,63 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
         missed.is_empty(),
         "defects no probe caught (or caught without showing the request): {missed:?}"
     );
+}
+
+/// A run (not `gauntlet probe`) against a service that leaks employees across tenants: the
+/// sweeps' cross-tenant reads come back 200 with the other tenant's employee. That is a probe
+/// failure (the run fails on `probes.leaks`), and none of it is an error of
+/// `GET /employees/{id}`: probe requests go to the cross-check's probe column only.
+#[test]
+fn a_leak_in_a_run_is_a_probe_failure_and_no_endpoint_error() {
+    let dir = crate::run::out_dir("leaking-run");
+    let output = crate::run::gauntlet()
+        .env("HRMS__DEFECTS__UNSCOPED_EMPLOYEE_READ", "true")
+        .args([
+            "run",
+            "smoke",
+            "--quiet",
+            "--duration-scale",
+            "0.3",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = crate::run::read_json(&dir.path().join("report.json"));
+    let leaks: u64 = report["probes"]["results"]
+        .as_array()
+        .expect("probe results")
+        .iter()
+        .filter(|p| p["kind"] == "cross_tenant_read")
+        .map(|p| p["leaks"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        leaks > 0,
+        "the leak is a probe failure: {:#}",
+        report["probes"]
+    );
+    // The personas' own reads (own tenant, found) may be in the statistics; the probes' never.
+    let by_id = report["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .find(|e| e["name"] == "GET /employees/{id}");
+    if let Some(e) = by_id {
+        assert_eq!(e["error_rate"].as_f64(), Some(0.0), "{e:#}");
+    }
+    let cross = crate::run::read_json(&dir.path().join("crosscheck.json"));
+    let row = cross["endpoints"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["endpoint"] == "GET /employees/{id}")
+        .expect("the sweeps read employees by id");
+    assert!(row["probe"].as_u64().unwrap() > 0, "{row}");
+    assert_eq!(cross["consistent"], true, "{cross:#}");
 }

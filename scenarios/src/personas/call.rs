@@ -151,7 +151,10 @@ fn ledger(user: &GooseUser, ctx: &Ctx, endpoint: Endpoint, key: String, reply: O
 
 /// Session marker of the goose user that runs the setup and the sweeps.
 #[derive(Debug, Clone, Copy)]
-pub struct SetupUser;
+pub struct SetupUser {
+    /// Sending a probe sweep: its requests are probe attempts, never endpoint samples.
+    pub probing: bool,
+}
 
 fn record(
     user: &GooseUser,
@@ -170,7 +173,10 @@ fn record(
         setup: user.get_session_data::<SetupUser>().is_some(),
         probe: user
             .get_session_data::<super::Session>()
-            .is_some_and(|s| s.prober),
+            .is_some_and(|s| s.prober)
+            || user
+                .get_session_data::<SetupUser>()
+                .is_some_and(|s| s.probing),
     });
 }
 

@@ -60,8 +60,9 @@ pub struct Sample {
     /// Sent by the once-per-run setup or sweeps (goose's `test_start`/`test_stop`), which
     /// goose's own metrics do not count.
     pub setup: bool,
-    /// Sent by a `prober` virtual user: counted like any request, but kept out of the latency
-    /// statistics (probes are mostly fast refusals and would flatter the percentiles).
+    /// Sent by a `prober` virtual user or a probe sweep: counted in the probe column, kept out
+    /// of the endpoint statistics and error counts (probes are mostly fast refusals that would
+    /// flatter the percentiles, and a leak is the probe's verdict, not a service error).
     pub probe: bool,
 }
 

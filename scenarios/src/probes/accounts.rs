@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Datelike;
 use serde_json::json;
 
+use super::roles::{Requester, decide_then_read_back, request_leave};
 use super::{Prober, Req};
 use crate::hrms::{JsonBody, Role};
 use crate::personas::ProbeVerdict;
@@ -43,12 +43,6 @@ async fn step(p: &Prober, req: Req, want: u16) -> Result<crate::probes::Reply, S
         Some(r) if r.status == want => Ok(r),
         Some(r) => Err(format!("setup {req} → {} (expected {want})", r.status)),
         None => Err(format!("setup {req}: no response")),
-    }
-}
-
-fn inconclusive(p: &Prober, kind: &'static str, names: &[&'static str], why: &str) {
-    for name in names {
-        p.report(kind, name, ProbeVerdict::Inconclusive(why.to_owned()));
     }
 }
 
@@ -88,7 +82,7 @@ async fn deactivated_account(p: &Prober, own: usize) {
     };
     let (token, me) = match setup.await {
         Ok(ready) => ready,
-        Err(why) => return inconclusive(p, DEACTIVATED, &[OLD_TOKEN, NEW_LOGIN], &why),
+        Err(why) => return p.inconclusive(DEACTIVATED, &[OLD_TOKEN, NEW_LOGIN], &why),
     };
     // Polled: a deployment may take a bounded while to hear of the deactivation.
     let started = Instant::now();
@@ -138,34 +132,23 @@ async fn login(p: &Prober, email: &str, password: &str) -> Result<Option<String>
 
 async fn self_approval(p: &Prober, own: usize) {
     const NAME: &str = "an HR admin approves their own leave request";
-    let who = format!("tenant #{own} hr_admin");
-    let admin = p.token(own, Role::HrAdmin);
-    // Unpaid leave has the largest balance, and a pending request deducts nothing: repeated
-    // runs do not run out. Dates in the current year, where the balances are.
-    let year = chrono::Utc::now().year();
-    let day = 1 + p.unique() % 28;
-    let create = Req::post("/leave/requests", who.clone())
-        .token(admin)
-        .body(json!({
-            "leave_type": "unpaid",
-            "start_date": format!("{year}-02-{day:02}"),
-            "end_date": format!("{year}-02-{day:02}"),
-            "reason": "probe: self approval",
-        }));
-    let id = match step(p, create, 201).await {
-        Ok(reply) => reply.field("id"),
-        Err(why) => return inconclusive(p, SELF_APPROVAL, &[NAME], &why),
+    let Some(admin) = p.token(own, Role::HrAdmin) else {
+        return;
     };
-    let Some(id) = id else {
-        return inconclusive(p, SELF_APPROVAL, &[NAME], "the leave request has no id");
+    let requester = Requester {
+        token: admin.to_owned(),
+        who: format!("tenant #{own} hr_admin"),
     };
-    let req = Req::post(format!("/leave/requests/{id}/approve"), who).token(admin);
-    p.expect_refused(
-        SELF_APPROVAL,
-        NAME,
-        req,
-        "403",
-        "an HR admin approved their own leave request",
+    let id = match request_leave(p, &requester, "probe: self approval").await {
+        Ok(id) => id,
+        Err(why) => return p.inconclusive(SELF_APPROVAL, &[NAME], &why),
+    };
+    let req = Req::post(
+        format!("/leave/requests/{id}/approve"),
+        requester.who.clone(),
     )
-    .await;
+    .token(Some(admin))
+    .note("their own pending request");
+    let verdict = decide_then_read_back(p, &req, &id, &requester, "403").await;
+    p.report(SELF_APPROVAL, NAME, verdict);
 }

@@ -31,11 +31,17 @@ pub(super) async fn run(p: &Prober) {
                 format!("/employees?q={}", target.marker),
             ));
         }
+        // Filtering by a department that never existed would answer an honest empty page:
+        // the department must be shown to exist (its tenant reads it) for "held" to mean much.
         if let Some(dept) = target.department_ids.first() {
-            lists.push((
-                "filter by another tenant's department",
-                format!("/employees?department_id={dept}&per_page=100"),
-            ));
+            const NAME: &str = "filter by another tenant's department";
+            match p.owner_reads(other, &format!("/departments/{dept}")).await {
+                Ok(_) => lists.push((
+                    NAME,
+                    format!("/employees?department_id={dept}&per_page=100"),
+                )),
+                Err(why) => p.inconclusive(KIND, &[NAME], &why),
+            }
         }
         for (name, path) in lists {
             let req = Req::get(path, who.clone()).token(token);

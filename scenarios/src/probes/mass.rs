@@ -48,30 +48,7 @@ pub(super) async fn run(p: &Prober) {
             p.report(KIND, "tenant_id in a create body", verdict);
         }
         if let Some(dept) = p.fixture.tenants[other].department_ids.first() {
-            let mut body = person(format!("Probe{n}d"));
-            body["department_id"] = json!(dept);
-            let req = Req::post("/employees", who.clone()).token(admin).body(body);
-            p.expect_refused(
-                KIND,
-                "another tenant's department in a create body",
-                req,
-                EXPECTED,
-                "an employee was put into another tenant's department",
-            )
-            .await;
-            if let Some(id) = p.fixture.tenants[own].employee_ids.last() {
-                let req = Req::patch(format!("/employees/{id}"), who.clone())
-                    .token(admin)
-                    .body(json!({"department_id": dept}));
-                p.expect_refused(
-                    KIND,
-                    "another tenant's department in an update body",
-                    req,
-                    EXPECTED,
-                    "an employee was moved into another tenant's department",
-                )
-                .await;
-            }
+            department_probes(p, own, other, dept, &person(format!("Probe{n}d"))).await;
         }
     }
     for own in 0..p.tenants() {
@@ -105,4 +82,53 @@ async fn landed_in(p: &Prober, t: usize, first: &str) -> bool {
         .and_then(|r| r.json())
         .and_then(|v| v["total"].as_i64())
         .is_some_and(|total| total > 0)
+}
+
+const DEPT_CREATE: &str = "another tenant's department in a create body";
+const DEPT_UPDATE: &str = "another tenant's department in an update body";
+
+/// Tenant `own` names tenant `other`'s department `dept` in a create and an update body. The
+/// department must exist (its tenant reads it), and so must the own employee updated: a 4xx
+/// for an unknown department or employee would pass any service.
+async fn department_probes(
+    p: &Prober,
+    own: usize,
+    other: usize,
+    dept: &str,
+    person: &serde_json::Value,
+) {
+    if let Err(why) = p.owner_reads(other, &format!("/departments/{dept}")).await {
+        return p.inconclusive(KIND, &[DEPT_CREATE, DEPT_UPDATE], &why);
+    }
+    let admin = p.token(own, Role::HrAdmin);
+    let who = format!("tenant #{own} hr_admin");
+    let mut body = person.clone();
+    body["department_id"] = json!(dept);
+    let req = Req::post("/employees", who.clone()).token(admin).body(body);
+    p.expect_refused(
+        KIND,
+        DEPT_CREATE,
+        req,
+        EXPECTED,
+        "an employee was put into another tenant's department",
+    )
+    .await;
+    let Some(id) = p.fixture.tenants[own].employee_ids.last() else {
+        return;
+    };
+    let path = format!("/employees/{id}");
+    if let Err(why) = p.owner_reads(own, &path).await {
+        return p.inconclusive(KIND, &[DEPT_UPDATE], &why);
+    }
+    let req = Req::patch(path, who)
+        .token(admin)
+        .body(json!({"department_id": dept}));
+    p.expect_refused(
+        KIND,
+        DEPT_UPDATE,
+        req,
+        EXPECTED,
+        "an employee was moved into another tenant's department",
+    )
+    .await;
 }

@@ -2,7 +2,7 @@
 //! infer another tenant's data, and record what came back.
 //!
 //! One module per probe family (`access`, `listing`, `tokens`, `spoofing`, `mass`, `cache`,
-//! `payroll`, `injection`, `accounts`, `noisy`). Every probe sends plain HTTP through a [`Prober`] and
+//! `payroll`, `injection`, `accounts`, `roles`, `noisy`). Every probe sends plain HTTP through a [`Prober`] and
 //! reports a [`ProbeVerdict`] to the run's [`RequestSink`]; a leak's text is the exact
 //! request (method, path, notable headers, body, who sent it), the expected outcome, the
 //! observed status and what foreign data appeared. Foreign data is found by content: another
@@ -23,6 +23,7 @@ mod mass;
 mod noisy;
 mod payroll;
 mod request;
+mod roles;
 mod spoofing;
 mod tokens;
 
@@ -166,6 +167,7 @@ impl Prober {
         mass::run(self).await;
         injection::run(self).await;
         accounts::run(self).await;
+        roles::run(self).await;
         if catalogue.noisy_neighbour {
             noisy::run(self).await;
         }
@@ -247,7 +249,20 @@ impl Prober {
         other: usize,
     ) -> Option<Reply> {
         let reply = self.send(&req).await;
-        let verdict = match &reply {
+        let verdict = self.judge_no_foreign(&req, reply.as_ref(), expected, other);
+        self.report(kind, name, verdict);
+        reply
+    }
+
+    /// [`Prober::expect_no_foreign`]'s verdict, for probes that check more before reporting.
+    fn judge_no_foreign(
+        &self,
+        req: &Req,
+        reply: Option<&Reply>,
+        expected: &str,
+        other: usize,
+    ) -> ProbeVerdict {
+        match reply {
             None => ProbeVerdict::Inconclusive(format!("{req}: no response")),
             Some(r) if r.status >= 500 => {
                 ProbeVerdict::Inconclusive(format!("{req} → {} (expected {expected})", r.status))
@@ -260,9 +275,34 @@ impl Prober {
                 None => ProbeVerdict::Held,
             },
             Some(_) => ProbeVerdict::Held,
+        }
+    }
+
+    /// Tenant `t` itself reads `path` (as its HR admin, else its employee) with a 200: the
+    /// object a cross-tenant probe aims at exists, so another tenant's 404 for it is a
+    /// refusal and not "no such thing". `Err` is the inconclusive verdict's text.
+    async fn owner_reads(&self, t: usize, path: &str) -> Result<Reply, String> {
+        let (role, token) = match self.token(t, Role::HrAdmin) {
+            Some(token) => ("hr_admin", Some(token)),
+            None => ("employee", self.token(t, Role::Employee)),
         };
-        self.report(kind, name, verdict);
-        reply
+        let req = Req::get(path, format!("tenant #{t} {role}")).token(token);
+        match self.send(&req).await {
+            Some(r) if r.status == 200 => Ok(r),
+            Some(r) => Err(format!(
+                "precondition {req} → {} (expected 200): the target is not shown to exist, \
+                 so a refusal would prove nothing",
+                r.status
+            )),
+            None => Err(format!("precondition {req}: no response")),
+        }
+    }
+
+    /// Reports the same inconclusive verdict for every probe in `names`.
+    fn inconclusive(&self, kind: &'static str, names: &[&'static str], why: &str) {
+        for name in names {
+            self.report(kind, name, ProbeVerdict::Inconclusive(why.to_owned()));
+        }
     }
 
     /// A request that must be refused with a 4xx: any 2xx is a leak (the service accepted

@@ -276,7 +276,10 @@ async fn decide(
     id: Uuid,
     approve: bool,
 ) -> ApiResult<Response> {
-    user.require(&[Role::Manager, Role::HrAdmin])?;
+    // SEEDED DEFECT `employee_can_approve_leave`: the role requirement is skipped.
+    if !state.defects.employee_can_approve_leave {
+        user.require(&[Role::Manager, Role::HrAdmin])?;
+    }
     let tenant = user.tenant();
     let mut tx = db::begin_tenant(&state.db, tenant).await?;
     let verb = if approve { "approve" } else { "reject" };
@@ -340,6 +343,11 @@ async fn check_decider(
     let me = user.employee()?;
     if me == employee {
         return Err(self_decision());
+    }
+    // SEEDED DEFECT `employee_can_approve_leave`: only segregation of duties is checked, so
+    // a plain employee decides without managing the requester.
+    if defects.employee_can_approve_leave {
+        return Ok(());
     }
     let (manages,): (bool,) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM employees e JOIN departments d \
