@@ -107,7 +107,10 @@ async fn run(args: &[&str], observer: &Observer) -> Result<(), String> {
     let relay = async {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            observer.progress(&format!("apt-get: {line}"));
+            // dpkg's "(Reading database ... 5%" counter is one long line of carriage returns.
+            if !line.starts_with("(Reading database") {
+                observer.progress(&format!("apt-get: {line}"));
+            }
         }
     };
     let collect = async {
