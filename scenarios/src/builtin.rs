@@ -6,7 +6,7 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 11] = [
+const BUILTINS: [(&str, &str); 12] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
@@ -19,6 +19,7 @@ const BUILTINS: [(&str, &str); 11] = [
     ("redis-pause", include_str!("../builtin/redis-pause.toml")),
     ("pg-reset", include_str!("../builtin/pg-reset.toml")),
     ("service-kill", include_str!("../builtin/service-kill.toml")),
+    ("durability", include_str!("../builtin/durability.toml")),
 ];
 
 /// Names of the built-in scenarios.

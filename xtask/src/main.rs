@@ -21,11 +21,17 @@ use gauntlet_testcontainers::{
 
 const USAGE: &str = "usage: cargo xtask test [--no-install] [-- <arguments for cargo test>]";
 
+mod detection;
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() != Some("test") {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+    match args.next().as_deref() {
+        Some("test") => {}
+        Some("detection") => return detection::main(args),
+        _ => {
+            eprintln!("{USAGE}\n{}", detection::USAGE);
+            return ExitCode::from(2);
+        }
     }
     let mut changes = match ProvisionConfig::from_env() {
         Ok(config) => config.changes,

@@ -295,3 +295,62 @@ fn smoke_fails_on_each_isolation_defect_the_catalogue_catches() {
         );
     }
 }
+
+/// The prober persona's checks during the load: the department list as another tenant and at
+/// once as its own (a cache keyed without the tenant serves the first one's answer), and
+/// after the load, each tenant's payroll run from before it completed. A prober-heavy spec
+/// so that a few seconds hold enough probes.
+#[test]
+fn the_prober_persona_checks_cache_bleed_under_load_and_payroll_completion_after_it() {
+    let dir = crate::run::out_dir("prober-under-load");
+    let spec = dir.path().join("prober-heavy.toml");
+    std::fs::write(
+        &spec,
+        "version = 1\ndescription = \"prober-heavy\"\ndefault_profile = \"small\"\n\
+         [[stages]]\nname = \"a\"\nkind = \"hold\"\nduration = \"5s\"\nusers = 4\n\
+         [think_time]\nmin = \"50ms\"\nmax = \"100ms\"\n\
+         [personas]\nemployee = 1\nmanager = 1\nhr_admin = 1\nprober = 1\n",
+    )
+    .expect("spec written");
+    let under_load = |report: &serde_json::Value, name: &str| {
+        report["probes"]["results"]
+            .as_array()
+            .expect("probe results")
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {:#}", report["probes"]))
+    };
+    let cache = "department list right after another tenant's, under load";
+    let completion = "a payroll run started before the load has completed after it";
+    for defect in [None, Some("HRMS__DEFECTS__CACHE_KEY_WITHOUT_TENANT")] {
+        let out = dir.path().join(defect.unwrap_or("clean"));
+        let mut command = crate::run::gauntlet();
+        if let Some(d) = defect {
+            command.env(d, "true");
+        }
+        let output = command
+            .arg("run")
+            .arg(&spec)
+            .args(["--quiet", "--out"])
+            .arg(&out)
+            .output()
+            .expect("gauntlet runs");
+        let report = crate::run::read_json(&out.join("report.json"));
+        let bleed = under_load(&report, cache);
+        assert!(bleed["attempts"].as_u64().unwrap() > 0, "{bleed:#}");
+        let done = under_load(&report, completion);
+        assert_eq!(done["attempts"], 2, "one run per tenant: {done:#}");
+        assert_eq!(done["failures"], 0, "{done:#}");
+        match defect {
+            None => {
+                assert_eq!(output.status.code(), Some(0), "{:#}", report["reasons"]);
+                assert_eq!(bleed["leaks"], 0, "{bleed:#}");
+            }
+            Some(_) => {
+                assert_eq!(output.status.code(), Some(1), "{:#}", report["reasons"]);
+                assert!(bleed["leaks"].as_u64().unwrap() > 0, "{bleed:#}");
+            }
+        }
+    }
+}

@@ -175,6 +175,22 @@ pub struct Ctx {
     /// Users started so far per persona (indexed like [`Persona::ALL`]): the k-th user of a
     /// persona gets the k-th account of its role, spread over tenants.
     started: [AtomicUsize; 4],
+    /// What the prober persona learns in its first sweep: an employee token per tenant (for
+    /// the cache-bleed probe under load, which needs two tenants one after the other) and
+    /// the payroll run each tenant started before the load (which must have completed by its
+    /// end).
+    probe_state: Mutex<ProbeState>,
+}
+
+/// See [`Ctx::probe_state`].
+#[derive(Debug, Default)]
+pub(crate) struct ProbeState {
+    /// An employee token per tenant, when its login worked.
+    pub tokens: Vec<Option<String>>,
+    /// The payroll run each tenant started before the load.
+    pub setup_runs: Vec<Option<String>>,
+    /// Probes sent so far (gives each cache-bleed probe a path of its own).
+    pub sent: usize,
 }
 
 impl Ctx {
@@ -187,7 +203,13 @@ impl Ctx {
             payroll_runs: Mutex::new(vec![None; tenants]),
             payroll_interval: Duration::from_secs(30),
             started: Default::default(),
+            probe_state: Mutex::default(),
         }
+    }
+
+    /// The prober's state, whatever a panicking holder left behind.
+    pub(crate) fn probe_state(&self) -> std::sync::MutexGuard<'_, ProbeState> {
+        self.probe_state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The next account index for a user of `persona`.

@@ -4,11 +4,16 @@
 //! The catalogue (`kind` / what it asks):
 //! - `cross_tenant_read`: read another tenant's employee by id — must be refused (404/403);
 //! - `cross_tenant_list`: the own directory must not contain another tenant's marker;
-//! - `cross_tenant_payslips`: list another tenant's payroll run's payslips — must be refused.
+//! - `cross_tenant_payslips`: list another tenant's payroll run's payslips — must be refused;
+//! - `cache_bleed` (under load): the department list as another tenant, then at once as the
+//!   own one — the own answer must hold none of the other tenant's data;
+//! - `payroll_isolation` (after the load): each tenant's payroll run started before the load
+//!   has completed (a job that trips over the tenant walls fails forever instead).
 //!
 //! A probe that gets no clear answer (transport error, 5xx) is inconclusive, never a pass.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use goose::goose::{GooseUser, Transaction, TransactionResult};
 use serde_json::json;
@@ -32,6 +37,17 @@ const PAYSLIPS: (&str, &str) = (
     "cross_tenant_payslips",
     "list another tenant's payslips by run id",
 );
+const CACHE: (&str, &str) = (
+    "cache_bleed",
+    "department list right after another tenant's, under load",
+);
+const COMPLETION: (&str, &str) = (
+    "payroll_isolation",
+    "a payroll run started before the load has completed after it",
+);
+/// How long after the load a run started before it may still take to complete.
+const COMPLETION_DEADLINE: Duration = Duration::from_secs(10);
+const COMPLETION_POLL: Duration = Duration::from_millis(200);
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![
@@ -58,7 +74,58 @@ async fn probe(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     let (token, own) = (s.token.clone(), s.tenant);
     session::save(user, s);
     probe_pair(user, &ctx, &token, own, other, ctx.payroll_run(other)).await;
+    cache_bleed(user, &ctx, &token, own, other).await;
     Ok(())
+}
+
+/// The department list as tenant `other`, then at once as `own`: with a response cache keyed
+/// without the tenant, `own` is served `other`'s answer. A page size of its own per probe, so
+/// each starts from an entry nobody has filled yet.
+async fn cache_bleed(user: &mut GooseUser, ctx: &Ctx, token: &str, own: usize, other: usize) {
+    let (other_token, per_page) = {
+        let mut state = ctx.probe_state();
+        state.sent += 1;
+        let token = state.tokens.get(other).cloned().flatten();
+        (token, 1 + state.sent % 100)
+    };
+    let Some(other_token) = other_token else {
+        return;
+    };
+    let path = format!("/departments?per_page={per_page}");
+    let list = |token| Call {
+        endpoint: Endpoint::ListDepartments,
+        path: &path,
+        token: Some(token),
+        body: None,
+        expected: &[200],
+    };
+    let _ = call::send(user, ctx, list(&other_token)).await;
+    let verdict = match call::send(user, ctx, list(token)).await {
+        Some(r) if r.status == 200 => match foreign_in(ctx, &r.body, own) {
+            Some((t, found)) => ProbeVerdict::Leak(format!(
+                "GET {path} as tenant #{own} right after tenant #{other} → 200 with tenant #{t}'s {found}"
+            )),
+            None => ProbeVerdict::Held,
+        },
+        Some(r) => ProbeVerdict::Inconclusive(format!("GET {path} → {}", r.status)),
+        None => ProbeVerdict::Inconclusive(format!("GET {path}: no response")),
+    };
+    ctx.sink.probe(CACHE.0, CACHE.1, verdict);
+}
+
+/// The first marker or department id of a tenant other than `own` found in `body`.
+fn foreign_in<'a>(ctx: &'a Ctx, body: &[u8], own: usize) -> Option<(usize, &'a str)> {
+    ctx.fixture
+        .tenants
+        .iter()
+        .enumerate()
+        .filter(|(t, _)| *t != own)
+        .find_map(|(t, tenant)| {
+            std::iter::once(&tenant.marker)
+                .chain(&tenant.department_ids)
+                .find(|s| contains(body, s))
+                .map(|s| (t, s.as_str()))
+        })
 }
 
 /// Before any user starts: a payroll run per tenant, then a sweep.
@@ -71,17 +138,69 @@ pub(super) async fn setup_and_sweep(ctx: Arc<Ctx>, user: &mut GooseUser) -> Tran
         if let Some(token) = login_as(user, &ctx, &admin).await
             && let Some(run) = start_payroll(user, &ctx, &token).await
         {
-            ctx.set_payroll_run(t, run);
+            ctx.set_payroll_run(t, run.clone());
+            let mut state = ctx.probe_state();
+            state.setup_runs.resize(ctx.fixture.tenants.len(), None);
+            state.setup_runs[t] = Some(run);
         }
     }
     sweep(&ctx, user).await;
     Ok(())
 }
 
-/// After every user stopped: the sweep again.
+/// After every user stopped: the sweep again, and the payroll runs of the setup completed.
 pub(super) async fn final_sweep(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
     sweep(&ctx, user).await;
+    payroll_completion(&ctx, user).await;
     Ok(())
+}
+
+/// Each tenant's payroll run started before the load must have completed by now (within
+/// [`COMPLETION_DEADLINE`] more): a run still queued or running has failed and been retried
+/// all along, which is how a job that ignores the tenant shows when the schema's walls stop
+/// its writes.
+async fn payroll_completion(ctx: &Ctx, user: &mut GooseUser) {
+    let runs = ctx.probe_state().setup_runs.clone();
+    let deadline = Instant::now() + COMPLETION_DEADLINE;
+    for (t, run) in runs.iter().enumerate() {
+        let Some(run) = run else { continue };
+        let Some(admin) = first_with(ctx, t, Role::HrAdmin) else {
+            continue;
+        };
+        let Some(token) = login_as(user, ctx, &admin).await else {
+            let why = format!("tenant #{t}: hr_admin login failed");
+            ctx.sink
+                .probe(COMPLETION.0, COMPLETION.1, ProbeVerdict::Inconclusive(why));
+            continue;
+        };
+        let path = format!("/payroll/runs/{run}");
+        let status = loop {
+            let call = Call {
+                endpoint: Endpoint::GetPayrollRun,
+                path: &path,
+                token: Some(&token),
+                body: None,
+                expected: &[200],
+            };
+            let status = call::send(user, ctx, call)
+                .await
+                .and_then(|r| r.field("status"))
+                .unwrap_or_default();
+            if status == "completed" || status == "failed" || Instant::now() >= deadline {
+                break status;
+            }
+            tokio::time::sleep(COMPLETION_POLL).await;
+        };
+        let verdict = if status == "completed" {
+            ProbeVerdict::Held
+        } else {
+            ProbeVerdict::Inconclusive(format!(
+                "GET {path} → status {status:?}: tenant #{t}'s run started before the load has \
+                 not completed after it (+{COMPLETION_DEADLINE:?}): the job is failing"
+            ))
+        };
+        ctx.sink.probe(COMPLETION.0, COMPLETION.1, verdict);
+    }
 }
 
 /// Every ordered pair of the first tenants, as the setup user; its requests (the logins
@@ -97,6 +216,7 @@ async fn sweep(ctx: &Ctx, user: &mut GooseUser) {
             None => None,
         });
     }
+    ctx.probe_state().tokens.clone_from(&tokens);
     for (own, token) in tokens.iter().enumerate() {
         for other in (0..n).filter(|o| *o != own) {
             match token {

@@ -3,7 +3,7 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     "smoke",
     "load",
     "stress",
@@ -15,6 +15,7 @@ const NAMES: [&str; 11] = [
     "redis-pause",
     "pg-reset",
     "service-kill",
+    "durability",
 ];
 
 #[test]
