@@ -45,6 +45,10 @@ const COMPLETION: (&str, &str) = (
     "payroll_isolation",
     "a payroll run started before the load has completed after it",
 );
+/// A probe the tenant's rate limit answered proves nothing either way, and is the tier doing
+/// its job (a free-tier tenant under load is limited often): no verdict, rather than an
+/// inconclusive one that would fail a healthy run on `probes.failures`.
+const RATE_LIMITED: u16 = 429;
 /// How long after the load a run started before it may still take to complete.
 const COMPLETION_DEADLINE: Duration = Duration::from_secs(10);
 const COMPLETION_POLL: Duration = Duration::from_millis(200);
@@ -107,6 +111,7 @@ async fn cache_bleed(user: &mut GooseUser, ctx: &Ctx, token: &str, own: usize, o
             )),
             None => ProbeVerdict::Held,
         },
+        Some(r) if r.status == RATE_LIMITED => return,
         Some(r) => ProbeVerdict::Inconclusive(format!("GET {path} → {}", r.status)),
         None => ProbeVerdict::Inconclusive(format!("GET {path}: no response")),
     };
@@ -174,7 +179,7 @@ async fn payroll_completion(ctx: &Ctx, user: &mut GooseUser) {
             continue;
         };
         let path = format!("/payroll/runs/{run}");
-        let status = loop {
+        let (status, http) = loop {
             let call = Call {
                 endpoint: Endpoint::GetPayrollRun,
                 path: &path,
@@ -182,17 +187,18 @@ async fn payroll_completion(ctx: &Ctx, user: &mut GooseUser) {
                 body: None,
                 expected: &[200],
             };
-            let status = call::send(user, ctx, call)
-                .await
-                .and_then(|r| r.field("status"))
-                .unwrap_or_default();
+            let reply = call::send(user, ctx, call).await;
+            let http = reply.as_ref().map(|r| r.status);
+            let status = reply.and_then(|r| r.field("status")).unwrap_or_default();
             if status == "completed" || status == "failed" || Instant::now() >= deadline {
-                break status;
+                break (status, http);
             }
             tokio::time::sleep(COMPLETION_POLL).await;
         };
         let verdict = if status == "completed" {
             ProbeVerdict::Held
+        } else if http == Some(RATE_LIMITED) {
+            continue;
         } else {
             ProbeVerdict::Inconclusive(format!(
                 "GET {path} → status {status:?}: tenant #{t}'s run started before the load has \
@@ -268,7 +274,9 @@ async fn probe_pair(
         let path = format!("/employees/{id}");
         let reply = refused(user, ctx, Endpoint::GetEmployee, &path, token).await;
         let what = format!("tenant #{own} read employee {id} of tenant #{other}");
-        ctx.sink.probe(READ.0, READ.1, refusal_verdict(reply, what));
+        if let Some(verdict) = refusal_verdict(reply, what) {
+            ctx.sink.probe(READ.0, READ.1, verdict);
+        }
     }
     let reply = call::send(
         user,
@@ -292,6 +300,7 @@ async fn probe_pair(
         } else {
             ProbeVerdict::Held
         }),
+        Some(r) if r.status == RATE_LIMITED => None,
         Some(r) => Some(ProbeVerdict::Inconclusive(format!("status {}", r.status))),
         None => Some(ProbeVerdict::Inconclusive("no response".into())),
     };
@@ -302,8 +311,9 @@ async fn probe_pair(
         let path = format!("/payroll/runs/{run}/payslips");
         let reply = refused(user, ctx, Endpoint::ListPayslips, &path, token).await;
         let what = format!("tenant #{own} listed payslips of run {run} of tenant #{other}");
-        ctx.sink
-            .probe(PAYSLIPS.0, PAYSLIPS.1, refusal_verdict(reply, what));
+        if let Some(verdict) = refusal_verdict(reply, what) {
+            ctx.sink.probe(PAYSLIPS.0, PAYSLIPS.1, verdict);
+        }
     }
 }
 
@@ -329,13 +339,15 @@ async fn refused(
     .await
 }
 
-fn refusal_verdict(reply: Option<Reply>, what: String) -> ProbeVerdict {
-    match reply {
+/// `None` for a 429 (see [`RATE_LIMITED`]).
+fn refusal_verdict(reply: Option<Reply>, what: String) -> Option<ProbeVerdict> {
+    Some(match reply {
         Some(r) if r.expected => ProbeVerdict::Held,
         Some(r) if (200..300).contains(&r.status) => ProbeVerdict::Leak(what),
+        Some(r) if r.status == RATE_LIMITED => return None,
         Some(r) => ProbeVerdict::Inconclusive(format!("status {}", r.status)),
         None => ProbeVerdict::Inconclusive("no response".into()),
-    }
+    })
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
