@@ -10,4 +10,5 @@ mod probes;
 mod report;
 mod run;
 mod service_log;
+mod support;
 mod tidy;
