@@ -1,6 +1,6 @@
 //! The "Over time" section: requests per second, latency percentiles and error rate per
 //! second, behind shaded load stages and fault windows. Charts are report.html's alone (see
-//! [`Block::Figure`]); report.md leaves the section out.
+//! `Block::Figure`); report.md leaves the section out.
 
 use super::document::{Block, Figure, Section};
 use super::svg::{Band, Chart, Line};

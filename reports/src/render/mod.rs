@@ -2,7 +2,7 @@
 //! environment, so the same report always renders to the same bytes.
 //!
 //! Markdown and HTML show the same sections: `sections.rs` (with `baseline.rs`, `scenario.rs`,
-//! `chaos.rs` and `charts.rs`) turns the report into a [`document::Document`] once, and
+//! `chaos.rs` and `charts.rs`) turns the report into a `document::Document` once, and
 //! `markdown.rs` and `html.rs` each walk that model in one place. JUnit and the console
 //! summary have shapes of their own (test cases, a terminal screen) and read the report
 //! directly.
