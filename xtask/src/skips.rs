@@ -76,8 +76,9 @@ pub fn report(cargo: &std::ffi::OsStr, passthrough: &[String], skips: &[Skip]) {
     for skip in skips {
         let skipped: Vec<&String> = names.iter().filter(|n| n.contains(skip.filter)).collect();
         eprintln!(
-            "xtask: {} tests skipped (libtest counts them as filtered out): {}",
+            "xtask: {} test{} skipped (libtest counts them as filtered out): {}",
             skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
             skip.reason
         );
         for name in skipped {
