@@ -67,6 +67,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the cross-tenant and security probe catalogue once; exit 1 on any leak.
     Probe(ProbeArgs),
+    /// Fuzz the service's contract: requests generated from its OpenAPI document for every
+    /// operation; exit 1 on a 5xx or any answer the document does not promise.
+    Fuzz(FuzzArgs),
     /// Manage the local Postgres+Redis container image.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -207,6 +210,51 @@ pub struct ProbeArgs {
     pub seed: u64,
     /// Testing aid: start the local service with this seeded defect switched on (repeat for
     /// several), to see the probes catch it. Names as in `hrms::defects::Defects`.
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    pub defect: Vec<String>,
+}
+
+/// `gauntlet fuzz`.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Fuzz a running service instead of starting the local one. It writes: aim it at a test
+    /// deployment (it creates, changes and deactivates records of the credentials' tenant).
+    #[arg(long, value_name = "URL", requires = "credentials")]
+    pub target: Option<url::Url>,
+    /// JSON file with the tenants and credentials of `--target` (the seeder's output format):
+    /// the first tenant with an hr_admin and an employee is the one fuzzed; other tenants' ids
+    /// are the targets of the operator's operations.
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub credentials: Option<PathBuf>,
+    /// The platform operator's bearer token of `--target`, for the `/admin` operations
+    /// (without it they are reported as not covered, and the exit code is 1).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GAUNTLET_OPERATOR_TOKEN",
+        requires = "target"
+    )]
+    pub operator_token: Option<String>,
+    /// Seed of the generated requests (and of the local service's data set).
+    #[arg(long, default_value_t = gauntlet_contract::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Requests per operation.
+    #[arg(long, default_value_t = 40, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub per_operation: u32,
+    /// Wall-clock bound of the fuzzing (operations not reached by then are reported).
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub budget: std::time::Duration,
+    /// Only this operation, written as `GET /employees` (repeat for several) [default: all].
+    #[arg(long, value_name = "OPERATION")]
+    pub operation: Vec<String>,
+    /// Also write the summary (every failure, statuses, coverage) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Testing aid: start the local service with this seeded defect switched on (repeat for
+    /// several). Names as in `hrms::defects::Defects`.
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub defect: Vec<String>,
 }

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use crate::finalize::{Analyses, FinalizeError, Inputs, Recovery, finalize};
 use crate::histogram::{self, HistogramError};
 use crate::model::{
-    AlertRecord, BaselineSection, EndpointReport, PhaseKind, PhaseReport, ProbeResult, Report,
-    ScenarioResults, SecondPoint, Span,
+    AlertRecord, BaselineSection, EndpointReport, PhaseKind, PhaseReport, ProbeResult,
+    ProbesSection, Report, ScenarioResults, SecondPoint, Span,
 };
 use crate::record::{EndpointStats, summarize_map};
 use crate::threshold::{self, Threshold, ThresholdParseError};
@@ -333,22 +333,13 @@ fn merge_sections(out: &mut Report, reports: &[Report], start: u64) {
 }
 
 fn merge_probes(reports: &[Report]) -> Vec<ProbeResult> {
-    let mut by_key: BTreeMap<(String, String), ProbeResult> = BTreeMap::new();
-    for p in reports.iter().flat_map(|r| &r.probes.results) {
-        let m = by_key
-            .entry((p.kind.clone(), p.name.clone()))
-            .or_insert_with(|| ProbeResult {
-                kind: p.kind.clone(),
-                name: p.name.clone(),
-                ..ProbeResult::default()
-            });
-        m.attempts += p.attempts;
-        m.leaks += p.leaks;
-        m.failures += p.failures;
-        let room = MAX_EXAMPLES.saturating_sub(m.examples.len());
-        m.examples.extend(p.examples.iter().take(room).cloned());
+    let mut merged = ProbesSection::default();
+    for r in reports {
+        merged.absorb(r.probes.results.clone(), MAX_EXAMPLES);
     }
-    by_key.into_values().collect()
+    let mut results = merged.results;
+    results.sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+    results
 }
 
 fn merge_alerts(reports: &[Report], start: u64) -> Vec<AlertRecord> {

@@ -42,6 +42,10 @@ pub struct Defects {
     /// role requirement (manager or HR admin) and the manager relation are skipped, so any
     /// employee decides a colleague's leave.
     pub employee_can_approve_leave: bool,
+    /// Listing employees takes the page number as given instead of through the pagination
+    /// check: page 0 becomes a negative offset that Postgres refuses, answered as a 500.
+    /// The contract fuzzer's to catch (`gauntlet fuzz`), not a probe's.
+    pub unchecked_pagination: bool,
 }
 
 impl Defects {
@@ -61,6 +65,7 @@ impl Defects {
                 "employee_can_approve_leave",
                 self.employee_can_approve_leave,
             ),
+            ("unchecked_pagination", self.unchecked_pagination),
         ];
         all.into_iter()
             .filter(|(_, on)| *on)

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
 mod env;
+mod fuzz;
 mod image;
 mod list;
 mod probe;
@@ -22,6 +23,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Env(args) => env::run(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Probe(args) => probe::run(args).await,
+        Command::Fuzz(args) => fuzz::run(args).await,
         Command::Image(ImageCommand::Build) => image::build().await,
         Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),

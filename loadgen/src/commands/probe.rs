@@ -93,7 +93,7 @@ pub fn defects_from(names: &[String]) -> anyhow::Result<Defects> {
 }
 
 /// Four tenants, one per tier, largest first: the noisy neighbour floods the last (free).
-fn seed_spec(seed: u64) -> SeedSpec {
+pub(super) fn seed_spec(seed: u64) -> SeedSpec {
     SeedSpec {
         tenants: 4,
         employees_per_tenant: 12,
@@ -105,7 +105,7 @@ fn seed_spec(seed: u64) -> SeedSpec {
     }
 }
 
-fn read_fixture(path: &Path) -> anyhow::Result<Fixture> {
+pub(super) fn read_fixture(path: &Path) -> anyhow::Result<Fixture> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Fixture::from_json(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))

@@ -160,6 +160,22 @@ pub async fn serve_on(
     serve_wired(stack, spec, defects, Wiring::Direct).await
 }
 
+/// [`serve_on`] with the platform operator's `/admin` routes open to `operator_token`:
+/// what `gauntlet fuzz` needs to reach every operation.
+pub async fn serve_for_fuzzing(
+    stack: &Stack,
+    spec: &SeedSpec,
+    defects: hrms::defects::Defects,
+    operator_token: &str,
+) -> anyhow::Result<(LocalService, Option<SeededData>)> {
+    let operator = hrms::config::Secret::new(operator_token);
+    serve_configured(stack, Some(spec), Wiring::Direct, |s| {
+        s.defects = defects;
+        s.auth.operator_token = Some(operator);
+    })
+    .await
+}
+
 /// [`serve_on`] with the dependencies reached as `wiring` says.
 async fn serve_wired(
     stack: &Stack,
@@ -167,9 +183,20 @@ async fn serve_wired(
     defects: hrms::defects::Defects,
     wiring: Wiring,
 ) -> anyhow::Result<(LocalService, Option<SeededData>)> {
+    serve_configured(stack, spec, wiring, |s| s.defects = defects).await
+}
+
+/// Starts the service with [`settings`] changed by `configure`, seeds `spec` if given and
+/// waits for readiness.
+async fn serve_configured(
+    stack: &Stack,
+    spec: Option<&SeedSpec>,
+    wiring: Wiring,
+    configure: impl FnOnce(&mut Settings),
+) -> anyhow::Result<(LocalService, Option<SeededData>)> {
     let proxies = Proxies::wire(stack, wiring).await?;
     let mut settings = settings(stack, proxies.as_ref())?;
-    settings.defects = defects;
+    configure(&mut settings);
     let app = Application::build(settings)
         .await
         .context("starting the reference service")?;

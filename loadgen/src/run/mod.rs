@@ -240,6 +240,8 @@ struct Measured {
     local: bool,
     chaos: chaos::ChaosLog,
     ledger: Option<gauntlet_reports::model::LedgerSection>,
+    /// The probe catalogue's results before and after the load.
+    sweeps: Vec<gauntlet_reports::model::ProbeResult>,
 }
 
 /// `analysis.json`: the monitor's raw samples and generator detail the report has no place
@@ -267,6 +269,7 @@ async fn measure(
     raw_samples: Option<raw::RawSamples>,
 ) -> Measured {
     let client = reqwest::Client::new();
+    let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
     let before = scrape::scrape(&client, sut.base_url()).await;
     // Exact stage percentiles for the stress and spike analyses.
     let histograms = judge::keeps_histograms(plan);
@@ -311,6 +314,7 @@ async fn measure(
         },
         Sut::Remote { .. } => None,
     };
+    sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
     let (backend, base_url) = (sut.backend(), sut.base_url().to_owned());
     // A child service's CPU is its own, not the generator's.
     let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
@@ -330,6 +334,7 @@ async fn measure(
         local,
         chaos,
         ledger,
+        sweeps,
     }
 }
 
@@ -371,6 +376,7 @@ async fn attack_and_record(
             .map_err(Failure::infrastructure)?;
     }
     report.probes.results = probes;
+    report.probes.absorb(m.sweeps, recorder::MAX_EXAMPLES);
     chaos_report::fill(&mut report, m.chaos);
     if let Some(ledger) = m.ledger {
         report.ledger = ledger;

@@ -1,5 +1,5 @@
-//! `gauntlet probe`'s engine: the whole probe catalogue once against a service, into a
-//! report whose only section is the probes.
+//! The probe catalogue against a service: `gauntlet probe`'s engine (once, into a report
+//! whose only section is the probes) and a run's sweeps before and after its load.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,6 +21,59 @@ fn now_unix_us() -> u64 {
 /// Runs the catalogue (noisy neighbour included) against `base_url` and returns one result
 /// per probe.
 pub async fn run_catalogue(base_url: &str, fixture: Fixture) -> anyhow::Result<Vec<ProbeResult>> {
+    run_families(
+        base_url,
+        fixture,
+        Catalogue {
+            noisy_neighbour: true,
+        },
+    )
+    .await
+}
+
+/// A run's first sweep: the catalogue without the noisy-neighbour flood (which would leave a
+/// tenant's bucket empty as the load starts). Nothing with fewer than two tenants.
+pub async fn sweep_before_load(base_url: &str, fixture: &Fixture) -> Vec<ProbeResult> {
+    let families = Catalogue {
+        noisy_neighbour: false,
+    };
+    sweep(base_url, fixture, families).await
+}
+
+/// A run's last sweep, after the load: the whole catalogue.
+pub async fn sweep_after_load(base_url: &str, fixture: &Fixture) -> Vec<ProbeResult> {
+    let families = Catalogue {
+        noisy_neighbour: true,
+    };
+    sweep(base_url, fixture, families).await
+}
+
+/// The catalogue's `families` against `base_url`, outside the run's measured window, so none
+/// of its requests is a sample, an error or a count the cross-check sees. A sweep that cannot
+/// start (a probing account cannot log in) is one failed probe, never silence: a run whose
+/// probes did not run must not pass as one whose probes held.
+async fn sweep(base_url: &str, fixture: &Fixture, families: Catalogue) -> Vec<ProbeResult> {
+    if fixture.tenants.len() < 2 {
+        return Vec::new();
+    }
+    match run_families(base_url, fixture.clone(), families).await {
+        Ok(results) => results,
+        Err(e) => vec![ProbeResult {
+            kind: "sweep".into(),
+            name: "the probe catalogue runs".into(),
+            attempts: 1,
+            leaks: 0,
+            failures: 1,
+            examples: vec![format!("{e:#}")],
+        }],
+    }
+}
+
+async fn run_families(
+    base_url: &str,
+    fixture: Fixture,
+    families: Catalogue,
+) -> anyhow::Result<Vec<ProbeResult>> {
     anyhow::ensure!(
         fixture.tenants.len() >= 2,
         "cross-tenant probes need at least two tenants, the fixture has {}",
@@ -30,11 +83,7 @@ pub async fn run_catalogue(base_url: &str, fixture: Fixture) -> anyhow::Result<V
     let prober = Prober::login(base_url, fixture, recorder.clone())
         .await
         .context("logging the probing accounts in")?;
-    prober
-        .run(Catalogue {
-            noisy_neighbour: true,
-        })
-        .await;
+    prober.run(families).await;
     Ok(recorder.take().1)
 }
 

@@ -17,7 +17,7 @@ use gauntlet_scenarios::personas::{CallOutcome, ProbeVerdict, RequestSink, Sampl
 use super::raw::{RawLine, RawSamples};
 
 /// Probe examples kept per probe: enough to act on, bounded for the report's size.
-const MAX_EXAMPLES: usize = 5;
+pub(crate) const MAX_EXAMPLES: usize = 5;
 
 /// Collects samples and probe verdicts for one run.
 pub struct Recorder {

@@ -4,6 +4,7 @@
 use gauntlet_reports::threshold::Metric;
 use gauntlet_reports::{Threshold, parse_threshold};
 use gauntlet_scenarios::ScenarioSpec;
+use gauntlet_scenarios::spec::ScenarioKind;
 
 /// Why a threshold was refused; the message starts with `file:line:column`.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,10 @@ pub struct ThresholdError {
 /// multi-tenant run without a leak budget would pass while leaking.
 const DEFAULT_ERROR_RATE: &str = "http.error_rate < 1%";
 const DEFAULT_LEAKS: &str = "probes.leaks == 0";
+/// On a run meant to stay healthy (no faults, not pushed past its limits), a probe that could
+/// not conclude is the service failing it: a 5xx, no answer, a payroll run that never
+/// completes (how a job that trips over the tenant walls shows).
+const DEFAULT_PROBE_FAILURES: &str = "probes.failures == 0";
 
 /// The spec's thresholds in order, then the defaults it does not already cover.
 /// `probes` says whether the run probes (two or more tenants).
@@ -48,6 +53,14 @@ pub fn for_run(spec: &ScenarioSpec, probes: bool) -> Result<Vec<Threshold>, Thre
     if probes && !covers(Metric::ProbeLeaks) {
         defaults.push(DEFAULT_LEAKS);
     }
+    let healthy_run = spec.chaos().is_empty()
+        && matches!(
+            spec.kind(),
+            ScenarioKind::Smoke | ScenarioKind::Load | ScenarioKind::Endurance
+        );
+    if probes && healthy_run && !covers(Metric::ProbeFailures) {
+        defaults.push(DEFAULT_PROBE_FAILURES);
+    }
     for text in defaults {
         // Constants of this module: a parse failure is a bug caught by the test below.
         if let Ok(t) = parse_threshold(text) {
@@ -65,12 +78,42 @@ mod tests {
     fn defaults_parse_and_are_added_once() {
         assert!(parse_threshold(DEFAULT_ERROR_RATE).is_ok());
         assert!(parse_threshold(DEFAULT_LEAKS).is_ok());
+        assert!(parse_threshold(DEFAULT_PROBE_FAILURES).is_ok());
         let smoke = ScenarioSpec::load("smoke").unwrap();
         let all = for_run(&smoke, true).unwrap();
         assert_eq!(
             all.len(),
             smoke.thresholds().len(),
-            "smoke already covers both"
+            "smoke already covers all three"
+        );
+    }
+
+    #[test]
+    fn probe_failures_fail_healthy_runs_only() {
+        let spec = |kind: &str, chaos: &str| {
+            let text = format!(
+                "version = 1\ndescription = \"x\"\nkind = \"{kind}\"\n\
+                 [[stages]]\nname = \"a\"\nkind = \"hold\"\nduration = \"10s\"\nusers = 1\n{chaos}"
+            );
+            ScenarioSpec::from_toml_str(&text, "t.toml").unwrap()
+        };
+        let has_default = |s: &ScenarioSpec| {
+            for_run(s, true)
+                .unwrap()
+                .iter()
+                .any(|t| t.metric == Metric::ProbeFailures)
+        };
+        assert!(has_default(&spec("smoke", "")));
+        assert!(has_default(&spec("load", "")));
+        assert!(!has_default(&spec("stress", "")));
+        let fault = "[[chaos]]\nfault = \"kill\"\ntarget = \"postgres\"\nstart = \"2s\"\nduration = \"2s\"\n";
+        assert!(!has_default(&spec("load", fault)));
+        assert!(
+            !for_run(&spec("load", ""), false)
+                .unwrap()
+                .iter()
+                .any(|t| t.metric == Metric::ProbeFailures),
+            "no probes, no probe thresholds"
         );
     }
 

@@ -16,6 +16,7 @@ fn allowed() -> BTreeMap<&'static str, (&'static [&'static str], &'static [&'sta
         "gauntlet-scenarios",
         "gauntlet-chaos",
         "gauntlet-reports",
+        "gauntlet-contract",
     ];
     const BENCHES: &[&str] = &[
         "hrms",
@@ -26,7 +27,16 @@ fn allowed() -> BTreeMap<&'static str, (&'static [&'static str], &'static [&'sta
         "gauntlet-loadgen",
     ];
     BTreeMap::from([
-        ("hrms", (&[][..], &["gauntlet-testcontainers"][..])),
+        // The service's tests provision with our testcontainers and fuzz with our fuzzer: test
+        // tools, never the harness.
+        (
+            "hrms",
+            (
+                &[][..],
+                &["gauntlet-testcontainers", "gauntlet-contract"][..],
+            ),
+        ),
+        ("gauntlet-contract", (&[][..], &[][..])),
         ("gauntlet-testcontainers", (&[][..], &[][..])),
         // A spec's `[[chaos]]` entries are parsed into the chaos crate's fault types, and its
         // stage kinds are the report's.
@@ -120,6 +130,7 @@ fn every_folder_is_one_package_and_none_shadows_a_published_crate() {
         [
             "gauntlet-benches",
             "gauntlet-chaos",
+            "gauntlet-contract",
             "gauntlet-loadgen",
             "gauntlet-reports",
             "gauntlet-scenarios",

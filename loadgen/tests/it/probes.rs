@@ -230,3 +230,68 @@ fn a_leak_in_a_run_is_a_probe_failure_and_no_endpoint_error() {
     assert!(row["probe"].as_u64().unwrap() > 0, "{row}");
     assert_eq!(cross["consistent"], true, "{cross:#}");
 }
+
+/// `gauntlet run smoke` carries the whole catalogue in its sweeps, so the isolation defects
+/// that only `gauntlet probe` used to catch fail a plain run too: a cache keyed without the
+/// tenant (a leak), a payroll job that ignores the tenant (its runs never complete: a probe
+/// failure, which fails a run without faults), a rate limiter shared by all tenants (the
+/// noisy-neighbour probe of the last sweep). The clean run is `run::smoke_passes_…`.
+#[test]
+fn smoke_fails_on_each_isolation_defect_the_catalogue_catches() {
+    let cases = [
+        (
+            "HRMS__DEFECTS__CACHE_KEY_WITHOUT_TENANT",
+            "cache_bleed",
+            "probes.leaks",
+        ),
+        (
+            "HRMS__DEFECTS__PAYROLL_WITHOUT_TENANT",
+            "payroll_isolation",
+            "probes.failures",
+        ),
+        (
+            "HRMS__DEFECTS__RATE_LIMIT_BY_IP",
+            "rate_limit_isolation",
+            "probes.leaks",
+        ),
+    ];
+    for (defect, kind, threshold) in cases {
+        let dir = crate::support::out_dir("isolation-defect");
+        let output = crate::support::gauntlet()
+            .env(defect, "true")
+            .args([
+                "run",
+                "smoke",
+                "--quiet",
+                "--duration-scale",
+                "0.2",
+                "--out",
+            ])
+            .arg(dir.path())
+            .output()
+            .expect("gauntlet runs");
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{defect}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report = crate::support::read_json(&dir.path().join("report.json"));
+        let caught = report["probes"]["results"]
+            .as_array()
+            .expect("probe results")
+            .iter()
+            .any(|p| p["kind"] == kind && !p["examples"].as_array().unwrap().is_empty());
+        assert!(caught, "{defect}: {kind} shows it: {:#}", report["probes"]);
+        let failed = report["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["metric"] == threshold && t["pass"] == false);
+        assert!(
+            failed,
+            "{defect}: {threshold} failed: {:#}",
+            report["thresholds"]
+        );
+    }
+}

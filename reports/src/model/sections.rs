@@ -23,6 +23,27 @@ impl ProbesSection {
     pub fn failures(&self) -> u64 {
         self.results.iter().map(|r| r.failures).sum()
     }
+
+    /// Adds `results` (another pass of the same probes, e.g. a run's sweeps), summing the
+    /// counts of a probe already present and keeping at most `max_examples` examples each.
+    pub fn absorb(&mut self, results: Vec<ProbeResult>, max_examples: usize) {
+        for r in results {
+            match self
+                .results
+                .iter_mut()
+                .find(|p| p.kind == r.kind && p.name == r.name)
+            {
+                Some(p) => {
+                    p.attempts += r.attempts;
+                    p.leaks += r.leaks;
+                    p.failures += r.failures;
+                    let room = max_examples.saturating_sub(p.examples.len());
+                    p.examples.extend(r.examples.into_iter().take(room));
+                }
+                None => self.results.push(r),
+            }
+        }
+    }
 }
 
 /// Result of one probe from the catalogue.

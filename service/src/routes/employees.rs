@@ -114,11 +114,18 @@ pub async fn list(
     user: AuthUser,
     Query(filter): Query<ListEmployees>,
 ) -> ApiResult<Json<Page<Employee>>> {
-    let (page, per_page, offset) = Pagination {
-        page: filter.page,
-        per_page: filter.per_page,
-    }
-    .resolve()?;
+    let (page, per_page, offset) = if state.defects.unchecked_pagination {
+        // SEEDED DEFECT unchecked_pagination: the page taken as given, so page 0 is a
+        // negative OFFSET that reaches Postgres.
+        let (page, per_page) = (filter.page.unwrap_or(1), filter.per_page.unwrap_or(50));
+        (page, per_page, (i64::from(page) - 1) * i64::from(per_page))
+    } else {
+        Pagination {
+            page: filter.page,
+            per_page: filter.per_page,
+        }
+        .resolve()?
+    };
     let pattern = filter.q.as_deref().map(like_pattern);
     let status = filter.status.map(EmployeeStatus::as_str);
     // One statement shape for every filter combination keeps the prepared-statement cache

@@ -12,7 +12,6 @@ mod bad_input;
 mod binary;
 mod contract_fuzz;
 mod employees;
-mod fuzz_gen;
 mod health;
 mod idempotency;
 mod isolation;

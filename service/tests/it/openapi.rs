@@ -7,36 +7,15 @@ use std::collections::{BTreeSet, HashSet};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, json, spawn_app};
+use gauntlet_contract::spec::{METHODS, operations, resolve};
 
-pub const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+use crate::helpers::{TestApp, json, spawn_app};
 
 /// The served document.
 pub async fn document(app: &TestApp) -> Value {
     let response = app.get("/openapi.json", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     json(response).await
-}
-
-/// `(path, method, operation)` of every operation of `doc`.
-pub fn operations(doc: &Value) -> Vec<(String, String, Value)> {
-    let mut out = Vec::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in METHODS {
-            if let Some(op) = item.get(method) {
-                out.push((path.clone(), method.to_owned(), op.clone()));
-            }
-        }
-    }
-    out
-}
-
-/// Follows a local `$ref` (`#/components/schemas/X`) to what it points at.
-pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(pointer) => resolve(doc, doc.pointer(&pointer[1..]).unwrap_or(&Value::Null)),
-        None => value,
-    }
 }
 
 fn refs(value: &Value, out: &mut Vec<String>) {
@@ -95,8 +74,9 @@ async fn the_served_document_is_valid_openapi_and_states_the_truth_about_every_o
     let mut operation_ids = HashSet::new();
     let operations = operations(&doc);
     assert!(operations.len() >= 28, "{} operations", operations.len());
-    for (path, method, op) in &operations {
-        let at = format!("{method} {path}");
+    for operation in &operations {
+        let (path, op) = (&operation.path, &operation.spec);
+        let at = operation.name();
         let id = op["operationId"].as_str().unwrap_or_default().to_owned();
         assert!(operation_ids.insert(id), "{at}: operationId repeated");
         let params = op["parameters"].as_array().cloned().unwrap_or_default();
@@ -205,8 +185,8 @@ async fn every_documented_operation_is_served_and_no_undocumented_method_is() {
     let doc = document(&app).await;
     let id = uuid::Uuid::new_v4().to_string();
     let mut documented: BTreeSet<(String, String)> = BTreeSet::new();
-    for (path, method, _) in operations(&doc) {
-        documented.insert((path, method));
+    for op in operations(&doc) {
+        documented.insert((op.path, op.method));
     }
     let paths: BTreeSet<String> = documented.iter().map(|(p, _)| p.clone()).collect();
     for path in &paths {

@@ -7,7 +7,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 
-use crate::openapi::resolve;
+use crate::spec::resolve;
 
 /// One character from all of Unicode (no surrogates: a Rust string cannot hold them),
 /// a third of the time a control character or NUL.
