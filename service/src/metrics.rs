@@ -219,12 +219,13 @@ impl Metrics {
     }
 }
 
-/// RSS from /proc (Linux); `None` elsewhere.
+/// RSS from /proc (Linux); `None` elsewhere. statm counts pages, and the page size is asked,
+/// not assumed: aarch64 kernels run with 4, 16 or 64 KiB pages.
 fn resident_memory_bytes() -> Option<i64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: i64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // The page size is 4 KiB on every platform this service targets (x86-64, aarch64 Linux).
-    Some(pages * 4096)
+    let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok()??;
+    pages.checked_mul(page_size)
 }
 
 /// Middleware: counts and times every request by matched route and status.

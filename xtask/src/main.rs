@@ -7,6 +7,12 @@
 //! on a Debian-family system the missing packages are installed, each command printed first;
 //! elsewhere, or with `--no-install` / `GAUNTLET_NO_INSTALL=1`, the commands are printed and
 //! the task stops with exit 1 before running anything.
+//!
+//! Tests the machine cannot run are filtered out by name and listed as skipped at the end
+//! (`skips.rs`): the docker-backend tests when no Docker engine answers or
+//! `GAUNTLET_SKIP_DOCKER_TESTS=1`, the browser tests when `GAUNTLET_SKIP_BROWSER_TESTS=1`.
+
+mod skips;
 
 use std::{
     process::{Command, ExitCode},
@@ -18,6 +24,8 @@ use gauntlet_testcontainers::{
     native::binaries::{find_on_path, find_postgres_bin},
     setup::apt,
 };
+
+use skips::{NEEDS_CHROMIUM, NEEDS_DOCKER, Skip};
 
 const USAGE: &str = "usage: cargo xtask test [--no-install] [-- <arguments for cargo test>]";
 
@@ -60,22 +68,37 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let skip_docker = match runtime.block_on(prepare(changes)) {
-        Ok(skip_docker) => skip_docker,
+    let skips = match runtime.block_on(prepare(changes)) {
+        Ok(skips) => skips,
         Err(message) => {
             eprintln!("xtask: the machine is not ready for the tests:\n{message}");
             return ExitCode::FAILURE;
         }
     };
-    run_tests(&passthrough, skip_docker)
+    run_tests(&passthrough, &skips)
 }
 
-/// Installs what is missing and builds the image; `Ok(true)` when no Docker engine answers, so
-/// the docker-backend tests are to be skipped (they say so when they are).
-async fn prepare(changes: SystemChanges) -> Result<bool, String> {
+/// Installs what is missing and builds the image; returns the tests this machine cannot run.
+async fn prepare(changes: SystemChanges) -> Result<Vec<Skip>, String> {
     let observer = Observer::default();
     let started = Instant::now();
-    let docker = docker::connect(Duration::from_secs(2)).await.ok();
+    let mut skips = Vec::new();
+    if skips::asked("GAUNTLET_SKIP_BROWSER_TESTS") {
+        skips.push(Skip {
+            filter: NEEDS_CHROMIUM,
+            reason: "GAUNTLET_SKIP_BROWSER_TESTS=1".to_owned(),
+        });
+    }
+    // Asked to leave Docker alone: no engine is contacted and no image built.
+    let docker = if skips::asked("GAUNTLET_SKIP_DOCKER_TESTS") {
+        skips.push(Skip {
+            filter: NEEDS_DOCKER,
+            reason: "GAUNTLET_SKIP_DOCKER_TESTS=1".to_owned(),
+        });
+        None
+    } else {
+        docker::connect(Duration::from_secs(2)).await.ok()
+    };
     let image_missing = match &docker {
         Some(docker) => !local_image::local_image_present(docker)
             .await
@@ -87,8 +110,14 @@ async fn prepare(changes: SystemChanges) -> Result<bool, String> {
         apt::install_if_allowed(&missing, "the test suite", changes, &observer).await?;
     }
     let Some(docker) = docker else {
-        observer.step("no Docker engine answers: the docker-backend tests are skipped");
-        return Ok(true);
+        if skips.iter().all(|s| s.filter != NEEDS_DOCKER) {
+            observer.step("no Docker engine answers: the docker-backend tests are skipped");
+            skips.push(Skip {
+                filter: NEEDS_DOCKER,
+                reason: "no Docker engine answers".to_owned(),
+            });
+        }
+        return Ok(skips);
     };
     if image_missing {
         if changes == SystemChanges::Refused {
@@ -116,14 +145,14 @@ async fn prepare(changes: SystemChanges) -> Result<bool, String> {
         "machine ready for the tests in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
-    Ok(false)
+    Ok(skips)
 }
 
 /// Debian packages the suite needs that this machine lacks.
 fn missing_packages(image_to_build: bool) -> Vec<&'static str> {
     let browser = std::env::var_os("GAUNTLET_CHROMIUM").is_some()
         || find_on_path("chromium").is_some()
-        || skipped("GAUNTLET_SKIP_BROWSER_TESTS");
+        || skips::asked("GAUNTLET_SKIP_BROWSER_TESTS");
     let checks = [
         (
             "postgresql",
@@ -143,25 +172,29 @@ fn missing_packages(image_to_build: bool) -> Vec<&'static str> {
         .collect()
 }
 
-fn skipped(variable: &str) -> bool {
-    std::env::var_os(variable).is_some_and(|v| v == "1")
-}
-
-fn run_tests(passthrough: &[String], skip_docker: bool) -> ExitCode {
+fn run_tests(passthrough: &[String], skips: &[Skip]) -> ExitCode {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
+    let (cargo_args, test_args) = skips::test_args(passthrough, skips);
+    let mut command = Command::new(&cargo);
     // Every test binary runs even when an earlier one failed: CI shows all failures at once.
     command
         .args(["test", "--workspace", "--no-fail-fast"])
-        .args(passthrough);
-    if skip_docker {
-        command.env("GAUNTLET_SKIP_DOCKER_TESTS", "1");
+        .args(&cargo_args);
+    if !test_args.is_empty() {
+        command.arg("--").args(&test_args);
     }
     eprintln!(
-        "xtask: running cargo test --workspace {}",
-        passthrough.join(" ")
+        "xtask: running cargo test --workspace --no-fail-fast {}{}",
+        cargo_args.join(" "),
+        if test_args.is_empty() {
+            String::new()
+        } else {
+            format!(" -- {}", test_args.join(" "))
+        }
     );
-    match command.status() {
+    let status = command.status();
+    skips::report(&cargo, passthrough, skips);
+    match status {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => ExitCode::from(
             status

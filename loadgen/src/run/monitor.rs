@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::generator::{CpuMeter, LAG_TICK, LagStats};
+use super::scrape;
 
 /// How often the monitor samples.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -114,7 +115,7 @@ async fn sample_loop(base: String, max_ticks: u64, mut stop: watch::Receiver<boo
                 rss_bytes: own_rss().unwrap_or(0),
             });
         }
-        match scrape(&client, &url).await {
+        match scrape::fetch(&client, &url, SCRAPE_TIMEOUT).await {
             Some(text) => {
                 let mut s = parse_gauges(&text);
                 s.unix_s = now;
@@ -137,14 +138,6 @@ async fn sample_loop(base: String, max_ticks: u64, mut stop: watch::Receiver<boo
     out
 }
 
-async fn scrape(client: &reqwest::Client, url: &str) -> Option<String> {
-    let response = client.get(url).timeout(SCRAPE_TIMEOUT).send().await.ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.text().await.ok()
-}
-
 async fn lag_loop(max_ticks: u64, mut stop: watch::Receiver<bool>) -> LagStats {
     let mut lag = LagStats::default();
     for _ in 0..max_ticks {
@@ -158,31 +151,21 @@ async fn lag_loop(max_ticks: u64, mut stop: watch::Receiver<bool>) -> LagStats {
     lag
 }
 
-/// This process's resident memory (Linux `/proc/self/statm`, 4 KiB pages).
+/// This process's resident memory (Linux `/proc/self/statm`, in pages). The page size is
+/// asked, not assumed: aarch64 kernels run with 4, 16 or 64 KiB pages.
 fn own_rss() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let page_size = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok()??;
+    Some(pages * u64::try_from(page_size).ok()?)
 }
 
-/// Picks the service's unlabelled gauges out of the Prometheus text format.
+/// Picks the service's unlabelled gauges out of its `/metrics`.
 pub fn parse_gauges(text: &str) -> ServiceSample {
     let mut s = ServiceSample::default();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((name, value)) = line.split_once(' ') else {
-            continue;
-        };
-        // Gauges may render as floats; negative or garbage values are skipped.
-        let Some(v) = value
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v >= 0.0)
-            .map(|v| v as u64)
-        else {
-            continue;
-        };
-        let slot = match name {
+    // Gauges may render as floats; negative values are skipped.
+    for sample in scrape::samples(text).filter(|x| x.labels.is_empty() && x.value >= 0.0) {
+        let slot = match sample.name {
             "hrms_process_resident_memory_bytes" => &mut s.rss_bytes,
             "hrms_db_pool_in_use" => &mut s.db_pool_in_use,
             "hrms_db_pool_connections" => &mut s.db_pool_connections,
@@ -191,7 +174,7 @@ pub fn parse_gauges(text: &str) -> ServiceSample {
             "hrms_http_requests_in_flight" => &mut s.in_flight,
             _ => continue,
         };
-        *slot = Some(v);
+        *slot = Some(sample.value as u64);
     }
     s
 }
@@ -242,5 +225,23 @@ mod tests {
         assert_eq!(s.job_queue_depth, Some(0));
         assert_eq!(s.in_flight, Some(2));
         assert_eq!(s.rss_bytes, Some(123_456_789));
+    }
+
+    /// statm × the page size is the kernel's own VmRSS (in KiB): a wrong page size is off by
+    /// 4× or 16× on 16 KiB and 64 KiB kernels.
+    #[test]
+    fn own_rss_agrees_with_the_kernels_vmrss() {
+        let rss = own_rss().expect("statm readable");
+        let status = std::fs::read_to_string("/proc/self/status").expect("status readable");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line");
+        let vm = kib * 1024;
+        assert!(
+            rss.abs_diff(vm) <= vm / 10,
+            "statm gives {rss} bytes, VmRSS {vm}"
+        );
     }
 }

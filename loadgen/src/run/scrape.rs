@@ -1,66 +1,58 @@
-//! Request counts as the service saw them, from its Prometheus `/metrics`.
+//! The service's Prometheus `/metrics`: fetched and parsed here, once, for both readers —
+//! the request counts of the cross-check (below) and the monitor's gauges (`monitor.rs`).
 //!
-//! Scraped once before the attack and once after; the difference per `METHOD /route` is what
-//! the attack sent, and must equal what the harness recorded. Health and metrics routes are
-//! left out: the harness polls them itself.
+//! Counts are scraped once before the attack and once after; the difference per
+//! `METHOD /route` is what the attack sent, and must equal what the harness recorded. Health
+//! and metrics routes are left out: the harness polls them itself.
+//!
+//! The parser is ours (see ARCHITECTURE.md, "Where we wrote our own"): the published ones
+//! either drop samples whose label values contain `}` — every templated route, such as
+//! `/employees/{id}` — or come with a licence or a dependency tree out of proportion to
+//! reading a few dozen lines.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Counter family the reference service exports (OpenMetrics adds `_total`).
-const FAMILY: &str = "hrms_http_requests_total{";
+const FAMILY: &str = "hrms_http_requests_total";
 
 /// Requests per `METHOD /route`, all statuses together.
 pub type Counts = BTreeMap<String, u64>;
 
-/// Fetches and parses `/metrics`; `None` when the target has no such endpoint or no
-/// `hrms_http_requests_total` family (a deployment that is not the reference service).
-pub async fn scrape(client: &reqwest::Client, base: &str) -> Option<Counts> {
-    let response = client
-        .get(format!("{base}/metrics"))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
+/// `GET url` within `timeout`; the body of a successful answer.
+pub async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Option<String> {
+    let response = client.get(url).timeout(timeout).send().await.ok()?;
     if !response.status().is_success() {
         return None;
     }
-    let text = response.text().await.ok()?;
-    let counts = parse(&text);
-    text.contains(FAMILY).then_some(counts)
+    response.text().await.ok()
+}
+
+/// Fetches and reads `/metrics`; `None` when the target has no such endpoint or no
+/// `hrms_http_requests_total` family (a deployment that is not the reference service).
+pub async fn scrape(client: &reqwest::Client, base: &str) -> Option<Counts> {
+    let text = fetch(client, &format!("{base}/metrics"), Duration::from_secs(5)).await?;
+    samples(&text)
+        .any(|s| s.name == FAMILY)
+        .then(|| parse(&text))
 }
 
 /// Sums `hrms_http_requests_total{method=..,route=..,status=..} N` by method and route.
 pub fn parse(text: &str) -> Counts {
     let mut counts = Counts::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix(FAMILY) else {
-            continue;
-        };
-        let Some((labels, value)) = rest.rsplit_once('}') else {
-            continue;
-        };
-        let (Some(method), Some(route)) = (label(labels, "method"), label(labels, "route")) else {
+    for s in samples(text).filter(|s| s.name == FAMILY) {
+        let (Some(method), Some(route)) = (s.label("method"), s.label("route")) else {
             continue;
         };
         if route == "/metrics" || route.starts_with("/health") {
             continue;
         }
-        let value = value.split_whitespace().next().unwrap_or("");
         // Counters render as integers or floats depending on the client library.
-        let Some(n) = value.parse::<f64>().ok().filter(|n| *n >= 0.0) else {
-            continue;
-        };
-        *counts.entry(format!("{method} {route}")).or_default() += n as u64;
+        if s.value >= 0.0 {
+            *counts.entry(format!("{method} {route}")).or_default() += s.value as u64;
+        }
     }
     counts
-}
-
-/// The value of `name="..."` in a label set (values here never contain quotes).
-fn label<'a>(labels: &'a str, name: &str) -> Option<&'a str> {
-    let start = labels.find(&format!("{name}=\""))? + name.len() + 2;
-    let len = labels[start..].find('"')?;
-    Some(&labels[start..start + len])
 }
 
 /// `after - before`, per key, dropping zeros.
@@ -72,6 +64,86 @@ pub fn delta(before: &Counts, after: &Counts) -> Counts {
             (d > 0).then(|| (k.clone(), d))
         })
         .collect()
+}
+
+/// One sample line: `name{label="value",...} value [timestamp]`.
+#[derive(Debug, PartialEq)]
+pub struct Sample<'a> {
+    pub name: &'a str,
+    /// Label values unescaped (`\"`, `\\`, `\n`).
+    pub labels: Vec<(&'a str, String)>,
+    pub value: f64,
+}
+
+impl Sample<'_> {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The samples of a Prometheus (or OpenMetrics) text exposition, in order. Comments (`# HELP`,
+/// `# TYPE`, `# EOF`) and blank lines carry nothing we read; a malformed line is skipped
+/// rather than failing the scrape, as one odd line must not blind the monitor.
+pub fn samples(text: &str) -> impl Iterator<Item = Sample<'_>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(sample)
+}
+
+fn sample(line: &str) -> Option<Sample<'_>> {
+    let name_end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(line.len());
+    let (name, mut rest) = line.split_at(name_end);
+    if name.is_empty() {
+        return None;
+    }
+    let mut labels = Vec::new();
+    if let Some(after_brace) = rest.strip_prefix('{') {
+        rest = label_set(after_brace, &mut labels)?;
+    }
+    // The value, then an optional timestamp we do not need. `f64` reads `+Inf` and `NaN`.
+    let value = rest.split_whitespace().next()?.parse().ok()?;
+    Some(Sample {
+        name,
+        labels,
+        value,
+    })
+}
+
+/// Reads `a="x",b="y"}` into `labels`; returns what follows the closing brace.
+fn label_set<'a>(mut rest: &'a str, labels: &mut Vec<(&'a str, String)>) -> Option<&'a str> {
+    loop {
+        rest = rest.trim_start_matches([' ', ',']);
+        if let Some(after) = rest.strip_prefix('}') {
+            return Some(after);
+        }
+        let (name, after) = rest.split_once('=')?;
+        let (value, after) = quoted(after.trim_start().strip_prefix('"')?)?;
+        labels.push((name.trim(), value));
+        rest = after;
+    }
+}
+
+/// A label value up to its closing quote, unescaped; and what follows the quote.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, &s[i + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => value.push('\n'),
+                other => value.push(other),
+            },
+            other => value.push(other),
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -91,5 +163,33 @@ mod tests {
         assert_eq!(counts["GET /employees/{id}"], 5);
         let before = Counts::from([("GET /employees/{id}".to_owned(), 2)]);
         assert_eq!(delta(&before, &counts)["GET /employees/{id}"], 3);
+    }
+
+    #[test]
+    fn label_values_keep_braces_commas_and_escapes() {
+        let text = "# HELP x a help line } with { braces\n\
+            x{route=\"/a/{id},b\",note=\"say \\\"hi\\\"\\\\ \\n\"} 1.5e3 1700000000000\n\
+            y 2\n\
+            z{a=\"1\",} +Inf\n\
+            # EOF\n";
+        let all: Vec<Sample> = samples(text).collect();
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert_eq!(all[0].name, "x");
+        assert_eq!(all[0].label("route"), Some("/a/{id},b"));
+        assert_eq!(all[0].label("note"), Some("say \"hi\"\\ \n"));
+        assert_eq!(all[0].value, 1500.0);
+        assert_eq!(
+            (all[1].name, all[1].labels.len(), all[1].value),
+            ("y", 0, 2.0)
+        );
+        assert_eq!(all[2].label("a"), Some("1"));
+        assert!(all[2].value.is_infinite());
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped_not_fatal() {
+        let text = "good 1\n{nameless=\"x\"} 1\nunclosed{a=\"1 2\nnovalue{a=\"1\"}\nbad abc\nalso_good 2\n";
+        let names: Vec<&str> = samples(text).map(|s| s.name).collect();
+        assert_eq!(names, ["good", "also_good"]);
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::run::{bad_input, explain, gauntlet, out_dir, read_json, spec};
+use crate::support::{bad_input, explain, gauntlet, out_dir, read_json, spec};
 
 /// Generous (p95 may grow 100×) so a second run of the same code never trips them on a
 /// busy CI box; the doctored throughput drop (−90%) is far beyond the rps allowance.

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::run::{bad_input, explain, interrupt_and_wait};
+use crate::support::{bad_input, explain, interrupt_and_wait, poll_until};
 
 fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
@@ -275,26 +275,6 @@ fn native_servers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
     assert_ports_close(&ports);
 }
 
-/// The same for containers: the owner's PID and start time ride in labels.
-#[test]
-fn containers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
-    if std::env::var("GAUNTLET_SKIP_DOCKER_TESTS").is_ok_and(|v| v == "1") {
-        eprintln!("GAUNTLET_SKIP_DOCKER_TESTS=1: docker backend not exercised on this machine");
-        return;
-    }
-    let ports = serve_then_sigkill("docker");
-    let removed = tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let docker = gauntlet_testcontainers::docker::connect(Duration::from_secs(5))
-                .await
-                .expect("docker answers");
-            gauntlet_testcontainers::docker::reap_orphan_containers(&docker).await
-        });
-    assert!(removed >= 2, "removed {removed} containers");
-    assert_ports_close(&ports);
-}
-
 /// Starts `gauntlet serve` on `backend`, kills it with SIGKILL once ready and returns the
 /// Postgres and Redis ports, checked to be still serving (the orphans these tests are about).
 fn serve_then_sigkill(backend: &str) -> Vec<u16> {
@@ -332,28 +312,21 @@ fn serve_then_sigkill(backend: &str) -> Vec<u16> {
 }
 
 fn assert_ports_close(ports: &[u16]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    for port in ports {
-        while TcpStream::connect(("127.0.0.1", *port)).is_ok() {
-            assert!(
-                Instant::now() < deadline,
-                "port {port} still served after the sweep"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    poll_until(
+        Duration::from_secs(10),
+        "ports closed after the sweep",
+        || match ports
+            .iter()
+            .find(|port| TcpStream::connect(("127.0.0.1", **port)).is_ok())
+        {
+            Some(port) => Err(format!("port {port} still served")),
+            None => Ok(()),
+        },
+    );
 }
 
 /// An image nobody can have: absent here, and no registry serves it.
 const UNOBTAINABLE_IMAGE: &str = "gauntlet-test/never-published:1";
-
-fn docker_tests_skipped() -> bool {
-    let skip = std::env::var("GAUNTLET_SKIP_DOCKER_TESTS").is_ok_and(|v| v == "1");
-    if skip {
-        eprintln!("GAUNTLET_SKIP_DOCKER_TESTS=1: docker backend not exercised on this machine");
-    }
-    skip
-}
 
 /// `gauntlet run smoke` on the docker backend with Postgres from [`UNOBTAINABLE_IMAGE`]:
 /// its exit code and stderr.
@@ -373,45 +346,65 @@ fn run_with_unobtainable_image(extra: &[&str]) -> (Option<i32>, String) {
     )
 }
 
-/// `--no-install` changes nothing: no pull is attempted, and the error is the command to run.
-#[test]
-fn no_install_refuses_to_fetch_a_missing_image_and_prints_the_command_with_exit_3() {
-    if docker_tests_skipped() {
-        return;
-    }
-    let (code, stderr) = run_with_unobtainable_image(&["--no-install"]);
-    assert_eq!(code, Some(3), "{stderr}");
-    assert!(stderr.contains("--no-install"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains(&format!("pulling {UNOBTAINABLE_IMAGE}")),
-        "a pull was attempted: {stderr}"
-    );
-}
+/// Tests of the docker backend: `cargo xtask test` filters them out by this module's name on a
+/// machine where no Docker engine answers, and lists them as skipped.
+mod needs_docker {
+    use super::*;
+    use crate::support::require_docker;
 
-/// Without `--no-install` the run tries the pull, says so, and when it fails names the
-/// command; the local image is not built for an image the user named.
-#[test]
-fn a_failed_pull_is_announced_and_ends_in_exit_3_naming_the_command() {
-    if docker_tests_skipped() {
-        return;
+    /// The same for containers: the owner's PID and start time ride in labels.
+    #[test]
+    fn containers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
+        require_docker();
+        let ports = serve_then_sigkill("docker");
+        let removed = tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let docker = gauntlet_testcontainers::docker::connect(Duration::from_secs(5))
+                    .await
+                    .expect("docker answers");
+                gauntlet_testcontainers::docker::reap_orphan_containers(&docker).await
+            });
+        assert!(removed >= 2, "removed {removed} containers");
+        assert_ports_close(&ports);
     }
-    let (code, stderr) = run_with_unobtainable_image(&[]);
-    assert_eq!(code, Some(3), "{stderr}");
-    assert!(
-        stderr.contains(&format!("pulling {UNOBTAINABLE_IMAGE}")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("could not pull"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("building gauntlet-deps"),
-        "built an image for a named one: {stderr}"
-    );
+
+    /// `--no-install` changes nothing: no pull is attempted, and the error is the command to run.
+    #[test]
+    fn no_install_refuses_to_fetch_a_missing_image_and_prints_the_command_with_exit_3() {
+        require_docker();
+        let (code, stderr) = run_with_unobtainable_image(&["--no-install"]);
+        assert_eq!(code, Some(3), "{stderr}");
+        assert!(stderr.contains("--no-install"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(&format!("pulling {UNOBTAINABLE_IMAGE}")),
+            "a pull was attempted: {stderr}"
+        );
+    }
+
+    /// Without `--no-install` the run tries the pull, says so, and when it fails names the
+    /// command; the local image is not built for an image the user named.
+    #[test]
+    fn a_failed_pull_is_announced_and_ends_in_exit_3_naming_the_command() {
+        require_docker();
+        let (code, stderr) = run_with_unobtainable_image(&[]);
+        assert_eq!(code, Some(3), "{stderr}");
+        assert!(
+            stderr.contains(&format!("pulling {UNOBTAINABLE_IMAGE}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("could not pull"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("docker pull {UNOBTAINABLE_IMAGE}")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("building gauntlet-deps"),
+            "built an image for a named one: {stderr}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use hrms::ratelimit::Tier;
 use hrms::seed::SeedSpec;
 use serde_json::Value;
 
-use crate::run::{gauntlet, out_dir, read_json};
+use crate::support::{gauntlet, out_dir, read_json};
 
 async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || gauntlet().args(&args).output().expect("gauntlet runs"))

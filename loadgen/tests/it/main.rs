@@ -11,4 +11,5 @@ mod probes;
 mod report;
 mod run;
 mod service_log;
+mod support;
 mod tidy;

@@ -15,7 +15,7 @@ use hrms::ratelimit::Tier;
 use hrms::seed::SeedSpec;
 use serde_json::Value;
 
-use crate::run::{explain, read_json};
+use crate::support::{explain, read_json};
 
 /// Smoke × 0.1: 1 s + 2 s of load per process.
 const SCALE: &str = "0.1";
@@ -71,7 +71,7 @@ fn assert_summary_matches(e: &Value, h: &Histogram<u64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_generators_merge_to_the_percentiles_of_their_union() {
-    let dir = crate::run::out_dir("merge");
+    let dir = crate::support::out_dir("merge");
     // The loadgen's own in-process service, as `gauntlet serve` starts it.
     let provision = ProvisionConfig {
         backend: BackendChoice::Native,
@@ -94,7 +94,7 @@ async fn two_generators_merge_to_the_percentiles_of_their_union() {
 
     let generator = |name: &str| {
         let out = dir.path().join(name);
-        let mut cmd = tokio::process::Command::from(crate::run::gauntlet());
+        let mut cmd = tokio::process::Command::from(crate::support::gauntlet());
         cmd.args(["run", "smoke", "--quiet", "--duration-scale", SCALE])
             .arg("--target")
             .arg(&base_url)
@@ -123,7 +123,7 @@ async fn two_generators_merge_to_the_percentiles_of_their_union() {
     }
 
     let merged_path = dir.path().join("merged.json");
-    let output = crate::run::gauntlet()
+    let output = crate::support::gauntlet()
         .args(["report", "merge"])
         .arg(dir.path().join("a/report.json"))
         .arg(dir.path().join("b/report.json"))

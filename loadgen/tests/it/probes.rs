@@ -178,8 +178,8 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
 /// `GET /employees/{id}`: probe requests go to the cross-check's probe column only.
 #[test]
 fn a_leak_in_a_run_is_a_probe_failure_and_no_endpoint_error() {
-    let dir = crate::run::out_dir("leaking-run");
-    let output = crate::run::gauntlet()
+    let dir = crate::support::out_dir("leaking-run");
+    let output = crate::support::gauntlet()
         .env("HRMS__DEFECTS__UNSCOPED_EMPLOYEE_READ", "true")
         .args([
             "run",
@@ -198,7 +198,7 @@ fn a_leak_in_a_run_is_a_probe_failure_and_no_endpoint_error() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report = crate::run::read_json(&dir.path().join("report.json"));
+    let report = crate::support::read_json(&dir.path().join("report.json"));
     let leaks: u64 = report["probes"]["results"]
         .as_array()
         .expect("probe results")
@@ -220,7 +220,7 @@ fn a_leak_in_a_run_is_a_probe_failure_and_no_endpoint_error() {
     if let Some(e) = by_id {
         assert_eq!(e["error_rate"].as_f64(), Some(0.0), "{e:#}");
     }
-    let cross = crate::run::read_json(&dir.path().join("crosscheck.json"));
+    let cross = crate::support::read_json(&dir.path().join("crosscheck.json"));
     let row = cross["endpoints"]
         .as_array()
         .expect("rows")
@@ -256,8 +256,8 @@ fn smoke_fails_on_each_isolation_defect_the_catalogue_catches() {
         ),
     ];
     for (defect, kind, threshold) in cases {
-        let dir = crate::run::out_dir("isolation-defect");
-        let output = crate::run::gauntlet()
+        let dir = crate::support::out_dir("isolation-defect");
+        let output = crate::support::gauntlet()
             .env(defect, "true")
             .args([
                 "run",
@@ -276,7 +276,7 @@ fn smoke_fails_on_each_isolation_defect_the_catalogue_catches() {
             "{defect}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let report = crate::run::read_json(&dir.path().join("report.json"));
+        let report = crate::support::read_json(&dir.path().join("report.json"));
         let caught = report["probes"]["results"]
             .as_array()
             .expect("probe results")

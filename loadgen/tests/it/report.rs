@@ -1,6 +1,6 @@
 //! `gauntlet report render|compare|merge` on real report files.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use gauntlet_reports::{
     Outcome, Report, RunRecorder,
@@ -8,15 +8,9 @@ use gauntlet_reports::{
     render::{self, from_json},
 };
 
-use crate::run::bad_input;
+use crate::support::{bad_input, gauntlet};
 
 const T0_US: u64 = 1_767_225_600_000_000;
-
-fn gauntlet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
-    cmd.env("NO_COLOR", "1").env("GAUNTLET_BACKEND", "native");
-    cmd
-}
 
 /// A report of `seconds` × `per_second` requests on one endpoint with latencies around
 /// `latency_us` (a deterministic spread of ±50%).

@@ -2,74 +2,18 @@
 //! Redis (native backend for speed), short scaled runs.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 use serde_json::Value;
+
+use crate::support::{
+    assert_all_exit, bad_input, children_of, explain, gauntlet, interrupt_and_wait, out_dir,
+    read_json, spec,
+};
 
 /// Smoke is 5 s + 15 s of load; × 0.3 that is 2 s + 5 s (goose runs whole seconds).
 const SMOKE_SCALE: &str = "0.3";
-
-pub(crate) fn gauntlet() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
-    cmd.env("GAUNTLET_BACKEND", "native")
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-pub(crate) fn out_dir(name: &str) -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix(&format!("gauntlet-{name}-"))
-        .tempdir()
-        .expect("temp dir")
-}
-
-pub(crate) fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-/// Sends SIGINT to `child` and waits (polling, bounded by `within`) until it has exited.
-pub(crate) fn interrupt_and_wait(
-    child: &mut std::process::Child,
-    within: Duration,
-) -> std::process::ExitStatus {
-    let pid = Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, Signal::SIGINT).expect("signal");
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running {within:?} after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs `cmd`, which must be refused as bad input (exit 2); returns its stderr, where the
-/// refusal is explained.
-pub(crate) fn bad_input(cmd: &mut Command) -> String {
-    let output = cmd.output().expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-pub(crate) fn explain(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// Every endpoint a persona calls in a smoke run.
 const PERSONA_ENDPOINTS: &[&str] = &[
@@ -160,19 +104,6 @@ fn smoke_passes_and_the_harness_counts_what_the_service_counted() {
         assert!(dir.path().join(file).is_file(), "{file} missing");
     }
     eprintln!("smoke run took {took:?}, {total} requests");
-}
-
-/// A spec with an impossible latency budget, and its parse-error twin.
-pub(crate) fn spec(dir: &Path, threshold: &str) -> std::path::PathBuf {
-    let path = dir.join("tiny.toml");
-    let text = format!(
-        "version = 1\ndescription = \"tiny\"\nthresholds = [\n  \"{threshold}\",\n]\n\n\
-         [[stages]]\nname = \"hold\"\nkind = \"hold\"\nduration = \"2s\"\nusers = 2\n\n\
-         [think_time]\nmin = \"50ms\"\nmax = \"100ms\"\n\n\
-         [personas]\nemployee = 1\nmanager = 0\nhr_admin = 0\nprober = 0\n"
-    );
-    std::fs::write(&path, text).expect("write spec");
-    path
 }
 
 #[test]
@@ -315,41 +246,7 @@ fn ctrl_c_mid_run_writes_an_aborted_report_and_leaves_nothing_running() {
     let report = read_json(&dir.path().join("report.json"));
     assert_eq!(report["verdict"], "aborted");
     assert_eq!(report["run"]["interrupted"], true);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while servers.iter().any(|p| alive(*p)) {
-        assert!(Instant::now() < deadline, "left running: {servers:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-pub(crate) fn alive(pid: i32) -> bool {
-    // A zombie has exited; only its parent's wait is missing.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-    })
-}
-
-/// Pids whose parent is `pid` (the native Postgres and Redis servers of a run).
-pub(crate) fn children_of(pid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let child: i32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            // After the parenthesised name: state, then the parent pid.
-            let ppid = stat
-                .rsplit_once(") ")?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .to_owned();
-            (ppid == pid.to_string()).then_some(child)
-        })
-        .collect()
+    assert_all_exit(&servers, Duration::from_secs(10));
 }
 
 /// Runs a built-in scenario on the small profile, scaled, and returns (output, report,

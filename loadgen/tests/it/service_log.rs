@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::run::{explain, gauntlet, out_dir, read_json};
+use crate::support::{explain, gauntlet, out_dir, read_json};
 
 /// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.3 that is 9 s with
 /// the kill from 3 s to 5.4 s: about 60 requests answered 503 at the small profile.

@@ -1,10 +1,7 @@
-//! The baseline comparison (`gauntlet run --baseline`) in Markdown and HTML: every judged
-//! metric, regressions marked. Nothing is written when the run had no baseline.
+//! The baseline comparison (`gauntlet run --baseline`): every judged metric, regressions
+//! marked. No section when the run had no baseline.
 
-use std::fmt::Write as _;
-
-use super::html::escape;
-use super::markdown::cell;
+use super::document::{Cell, Column, Section, Table, code, strong, text};
 use crate::format;
 use crate::model::{BaselineDelta, DeltaStatus, Report};
 
@@ -31,79 +28,44 @@ fn band(d: &BaselineDelta) -> String {
     )
 }
 
-fn headline(r: &Report) -> (String, usize) {
+/// `Baseline`: the file and allowances compared against, then one row per judged metric.
+pub(crate) fn section(r: &Report) -> Option<Section> {
     let b = &r.baseline;
+    if !b.enabled {
+        return None;
+    }
     let n = b.regressions().count();
-    (b.file.clone().unwrap_or_default(), n)
-}
-
-/// `### Baseline` for report.md.
-pub fn markdown(out: &mut String, r: &Report) {
-    let b = &r.baseline;
-    if !b.enabled {
-        return;
-    }
-    let (file, n) = headline(r);
-    let _ = writeln!(
-        out,
-        "### Baseline\n\nCompared with `{}` (allowed: {}): **{n} regression{}**\n",
-        file.replace('`', "'"),
-        cell(&b.allowances),
-        if n == 1 { "" } else { "s" }
-    );
-    out.push_str(
-        "| | Endpoint | Metric | Base | New | Change | Allowed | Base 95% band | Result |\n",
-    );
-    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---|\n");
+    let mut s = Section::new("baseline", "Baseline");
+    s.push(vec![
+        text("Compared with "),
+        code(b.file.clone().unwrap_or_default()),
+        text(format!(" (allowed: {}): ", b.allowances)),
+        strong(format!("{n} regression{}", if n == 1 { "" } else { "s" })),
+    ]);
+    let mut table = Table::new(vec![
+        Column::mark(),
+        Column::left("Endpoint"),
+        Column::left("Metric"),
+        Column::right("Base"),
+        Column::right("New"),
+        Column::right("Change"),
+        Column::right("Allowed"),
+        Column::right("Base 95% band"),
+        Column::left("Result"),
+    ]);
     for d in &b.deltas {
-        let mark = if d.status == DeltaStatus::Regression {
-            "❌"
-        } else {
-            "✅"
-        };
-        let _ = writeln!(
-            out,
-            "| {mark} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&d.endpoint),
-            cell(&d.metric),
-            format::value(d.base, d.unit),
-            format::value(d.new, d.unit),
-            change(d),
-            cell(&d.allowance),
-            band(d),
-            d.status.as_str()
-        );
+        table.row(vec![
+            Cell::Mark(d.status != DeltaStatus::Regression),
+            d.endpoint.as_str().into(),
+            d.metric.as_str().into(),
+            format::value(d.base, d.unit).into(),
+            format::value(d.new, d.unit).into(),
+            change(d).into(),
+            d.allowance.as_str().into(),
+            band(d).into(),
+            d.status.as_str().into(),
+        ]);
     }
-    out.push('\n');
-}
-
-/// `<section id="baseline">` for report.html.
-pub fn html(out: &mut String, r: &Report, mark: fn(bool) -> &'static str) {
-    let b = &r.baseline;
-    if !b.enabled {
-        return;
-    }
-    let (file, n) = headline(r);
-    let _ = write!(
-        out,
-        "<section id=\"baseline\"><h2>Baseline</h2><p>Compared with <code>{}</code> (allowed: {}): <b>{n}</b> regressions</p><table><tr><th>Endpoint</th><th>Metric</th><th>Base</th><th>New</th><th>Change</th><th>Allowed</th><th>Base 95% band</th><th></th><th>Result</th></tr>",
-        escape(&file),
-        escape(&b.allowances)
-    );
-    for d in &b.deltas {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-            escape(&d.endpoint),
-            escape(&d.metric),
-            format::value(d.base, d.unit),
-            format::value(d.new, d.unit),
-            change(d),
-            escape(&d.allowance),
-            band(d),
-            mark(d.status != DeltaStatus::Regression),
-            d.status.as_str()
-        );
-    }
-    out.push_str("</table></section>");
+    s.push(table);
+    Some(s)
 }

@@ -1,19 +1,10 @@
 //! The chaos section (fault windows, recovery time, hypotheses, timeline) and the ledger
-//! section in Markdown and HTML. Kept apart from the main renderers, which only call in here;
-//! nothing is written for a run without faults or without a ledger.
+//! section; neither for a run without faults or without a ledger.
 
-use std::fmt::Write as _;
-
-use super::html::escape;
-use super::markdown::cell;
-use super::svg::{self, Timeline};
+use super::document::{Block, Cell, Column, Figure, Section, Table, strong, text};
+use super::svg::Timeline;
 use crate::format::duration_us;
 use crate::model::{ChaosEvent, FaultWindow, LedgerSection, Report};
-
-/// Rows shown in the Markdown chaos timeline before it is cut (PR comments are size-limited).
-const MAX_MD_EVENTS: usize = 40;
-/// Rows of the HTML chaos event table before it is cut.
-const MAX_HTML_EVENTS: usize = 200;
 
 fn has_chaos(r: &Report) -> bool {
     let c = &r.chaos;
@@ -53,122 +44,82 @@ fn event_kind(e: &ChaosEvent) -> String {
         .unwrap_or_else(|| "event".to_owned())
 }
 
-/// `### Chaos` for report.md: recovery time, fault windows, hypotheses, timeline.
-pub fn markdown(out: &mut String, r: &Report) {
+/// `Chaos`: recovery time, fault windows (as a table and drawn on a timeline), hypotheses,
+/// the event log.
+pub(crate) fn section(r: &Report) -> Option<Section> {
     if !has_chaos(r) {
-        return;
+        return None;
     }
     let c = &r.chaos;
-    let _ = writeln!(out, "### Chaos\n\nRecovery time: **{}**\n", recovery(r));
+    let mut s = Section::new("chaos", "Chaos");
+    s.push(vec![text("Recovery time: "), strong(recovery(r))]);
     if !c.faults.is_empty() {
-        out.push_str(
-            "| Fault | Type | Target | Attributes | From | To |\n|---|---|---|---|---:|---:|\n",
-        );
+        let mut table = Table::new(vec![
+            Column::left("Fault"),
+            Column::left("Type"),
+            Column::left("Target"),
+            Column::left("Attributes"),
+            Column::right("From"),
+            Column::right("To"),
+        ]);
         for f in &c.faults {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | +{} | {} |",
-                cell(&f.name),
-                cell(&f.fault),
-                cell(&f.target),
-                cell(&attributes(f)),
-                duration_us(f.start_offset_us),
-                window_end(f)
-            );
+            table.row(vec![
+                f.name.as_str().into(),
+                f.fault.as_str().into(),
+                f.target.as_str().into(),
+                attributes(f).into(),
+                format!("+{}", duration_us(f.start_offset_us)).into(),
+                window_end(f).into(),
+            ]);
         }
-        out.push('\n');
+        s.push(table);
     }
+    s.push(Block::Figure(Figure::Timeline(timeline(r))));
     if !c.hypotheses.is_empty() {
-        out.push_str("| | Hypothesis | Expected | Observed |\n|---|---|---|---|\n");
+        let mut table = Table::new(vec![
+            Column::mark(),
+            Column::left("Hypothesis"),
+            Column::left("Expected"),
+            Column::left("Observed"),
+        ]);
         for h in &c.hypotheses {
-            let mark = if h.pass { "✅" } else { "❌" };
-            let _ = writeln!(
-                out,
-                "| {mark} | {} | {} | {} |",
-                cell(&h.name),
-                cell(&h.expected),
-                cell(&h.observed)
-            );
+            table.row(vec![
+                Cell::Mark(h.pass),
+                Cell::Code(h.name.clone()),
+                h.expected.as_str().into(),
+                h.observed.as_str().into(),
+            ]);
         }
-        out.push('\n');
+        s.push(Block::Heading("Hypotheses".to_owned()));
+        s.push(table);
     }
     if !c.events.is_empty() {
-        out.push_str("| At | Event | Target | Detail |\n|---:|---|---|---|\n");
-        for e in c.events.iter().take(MAX_MD_EVENTS) {
-            let _ = writeln!(
-                out,
-                "| +{} | {} | {} | {} |",
-                duration_us(e.at_offset_us),
-                cell(&event_kind(e)),
-                cell(&e.target),
-                cell(&e.message)
-            );
+        let mut table = Table::new(vec![
+            Column::right("At"),
+            Column::left("Event"),
+            Column::left("Target"),
+            Column::left("Detail"),
+        ]);
+        table.long = Some("events");
+        for e in &c.events {
+            table.row(vec![
+                format!("+{}", duration_us(e.at_offset_us)).into(),
+                event_kind(e).into(),
+                e.target.as_str().into(),
+                e.message.as_str().into(),
+            ]);
         }
-        if c.events.len() > MAX_MD_EVENTS {
-            let _ = writeln!(
-                out,
-                "\n…and {} more events in report.json",
-                c.events.len() - MAX_MD_EVENTS
-            );
-        }
-        out.push('\n');
+        s.push(Block::Heading("Timeline".to_owned()));
+        s.push(table);
     }
+    Some(s)
 }
 
-/// `### Ledger` for report.md: the five counts and the examples.
-pub fn ledger_markdown(out: &mut String, l: &LedgerSection) {
-    if !l.enabled {
-        return;
-    }
-    out.push_str("### Ledger\n\n| Acked | Verified | Lost | Duplicated | Unacknowledged but present |\n|---:|---:|---:|---:|---:|\n");
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} |\n",
-        l.acked, l.verified, l.lost, l.duplicated, l.unacknowledged_but_present
-    );
-    out.push_str(
-        "Unacknowledged but present: writes that got no answer yet were committed \
-         (informational, not a failure).\n\n",
-    );
-    if !l.examples.is_empty() {
-        out.push_str("Examples:\n\n");
-        for e in &l.examples {
-            let _ = writeln!(out, "- {}", cell(e));
-        }
-        out.push('\n');
-    }
-}
-
-/// The chaos section for report.html: recovery time, fault windows, the SVG timeline,
-/// hypotheses and the event table.
-pub fn html(out: &mut String, r: &Report, mark: fn(bool) -> &'static str) {
-    if !has_chaos(r) {
-        return;
-    }
+/// Fault windows as bars over the run, events as marks.
+fn timeline(r: &Report) -> Timeline {
     let c = &r.chaos;
-    let _ = write!(
-        out,
-        "<section id=\"chaos\"><h2>Chaos</h2><p>Recovery time: <b>{}</b></p>",
-        recovery(r)
-    );
-    if !c.faults.is_empty() {
-        out.push_str("<table><tr><th>Fault</th><th>Type</th><th>Target</th><th>Attributes</th><th>From</th><th>To</th></tr>");
-        for f in &c.faults {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>+{}</td><td>{}</td></tr>",
-                escape(&f.name),
-                escape(&f.fault),
-                escape(&f.target),
-                escape(&attributes(f)),
-                duration_us(f.start_offset_us),
-                window_end(f)
-            );
-        }
-        out.push_str("</table>");
-    }
     let end_s = r.run.duration_us as f64 / 1e6;
-    let timeline = Timeline {
+    Timeline {
         x_max_s: end_s,
         rows: c
             .faults
@@ -187,66 +138,41 @@ pub fn html(out: &mut String, r: &Report, mark: fn(bool) -> &'static str) {
             .iter()
             .map(|e| (e.at_offset_us as f64 / 1e6, e.message.clone()))
             .collect(),
-    };
-    out.push_str(&svg::timeline(&timeline));
-    if !c.hypotheses.is_empty() {
-        out.push_str("<h2>Hypotheses</h2><table><tr><th>Hypothesis</th><th>Expected</th><th>Observed</th><th></th></tr>");
-        for h in &c.hypotheses {
-            let _ = write!(
-                out,
-                "<tr><td><code>{}</code></td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td></tr>",
-                escape(&h.name),
-                escape(&h.expected),
-                escape(&h.observed),
-                mark(h.pass)
-            );
-        }
-        out.push_str("</table>");
     }
-    if !c.events.is_empty() {
-        out.push_str(
-            "<h2>Timeline</h2><table><tr><th>At</th><th>Event</th><th>Target</th><th>Detail</th></tr>",
-        );
-        for e in c.events.iter().take(MAX_HTML_EVENTS) {
-            let _ = write!(
-                out,
-                "<tr><td>+{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
-                duration_us(e.at_offset_us),
-                event_kind(e),
-                escape(&e.target),
-                escape(&e.message)
-            );
-        }
-        out.push_str("</table>");
-        if c.events.len() > MAX_HTML_EVENTS {
-            let _ = write!(
-                out,
-                "<p>…and {} more events in report.json</p>",
-                c.events.len() - MAX_HTML_EVENTS
-            );
-        }
-    }
-    out.push_str("</section>");
 }
 
-/// The ledger section for report.html: the five counts and the examples.
-pub fn ledger_html(out: &mut String, l: &LedgerSection) {
+/// `Ledger`: the five counts and the examples.
+pub(crate) fn ledger(l: &LedgerSection) -> Option<Section> {
     if !l.enabled {
-        return;
+        return None;
     }
-    let _ = write!(
-        out,
-        "<section id=\"ledger\"><h2>Ledger</h2><table><tr><th>Acked</th><th>Verified</th><th>Lost</th><th>Duplicated</th><th>Unacknowledged but present</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\
-         <p>Unacknowledged but present: writes that got no answer yet were committed (informational, not a failure).</p>",
-        l.acked, l.verified, l.lost, l.duplicated, l.unacknowledged_but_present
+    let mut table = Table::new(
+        [
+            "Acked",
+            "Verified",
+            "Lost",
+            "Duplicated",
+            "Unacknowledged but present",
+        ]
+        .map(Column::right)
+        .into(),
     );
+    table.row(vec![
+        l.acked.into(),
+        l.verified.into(),
+        l.lost.into(),
+        l.duplicated.into(),
+        l.unacknowledged_but_present.into(),
+    ]);
+    let mut s = Section::new("ledger", "Ledger");
+    s.push(table);
+    s.push(vec![text(
+        "Unacknowledged but present: writes that got no answer yet were committed \
+         (informational, not a failure).",
+    )]);
     if !l.examples.is_empty() {
-        out.push_str("<ul>");
-        for e in &l.examples {
-            let _ = write!(out, "<li><code>{}</code></li>", escape(e));
-        }
-        out.push_str("</ul>");
+        s.push(vec![text("Examples:")]);
+        s.push(Block::List(l.examples.iter().map(text).collect()));
     }
-    out.push_str("</section>");
+    Some(s)
 }

@@ -1,20 +1,20 @@
 //! `report.html`: one self-contained page that renders offline — inline CSS, inline SVG charts,
-//! no scripts, fonts or network. The report data (minus histograms) is embedded as JSON for
-//! tools that scrape the page. Every piece of user text goes through [`escape`].
+//! no scripts, fonts or network. Each section is a card; the report data (minus histograms)
+//! is embedded as JSON for tools that scrape the page. Every piece of text goes through
+//! [`escape`].
 
 use std::fmt::Write as _;
 
-use super::svg::{self, Band, Chart, Line};
-use super::verdict_word;
-use crate::format::{self, duration_us};
-use crate::model::{EndpointReport, Report, ValueUnit};
+use super::document::{Align, Block, Cell, Figure, Inline, Section, Table};
+use super::{sections, svg, verdict_word};
+use crate::model::Report;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d232a;background:#f6f7f9}\
 main{max-width:1200px;margin:0 auto;padding:16px}\
 .banner{padding:16px 24px;color:#fff;font-size:22px;font-weight:600}\
 .pass{background:#1f883d}.fail{background:#cf222e}.invalid{background:#9a6700}.aborted{background:#57606a}\
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:16px 0;padding:12px 16px;overflow-x:auto}\
-h2{font-size:16px;margin:4px 0 10px}table{border-collapse:collapse;width:100%}\
+h2{font-size:16px;margin:4px 0 10px}h3{font-size:14px;margin:12px 0 6px}table{border-collapse:collapse;width:100%}\
 th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:right;white-space:nowrap}\
 th:first-child,td:first-child,td.l{text-align:left;white-space:normal}\
 tr.total td{font-weight:600}.ok{color:#1f883d}.bad{color:#cf222e}\
@@ -44,186 +44,33 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Rows of a long table (the chaos event log) shown before it is cut.
+const MAX_LONG_ROWS: usize = 200;
+
 /// Render `report.html`.
 pub fn render(r: &Report) -> String {
+    let doc = sections::document(r);
     let mut out = String::with_capacity(256 * 1024);
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Gauntlet {} — {}</title><style>{STYLE}</style></head><body>",
-        verdict_word(r.verdict),
-        escape(&r.run.scenario)
+        verdict_word(doc.verdict),
+        escape(&doc.scenario)
     );
-    banner(&mut out, r);
-    out.push_str("<main>");
-    summary(&mut out, r);
-    charts(&mut out, r);
-    endpoints(&mut out, r);
-    thresholds(&mut out, r);
-    super::baseline::html(&mut out, r, mark);
-    super::scenario::html(&mut out, r, mark);
-    probes(&mut out, r);
-    super::chaos::html(&mut out, r, mark);
-    ledger_alerts(&mut out, r);
-    run_info(&mut out, r);
+    let _ = write!(
+        out,
+        "<div class=\"banner {}\">{} · {} · {}</div><main>",
+        doc.verdict.as_str(),
+        verdict_word(doc.verdict),
+        escape(&doc.scenario),
+        escape(&doc.profile)
+    );
+    for s in &doc.sections {
+        section(&mut out, s);
+    }
     embedded_data(&mut out, r);
     out.push_str("</main></body></html>\n");
     out
-}
-
-fn banner(out: &mut String, r: &Report) {
-    let _ = write!(
-        out,
-        "<div class=\"banner {}\">{} · {} · {}</div>",
-        r.verdict.as_str(),
-        verdict_word(r.verdict),
-        escape(&r.run.scenario),
-        escape(&r.run.profile)
-    );
-}
-
-fn summary(out: &mut String, r: &Report) {
-    let _ = write!(
-        out,
-        "<section><b>{}</b> requests in {} · <b>{}</b> · error rate <b>{}</b> · p95 <b>{}</b> · p99 <b>{}</b>",
-        r.total.count,
-        duration_us(r.run.duration_us),
-        format::value(r.total.rps, ValueUnit::PerSecond),
-        format::percent(r.total.error_rate),
-        duration_us(r.total.latency.p95_us),
-        duration_us(r.total.latency.p99_us)
-    );
-    if !r.reasons.is_empty() {
-        out.push_str("<ul>");
-        for reason in &r.reasons {
-            let _ = write!(out, "<li>{}</li>", escape(reason));
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("</section>");
-}
-
-/// Stage bands (alternating shades) and fault windows, in seconds from run start.
-fn bands(r: &Report) -> Vec<Band> {
-    let mut bands: Vec<Band> = r
-        .stages
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Band {
-            start_s: s.start_offset_us as f64 / 1e6,
-            end_s: s.end_offset_us as f64 / 1e6,
-            class: if i % 2 == 0 { "stage" } else { "stage2" },
-            label: format!("stage {}", s.name),
-        })
-        .collect();
-    let end_s = r.run.duration_us as f64 / 1e6;
-    bands.extend(r.chaos.faults.iter().map(|f| Band {
-        start_s: f.start_offset_us as f64 / 1e6,
-        end_s: f.end_offset_us.map_or(end_s, |e| e as f64 / 1e6),
-        class: "fault",
-        label: format!("fault {} ({} on {})", f.name, f.fault, f.target),
-    }));
-    bands
-}
-
-fn charts(out: &mut String, r: &Report) {
-    out.push_str("<section><h2>Over time</h2>");
-    for c in &time_charts(r) {
-        out.push_str(&svg::render(c));
-    }
-    out.push_str("</section>");
-}
-
-/// Requests per second, latency percentiles and error rate per second, with shaded bands.
-fn time_charts(r: &Report) -> [Chart; 3] {
-    let start_s = r.run.started_at_unix_us / 1_000_000;
-    let x = |unix_s: u64| unix_s.saturating_sub(start_s) as f64;
-    let x_max_s =
-        (r.run.duration_us as f64 / 1e6).max(r.series.last().map_or(0.0, |p| x(p.unix_s)));
-    let pts = |f: &dyn Fn(&crate::model::SecondPoint) -> f64| -> Vec<(f64, f64)> {
-        r.series.iter().map(|p| (x(p.unix_s), f(p))).collect()
-    };
-    [
-        Chart {
-            title: "Requests per second",
-            x_max_s,
-            lines: vec![Line {
-                label: "req/s",
-                class: "l-rps",
-                points: pts(&|p| p.count as f64),
-            }],
-            bands: bands(r),
-            y_fmt: format::trim,
-        },
-        Chart {
-            title: "Latency",
-            x_max_s,
-            lines: vec![
-                Line {
-                    label: "p50",
-                    class: "l-p50",
-                    points: pts(&|p| p.p50_us as f64),
-                },
-                Line {
-                    label: "p95",
-                    class: "l-p95",
-                    points: pts(&|p| p.p95_us as f64),
-                },
-                Line {
-                    label: "p99",
-                    class: "l-p99",
-                    points: pts(&|p| p.p99_us as f64),
-                },
-            ],
-            bands: bands(r),
-            y_fmt: |v| duration_us(v.round() as u64),
-        },
-        Chart {
-            title: "Error rate",
-            x_max_s,
-            lines: vec![Line {
-                label: "errors",
-                class: "l-err",
-                points: pts(&|p| {
-                    if p.count == 0 {
-                        0.0
-                    } else {
-                        p.errors as f64 / p.count as f64
-                    }
-                }),
-            }],
-            bands: bands(r),
-            y_fmt: format::percent,
-        },
-    ]
-}
-
-fn endpoint_row(out: &mut String, e: &EndpointReport, class: &str) {
-    let l = &e.latency;
-    let _ = write!(
-        out,
-        "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        escape(&e.name),
-        e.count,
-        format::trim(e.rps),
-        e.errors.http_4xx,
-        e.errors.http_5xx,
-        e.errors.timeout,
-        e.errors.connection + e.errors.other,
-        format::percent(e.error_rate),
-        duration_us(l.p50_us),
-        duration_us(l.p95_us),
-        duration_us(l.p99_us),
-        duration_us(l.max_us)
-    );
-}
-
-fn endpoints(out: &mut String, r: &Report) {
-    out.push_str("<section><h2>Endpoints</h2><table class=\"endpoints\"><tr><th>Endpoint</th><th>Requests</th><th>req/s</th><th>4xx</th><th>5xx</th><th>Timeouts</th><th>Conn/other</th><th>Error rate</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>");
-    for e in &r.endpoints {
-        endpoint_row(out, e, "");
-    }
-    endpoint_row(out, &r.total, "total");
-    out.push_str("</table></section>");
 }
 
 fn mark(pass: bool) -> &'static str {
@@ -234,104 +81,97 @@ fn mark(pass: bool) -> &'static str {
     }
 }
 
-fn thresholds(out: &mut String, r: &Report) {
-    out.push_str("<section><h2>Thresholds</h2>");
-    if r.thresholds.is_empty() {
-        out.push_str("<p>No thresholds were set.</p></section>");
-        return;
+fn section(out: &mut String, s: &Section) {
+    let _ = write!(out, "<section id=\"{}\">", s.id);
+    if let Some(title) = &s.title {
+        let _ = write!(out, "<h2>{}</h2>", escape(title));
     }
-    out.push_str("<table><tr><th>Threshold</th><th>Observed</th><th></th><th>Why</th></tr>");
-    for t in &r.thresholds {
-        let observed = t
-            .observed
-            .map(|v| format::value(v, t.unit))
-            .unwrap_or_else(|| "no data".into());
-        let _ = write!(
-            out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-            escape(&t.expression),
-            escape(&observed),
-            mark(t.pass),
-            escape(t.reason.as_deref().unwrap_or(""))
-        );
+    for b in &s.blocks {
+        match b {
+            Block::Heading(h) => {
+                let _ = write!(out, "<h3>{}</h3>", escape(h));
+            }
+            Block::Paragraph(p) => {
+                out.push_str("<p>");
+                inlines(out, p);
+                out.push_str("</p>");
+            }
+            Block::List(items) => {
+                out.push_str("<ul>");
+                for item in items {
+                    out.push_str("<li>");
+                    inlines(out, std::slice::from_ref(item));
+                    out.push_str("</li>");
+                }
+                out.push_str("</ul>");
+            }
+            Block::Table(t) => table(out, t),
+            Block::Figure(Figure::Chart(c)) => out.push_str(&svg::render(c)),
+            Block::Figure(Figure::Timeline(t)) => out.push_str(&svg::timeline(t)),
+        }
     }
-    out.push_str("</table></section>");
+    out.push_str("</section>");
 }
 
-fn probes(out: &mut String, r: &Report) {
-    if r.probes.results.is_empty() {
-        return;
+fn inlines(out: &mut String, parts: &[Inline]) {
+    for part in parts {
+        let _ = match part {
+            Inline::Text(t) => write!(out, "{}", escape(t)),
+            Inline::Strong(t) => write!(out, "<b>{}</b>", escape(t)),
+            Inline::Code(t) => write!(out, "<code>{}</code>", escape(t)),
+            Inline::Mark(pass) => write!(out, "{}", mark(*pass)),
+        };
     }
-    out.push_str("<section><h2>Security probes</h2><table><tr><th>Probe</th><th>Kind</th><th>Attempts</th><th>Leaks</th><th>Failures</th><th></th></tr>");
-    for p in &r.probes.results {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&p.name),
-            escape(&p.kind),
-            p.attempts,
-            p.leaks,
-            p.failures,
-            mark(p.pass())
-        );
+}
+
+fn table(out: &mut String, t: &Table) {
+    match t.class {
+        Some(class) => {
+            let _ = write!(out, "<table class=\"{class}\"><tr>");
+        }
+        None => out.push_str("<table><tr>"),
+    }
+    for c in &t.columns {
+        let _ = write!(out, "<th>{}</th>", escape(&c.header));
+    }
+    out.push_str("</tr>");
+    for row in t.rows.iter().take(if t.long.is_some() {
+        MAX_LONG_ROWS
+    } else {
+        usize::MAX
+    }) {
+        out.push_str(if row.total {
+            "<tr class=\"total\">"
+        } else {
+            "<tr>"
+        });
+        for (i, (c, column)) in row.cells.iter().zip(&t.columns).enumerate() {
+            // The stylesheet aligns numbers right and a table's first column left; other
+            // word columns say so.
+            out.push_str(if i > 0 && column.align == Align::Left {
+                "<td class=\"l\">"
+            } else {
+                "<td>"
+            });
+            let _ = match c {
+                Cell::Text(s) => write!(out, "{}", escape(s)),
+                Cell::Code(s) => write!(out, "<code>{}</code>", escape(s)),
+                Cell::Mark(pass) => write!(out, "{}", mark(*pass)),
+            };
+            out.push_str("</td>");
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</table>");
-    // The offending requests themselves: what a reader needs to reproduce a leak.
-    for p in r.probes.results.iter().filter(|p| !p.examples.is_empty()) {
+    if let Some(noun) = t.long
+        && t.rows.len() > MAX_LONG_ROWS
+    {
         let _ = write!(
             out,
-            "<h3>{} / {}</h3><ul>",
-            escape(&p.kind),
-            escape(&p.name)
+            "<p>…and {} more {noun} in report.json</p>",
+            t.rows.len() - MAX_LONG_ROWS
         );
-        for example in &p.examples {
-            let _ = write!(out, "<li><code>{}</code></li>", escape(example));
-        }
-        out.push_str("</ul>");
     }
-    out.push_str("</section>");
-}
-
-fn ledger_alerts(out: &mut String, r: &Report) {
-    super::chaos::ledger_html(out, &r.ledger);
-    if r.alerts.enabled {
-        out.push_str("<section><h2>Alerts</h2><table><tr><th>Alert</th><th>Expected</th><th>Fired at</th><th>Resolved at</th></tr>");
-        for a in &r.alerts.alerts {
-            let at = |o: Option<u64>| {
-                o.map_or_else(|| "—".to_owned(), |us| format!("+{}", duration_us(us)))
-            };
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&a.name),
-                if a.expected { "yes" } else { "no" },
-                at(a.fired_at_offset_us),
-                at(a.resolved_at_offset_us)
-            );
-        }
-        out.push_str("</table></section>");
-    }
-}
-
-fn run_info(out: &mut String, r: &Report) {
-    let run = &r.run;
-    let _ = write!(
-        out,
-        "<section><h2>Run</h2><p>seed <b>{}</b> · backend <b>{}</b> · target <code>{}</code> · revision <code>{}</code></p><p><code>{}</code></p>",
-        run.seed,
-        escape(&run.backend),
-        escape(&run.target),
-        escape(run.git_revision.as_deref().unwrap_or("unknown")),
-        escape(&run.command_line.join(" "))
-    );
-    if !run.versions.is_empty() {
-        out.push_str("<p>");
-        for (k, v) in &run.versions {
-            let _ = write!(out, "{} <b>{}</b> ", escape(k), escape(v));
-        }
-        out.push_str("</p>");
-    }
-    out.push_str("</section>");
 }
 
 /// The report without histograms, as JSON safe inside `<script>` (no `<`, `>` or `&`).

@@ -1,29 +1,39 @@
-//! `report.md`: verdict first, then failed thresholds, then tables. Sized for a PR comment and
-//! `$GITHUB_STEP_SUMMARY` (long lists are cut with a count of what was left out).
+//! `report.md`: GitHub-flavoured Markdown, verdict first, then failed thresholds, then tables.
+//! Sized for a PR comment and `$GITHUB_STEP_SUMMARY`: charts are left out and long tables are
+//! cut with a count of what was left out.
 
 use std::fmt::Write as _;
 
-use super::verdict_word;
-use crate::format::{self, duration_us};
-use crate::model::{EndpointReport, Report, Verdict};
+use super::document::{Align, Block, Cell, Inline, Section, Table};
+use super::{sections, verdict_word};
+use crate::model::{Report, Verdict};
+
+/// Rows of a long table (the chaos event log) shown before it is cut: PR comments are
+/// limited to 64 KiB.
+const MAX_LONG_ROWS: usize = 40;
 
 /// Render `report.md`.
 pub fn render(r: &Report) -> String {
+    let doc = sections::document(r);
     let mut out = String::with_capacity(8 * 1024);
-    header(&mut out, r);
-    failed_thresholds(&mut out, r);
-    endpoints(&mut out, r);
-    thresholds(&mut out, r);
-    super::baseline::markdown(&mut out, r);
-    super::scenario::markdown(&mut out, r);
-    probes(&mut out, r);
-    super::chaos::markdown(&mut out, r);
-    ledger_and_alerts(&mut out, r);
-    footer(&mut out, r);
+    let _ = write!(
+        out,
+        "## {} Gauntlet: {} — {} ({})\n\n",
+        icon(doc.verdict),
+        verdict_word(doc.verdict),
+        cell(&doc.scenario),
+        cell(&doc.profile)
+    );
+    for s in &doc.sections {
+        section(&mut out, s);
+    }
+    // One newline at the end, not the blank line every block leaves.
+    out.truncate(out.trim_end().len());
+    out.push('\n');
     out
 }
 
-/// Escape user text for a Markdown table cell: no table breaks, no emphasis, no raw HTML.
+/// Escape user text for Markdown: no table breaks, no emphasis, no raw HTML.
 pub(crate) fn cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -42,6 +52,20 @@ pub(crate) fn cell(s: &str) -> String {
     out
 }
 
+/// A code span holding `s` exactly: fenced by one backtick more than the longest run inside
+/// it, padded when `s` starts or ends with a backtick (CommonMark strips one space each side).
+fn code_span(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
 fn icon(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "✅",
@@ -51,163 +75,101 @@ fn icon(v: Verdict) -> &'static str {
     }
 }
 
-fn header(out: &mut String, r: &Report) {
-    let _ = writeln!(
-        out,
-        "## {} Gauntlet: {} — {} ({})\n",
-        icon(r.verdict),
-        verdict_word(r.verdict),
-        cell(&r.run.scenario),
-        cell(&r.run.profile)
-    );
-    let _ = writeln!(
-        out,
-        "{} requests in {} · {} · {} errors\n",
-        r.total.count,
-        duration_us(r.run.duration_us),
-        format::value(r.total.rps, crate::model::ValueUnit::PerSecond),
-        format::percent(r.total.error_rate)
-    );
-    for reason in &r.reasons {
-        let _ = writeln!(out, "- {}", cell(reason));
-    }
-    if !r.reasons.is_empty() {
-        out.push('\n');
-    }
+fn mark(pass: bool) -> &'static str {
+    if pass { "✅" } else { "❌" }
 }
 
-fn failed_thresholds(out: &mut String, r: &Report) {
-    let failed: Vec<_> = r.thresholds.iter().filter(|t| !t.pass).collect();
-    if failed.is_empty() {
+fn section(out: &mut String, s: &Section) {
+    if s.blocks.iter().all(|b| matches!(b, Block::Figure(_))) {
         return;
     }
-    out.push_str("### Failed thresholds\n\n| Threshold | Observed | Why |\n|---|---:|---|\n");
-    for t in failed {
-        let observed = t
-            .observed
-            .map(|v| format::value(v, t.unit))
-            .unwrap_or_else(|| "—".into());
-        let why = t.reason.as_deref().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            cell(&t.expression),
-            observed,
-            cell(why)
-        );
+    if let Some(title) = &s.title {
+        let _ = write!(out, "### {}\n\n", cell(title));
     }
-    out.push('\n');
+    for b in &s.blocks {
+        match b {
+            Block::Heading(h) => {
+                let _ = write!(out, "#### {}\n\n", cell(h));
+            }
+            Block::Paragraph(p) => {
+                inlines(out, p);
+                out.push_str("\n\n");
+            }
+            Block::List(items) => {
+                for item in items {
+                    out.push_str("- ");
+                    inlines(out, std::slice::from_ref(item));
+                    out.push('\n');
+                }
+                out.push('\n');
+            }
+            Block::Table(t) => table(out, t),
+            Block::Figure(_) => {}
+        }
+    }
 }
 
-fn endpoint_row(out: &mut String, e: &EndpointReport, bold: bool) {
-    let name = if bold {
-        format!("**{}**", cell(&e.name))
+fn inlines(out: &mut String, parts: &[Inline]) {
+    for part in parts {
+        match part {
+            Inline::Text(t) => out.push_str(&cell(t)),
+            Inline::Strong(t) => {
+                let _ = write!(out, "**{}**", cell(t));
+            }
+            Inline::Code(t) => out.push_str(&code_span(t)),
+            Inline::Mark(pass) => out.push_str(mark(*pass)),
+        }
+    }
+}
+
+fn table(out: &mut String, t: &Table) {
+    out.push('|');
+    for c in &t.columns {
+        match c.header.as_str() {
+            "" => out.push_str(" |"),
+            h => {
+                let _ = write!(out, " {} |", cell(h));
+            }
+        }
+    }
+    out.push_str("\n|");
+    for c in &t.columns {
+        out.push_str(match c.align {
+            Align::Left => "---|",
+            Align::Right => "---:|",
+        });
+    }
+    out.push('\n');
+    let shown = if t.long.is_some() {
+        MAX_LONG_ROWS
     } else {
-        cell(&e.name)
+        usize::MAX
     };
-    let l = &e.latency;
-    let _ = writeln!(
-        out,
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
-        e.count,
-        format::trim(e.rps),
-        e.errors.total,
-        format::percent(e.error_rate),
-        duration_us(l.p50_us),
-        duration_us(l.p95_us),
-        duration_us(l.p99_us),
-        duration_us(l.max_us)
-    );
-}
-
-fn endpoints(out: &mut String, r: &Report) {
-    out.push_str("### Endpoints\n\n");
-    out.push_str("| Endpoint | Requests | req/s | Errors | Error rate | p50 | p95 | p99 | max |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for e in &r.endpoints {
-        endpoint_row(out, e, false);
-    }
-    endpoint_row(out, &r.total, true);
-    out.push('\n');
-}
-
-fn thresholds(out: &mut String, r: &Report) {
-    if r.thresholds.is_empty() {
-        return;
-    }
-    out.push_str("### Thresholds\n\n| | Threshold | Observed |\n|---|---|---:|\n");
-    for t in &r.thresholds {
-        let observed = t
-            .observed
-            .map(|v| format::value(v, t.unit))
-            .unwrap_or_else(|| "no data".into());
-        let mark = if t.pass { "✅" } else { "❌" };
-        let _ = writeln!(out, "| {mark} | {} | {observed} |", cell(&t.expression));
-    }
-    out.push('\n');
-}
-
-fn probes(out: &mut String, r: &Report) {
-    if r.probes.results.is_empty() {
-        return;
-    }
-    out.push_str("### Probes\n\n| | Kind | Probe | Attempts | Leaks | Failures |\n");
-    out.push_str("|---|---|---|---:|---:|---:|\n");
-    for p in &r.probes.results {
-        let mark = if p.pass() { "✅" } else { "❌" };
-        let _ = writeln!(
-            out,
-            "| {mark} | {} | {} | {} | {} | {} |",
-            cell(&p.kind),
-            cell(&p.name),
-            p.attempts,
-            p.leaks,
-            p.failures
-        );
-    }
-    out.push('\n');
-    // The offending requests themselves: what a reader needs to reproduce a leak.
-    for p in r.probes.results.iter().filter(|p| !p.examples.is_empty()) {
-        let _ = writeln!(out, "**{} / {}**\n", p.kind, p.name);
-        for example in &p.examples {
-            let _ = writeln!(out, "- `{}`", example.replace('`', "'"));
-        }
-        out.push('\n');
-    }
-}
-
-fn ledger_and_alerts(out: &mut String, r: &Report) {
-    super::chaos::ledger_markdown(out, &r.ledger);
-    if r.alerts.enabled && !r.alerts.alerts.is_empty() {
-        out.push_str(
-            "### Alerts\n\n| Alert | Expected | Fired at | Resolved at |\n|---|---|---:|---:|\n",
-        );
-        for a in &r.alerts.alerts {
-            let at = |o: Option<u64>| {
-                o.map(|us| format!("+{}", duration_us(us)))
-                    .unwrap_or_else(|| "—".into())
+    for row in t.rows.iter().take(shown) {
+        out.push('|');
+        for (i, c) in row.cells.iter().enumerate() {
+            // Code cells are escaped text here, like every cell: a code span would show a
+            // user's `<` as `&lt;`, and one escaping rule keeps any text inside its cell.
+            let text = match c {
+                Cell::Text(s) | Cell::Code(s) => cell(s),
+                Cell::Mark(pass) => mark(*pass).to_owned(),
             };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                cell(&a.name),
-                if a.expected { "yes" } else { "no" },
-                at(a.fired_at_offset_us),
-                at(a.resolved_at_offset_us)
-            );
+            if row.total && i == 0 {
+                let _ = write!(out, " **{text}** |");
+            } else {
+                let _ = write!(out, " {text} |");
+            }
         }
         out.push('\n');
     }
-}
-
-fn footer(out: &mut String, r: &Report) {
-    let rev = r.run.git_revision.as_deref().unwrap_or("unknown");
-    let _ = writeln!(
-        out,
-        "<sub>seed {} · backend {} · revision {} · schema v{}</sub>",
-        r.run.seed,
-        cell(&r.run.backend),
-        cell(rev),
-        r.schema_version
-    );
+    if let Some(noun) = t.long
+        && t.rows.len() > shown
+    {
+        let _ = write!(
+            out,
+            "\n…and {} more {noun} in report.json\n",
+            t.rows.len() - shown
+        );
+    }
+    out.push('\n');
 }

@@ -1,13 +1,22 @@
 //! Renderers. Each takes a finished [`Report`] and returns text; none reads clocks or
 //! environment, so the same report always renders to the same bytes.
+//!
+//! Markdown and HTML show the same sections: `sections.rs` (with `baseline.rs`, `scenario.rs`,
+//! `chaos.rs` and `charts.rs`) turns the report into a `document::Document` once, and
+//! `markdown.rs` and `html.rs` each walk that model in one place. JUnit and the console
+//! summary have shapes of their own (test cases, a terminal screen) and read the report
+//! directly.
 
 mod baseline;
 mod chaos;
+mod charts;
 pub mod console;
+mod document;
 pub mod html;
 pub mod junit;
 pub mod markdown;
 mod scenario;
+mod sections;
 mod svg;
 
 use crate::model::{Report, SCHEMA_VERSION};

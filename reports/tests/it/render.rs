@@ -123,3 +123,34 @@ fn console_lists_verdict_failed_thresholds_top_endpoints_and_files() {
     assert!(text.contains("Top endpoints (4 of 4):"));
     assert!(text.contains("html  out/report.html"));
 }
+
+/// Both formats walk one section model: a section added to one shows in the other, in the same
+/// place. (The charts are HTML's alone.)
+#[test]
+fn markdown_and_html_have_the_same_sections_in_the_same_order() {
+    let r = realistic_report();
+    let md = markdown::render(&r);
+    let page = html::render(&r);
+    let md_titles: Vec<&str> = md.lines().filter_map(|l| l.strip_prefix("### ")).collect();
+    let html_titles: Vec<&str> = page
+        .split("<h2>")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</h2>").unwrap()])
+        .filter(|title| *title != "Over time")
+        .collect();
+    assert!(md_titles.len() >= 8, "{md_titles:?}");
+    assert_eq!(md_titles, html_titles);
+}
+
+/// An offending request is shown exactly as sent, even with backticks in it: Markdown code
+/// spans are fenced longer than any backtick run inside.
+#[test]
+fn probe_examples_appear_verbatim_in_markdown_and_escaped_in_html() {
+    let mut r = realistic_report();
+    let example = "GET /x?q=`a``b`&tenant=<b>";
+    r.probes.results[1].examples = vec![example.to_owned()];
+    let md = markdown::render(&r);
+    assert!(md.contains(&format!("- ```{example}```\n")), "{md}");
+    let page = html::render(&r);
+    assert!(page.contains("<li><code>GET /x?q=`a``b`&amp;tenant=&lt;b&gt;</code></li>"));
+}

@@ -66,7 +66,7 @@ fn markdown_and_html_show_breaking_point_recovery_and_trends() {
     let page = html::render(&r);
     for needle in [
         "<section id=\"stress\">",
-        "Breaking point <b>step-150</b>",
+        "Breaking point: <b>step-150</b>",
         "<section id=\"spike\">",
         "<b>2.5s</b>",
         "<section id=\"trends\">",

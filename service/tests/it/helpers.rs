@@ -18,6 +18,40 @@ use tokio::task::JoinHandle;
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
 /// Generous bound for anything a test polls (the machine is small and shared).
 pub const POLL_DEADLINE: Duration = Duration::from_secs(60);
+/// How often [`poll`] asks: soon after the moment, without loading a 2-core machine.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Awaits `probe` every [`POLL_INTERVAL`] until it returns `Ok`, for at most `within`; the
+/// last `Err` it returned when time ran out.
+pub async fn poll<T, E, Fut>(within: Duration, mut probe: impl FnMut() -> Fut) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(value) => return Ok(value),
+            Err(last) if tokio::time::Instant::now() >= deadline => return Err(last),
+            Err(_) => tokio::time::sleep(POLL_INTERVAL).await,
+        }
+    }
+}
+
+/// [`poll`], failing the test when time runs out: `what` is what was awaited, and the
+/// probe's last `Err` says what was seen instead.
+pub async fn poll_until<T, E: std::fmt::Display, Fut>(
+    within: Duration,
+    what: &str,
+    probe: impl FnMut() -> Fut,
+) -> T
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    match poll(within, probe).await {
+        Ok(value) => value,
+        Err(last) => panic!("{what}: not within {within:?}; last: {last}"),
+    }
+}
 
 /// A running test application.
 pub struct TestApp {
@@ -251,8 +285,7 @@ impl TestApp {
         status: StatusCode,
         deadline: Duration,
     ) -> bool {
-        let end = tokio::time::Instant::now() + deadline;
-        while tokio::time::Instant::now() < end {
+        poll(deadline, || async {
             let mut request = self
                 .client
                 .get(format!("{}{path}", self.address))
@@ -260,14 +293,13 @@ impl TestApp {
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }
-            if let Ok(response) = request.send().await
-                && response.status() == status
-            {
-                return true;
+            match request.send().await {
+                Ok(response) if response.status() == status => Ok(()),
+                _ => Err(()),
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
+        })
+        .await
+        .is_ok()
     }
 }
 

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{POLL_DEADLINE, TestApp, error_code, json, spawn_app};
+use crate::helpers::{POLL_DEADLINE, TestApp, error_code, json, poll_until, spawn_app};
 
 /// Creates in tenant B one of everything that has an id: leave request, shift, payroll run
 /// with payslips.
@@ -37,22 +37,19 @@ async fn populate_b(app: &TestApp) -> (Uuid, Uuid, Uuid) {
     )
     .await;
     let run_id: Uuid = run["id"].as_str().unwrap().parse().unwrap();
-    let end = tokio::time::Instant::now() + POLL_DEADLINE;
-    loop {
+    poll_until(POLL_DEADLINE, "B's payroll run completed", || async {
         let r = json(
             app.get(&format!("/payroll/runs/{run_id}"), Some(&b_hr))
                 .await,
         )
         .await;
         if r["status"] == "completed" {
-            break;
+            Ok(())
+        } else {
+            Err(r)
         }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "B's payroll run did not complete"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let slips = json(
         app.get(&format!("/payroll/runs/{run_id}/payslips"), Some(&b_hr))
             .await,

@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{POLL_DEADLINE, TestApp, json, spawn_app, spawn_app_with, test_seed};
+use crate::helpers::{
+    POLL_DEADLINE, TestApp, json, poll_until, spawn_app, spawn_app_with, test_seed,
+};
 
 async fn start_run(app: &TestApp, token: &str) -> Uuid {
     let r = app
@@ -23,18 +25,15 @@ async fn start_run(app: &TestApp, token: &str) -> Uuid {
 }
 
 async fn wait_completed(app: &TestApp, token: &str, run: Uuid) -> Value {
-    let end = tokio::time::Instant::now() + POLL_DEADLINE;
-    loop {
+    poll_until(POLL_DEADLINE, &format!("run {run} completed"), || async {
         let r = json(app.get(&format!("/payroll/runs/{run}"), Some(token)).await).await;
         if r["status"] == "completed" {
-            return r;
+            Ok(r)
+        } else {
+            Err(r)
         }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "run {run} did not complete: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// (payslips, distinct employees, active employees) of a run, straight from the database.
@@ -150,19 +149,18 @@ async fn slow_payroll_app() -> TestApp {
 
 /// Waits until some but not all payslips of `run` exist.
 async fn wait_mid_run(app: &TestApp, run: Uuid) -> i64 {
-    let end = tokio::time::Instant::now() + POLL_DEADLINE;
-    loop {
-        let (n, _, _) = slip_counts(app, app.tenant(0).id, run).await;
-        if n > 0 {
-            assert!(
-                n < 60,
-                "the run finished before it could be interrupted ({n})"
-            );
-            return n;
+    let n = poll_until(POLL_DEADLINE, "the run started", || async {
+        match slip_counts(app, app.tenant(0).id, run).await {
+            (0, _, _) => Err("no payslips yet"),
+            (n, _, _) => Ok(n),
         }
-        assert!(tokio::time::Instant::now() < end, "the run never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    assert!(
+        n < 60,
+        "the run finished before it could be interrupted ({n})"
+    );
+    n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,6 @@
 //! Per-tenant rate limiting through the real HTTP stack: tiers, classes, overrides, 429
 //! headers, and what happens when Redis dies.
 
-use std::time::Duration;
-
 use hrms::auth::Role;
 use hrms::config::Settings;
 use hrms::ratelimit::ClassLimits;
@@ -10,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    OPERATOR_TOKEN, POLL_DEADLINE, TestApp, error_code, json, spawn_app_with, test_seed,
+    OPERATOR_TOKEN, POLL_DEADLINE, TestApp, error_code, json, poll_until, spawn_app_with, test_seed,
 };
 
 /// Buckets that barely refill, so counts within a test are exact.
@@ -234,15 +232,14 @@ async fn redis_down_fails_closed_when_configured() {
         StatusCode::OK
     );
     app.stack.redis.kill().await.expect("kill redis");
-    let end = tokio::time::Instant::now() + POLL_DEADLINE;
-    let refused = loop {
+    let refused = poll_until(POLL_DEADLINE, "failed closed", || async {
         let r = app.get("/employees", Some(&token)).await;
-        if r.status() == StatusCode::SERVICE_UNAVAILABLE {
-            break r;
+        match r.status() {
+            StatusCode::SERVICE_UNAVAILABLE => Ok(r),
+            other => Err(other),
         }
-        assert!(tokio::time::Instant::now() < end, "never failed closed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(error_code(refused).await, "unavailable");
     app.stack.redis.start().await.expect("start redis");
     assert!(

@@ -10,8 +10,9 @@ use std::time::Duration;
 use gauntlet_testcontainers::{ProvisionConfig, Server, Stack};
 use hrms::ratelimit::{ClassLimits, Decision, EndpointClass, RateLimitConfig, RateLimiter, Tier};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use tokio::time::Instant;
 use uuid::Uuid;
+
+use crate::helpers::poll_until;
 
 /// How long a fault test waits for Redis decisions to come back after Redis does. Generous:
 /// a docker `start` plus a reconnect on a loaded 2-core machine can take seconds.
@@ -83,28 +84,25 @@ pub fn limits(capacity: u32, refill_per_sec: f64) -> ClassLimits {
     ClassLimits::new(capacity, refill_per_sec).expect("valid limits")
 }
 
-/// Checks `(tenant, class)` on the free tier until `done` accepts a decision, sleeping `pause`
-/// between tries; bounded by `deadline` and by a try count. Returns the accepted decision.
+/// Checks `(tenant, class)` on the free tier until `done` accepts a decision, within
+/// `deadline`. Returns the accepted decision.
 pub async fn check_until(
     rl: &RateLimiter,
     tenant: Uuid,
     class: EndpointClass,
     deadline: Duration,
     what: &str,
-    mut done: impl FnMut(&Decision) -> bool,
+    done: impl Fn(&Decision) -> bool,
 ) -> Decision {
-    let end = Instant::now() + deadline;
-    let pause = Duration::from_millis(20);
-    let max_tries = deadline.as_millis() / pause.as_millis() + 1;
-    for _ in 0..max_tries {
+    poll_until(deadline, what, || async {
         let d = rl.check(tenant, Tier::Free, class).await;
         if done(&d) {
-            return d;
+            Ok(d)
+        } else {
+            Err(format!("{d:?}"))
         }
-        assert!(Instant::now() < end, "{what}: not within {deadline:?}");
-        tokio::time::sleep(pause).await;
-    }
-    panic!("{what}: not within {max_tries} checks");
+    })
+    .await
 }
 
 /// Checks until a decision comes from Redis (not degraded), within [`RECOVERY_DEADLINE`].

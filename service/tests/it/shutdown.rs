@@ -1,28 +1,27 @@
 //! Graceful shutdown drains a request that is in flight when the stop is asked for.
 
-use std::time::Duration;
-
 use hrms::auth::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{POLL_DEADLINE, TestApp, spawn_app};
+use crate::helpers::{POLL_DEADLINE, TestApp, poll_until, spawn_app};
 
 /// Polls /metrics until `n` requests are in flight (the scrape itself counts as one).
 async fn wait_in_flight(app: &TestApp, n: u32) {
     let needle = format!("hrms_http_requests_in_flight {n}\n");
-    let end = tokio::time::Instant::now() + POLL_DEADLINE;
-    loop {
-        let text = app.get("/metrics", None).await.text().await.unwrap();
-        if text.contains(&needle) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < end,
-            "never saw {n} requests in flight:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(
+        POLL_DEADLINE,
+        &format!("{n} requests in flight"),
+        || async {
+            let text = app.get("/metrics", None).await.text().await.unwrap();
+            if text.contains(&needle) {
+                Ok(())
+            } else {
+                Err(format!("\n{text}"))
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

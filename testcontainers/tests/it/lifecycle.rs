@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use gauntlet_testcontainers::{Backend, BackendChoice, ProvisionConfig, Stack};
 
-use crate::support::{eventually, pg_exec, pg_query, port_closed, process_mentioning, redis_cmd};
+use crate::support::{
+    pg_exec, pg_query, poll_until, port_closed, process_mentioning, redis_cmd, require_docker,
+};
 
 const QUICK: Duration = Duration::from_secs(1);
 const RECOVERY: Duration = Duration::from_secs(30);
@@ -15,14 +17,6 @@ fn config(backend: BackendChoice) -> ProvisionConfig {
     ProvisionConfig::from_env()
         .expect("GAUNTLET_* variables parse")
         .with_backend(backend)
-}
-
-fn docker_tests_skipped() -> bool {
-    let skip = std::env::var("GAUNTLET_SKIP_DOCKER_TESTS").is_ok_and(|v| v == "1");
-    if skip {
-        eprintln!("GAUNTLET_SKIP_DOCKER_TESTS=1: docker backend not exercised on this machine");
-    }
-    skip
 }
 
 /// The whole lifecycle on one stack; the caller checks clean-up the way its backend needs.
@@ -60,7 +54,10 @@ async fn exercise_lifecycle(stack: &Stack) -> anyhow::Result<()> {
         "a query completed against a paused Postgres: {frozen:?}"
     );
     stack.postgres.unpause().await?;
-    let thawed = eventually(RECOVERY, || pg_query(&pg, "SELECT 'thawed'::text", QUICK)).await?;
+    let thawed = poll_until(RECOVERY, "postgres thawed", || {
+        pg_query(&pg, "SELECT 'thawed'::text", QUICK)
+    })
+    .await?;
     assert_eq!(thawed.as_deref(), Some("thawed"));
 
     stack.redis.pause().await?;
@@ -69,7 +66,10 @@ async fn exercise_lifecycle(stack: &Stack) -> anyhow::Result<()> {
         "PING answered by a paused Redis"
     );
     stack.redis.unpause().await?;
-    eventually(RECOVERY, || redis_cmd(&rd, &["PING"], QUICK)).await?;
+    poll_until(RECOVERY, "redis thawed", || {
+        redis_cmd(&rd, &["PING"], QUICK)
+    })
+    .await?;
 
     // Kill: the server is gone; start: same URL, data still there.
     stack.postgres.kill().await?;
@@ -144,73 +144,6 @@ async fn native_lifecycle_and_cleanup_on_drop() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn docker_lifecycle_and_cleanup_on_drop() -> anyhow::Result<()> {
-    if docker_tests_skipped() {
-        return Ok(());
-    }
-    let stack = Stack::provision(&config(BackendChoice::Docker)).await?;
-    assert_eq!(stack.backend(), Backend::Docker);
-    exercise_lifecycle(&stack).await?;
-
-    let ids: Vec<String> = [&stack.postgres, &stack.redis]
-        .iter()
-        .map(|s| {
-            s.container_id()
-                .map(str::to_owned)
-                .context("docker servers have an id")
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let (pg_url, rd_url) = (stack.postgres.url().clone(), stack.redis.url().clone());
-    stack.redis.pause().await?;
-    drop(stack);
-
-    let docker = gauntlet_testcontainers::docker::connect(Duration::from_secs(5)).await?;
-    for id in &ids {
-        let gone = matches!(
-            docker.inspect_container(id, None).await,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
-                ..
-            })
-        );
-        ensure!(gone, "container {id} still exists after drop");
-    }
-    ensure!(
-        port_closed(&pg_url) && port_closed(&rd_url),
-        "a port still accepts connections"
-    );
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn docker_missing_image_fails_fast_and_names_the_fix() -> anyhow::Result<()> {
-    if docker_tests_skipped() {
-        return Ok(());
-    }
-    let mut config = config(BackendChoice::Docker);
-    config.postgres_image = Some("gauntlet-no-such-image:absent".to_owned());
-    let started = Instant::now();
-    let err = Stack::provision(&config)
-        .await
-        .expect_err("an absent image cannot provision");
-    let elapsed = started.elapsed();
-    let text = err.to_string();
-    ensure!(
-        text.contains("gauntlet image build"),
-        "message does not name the fix: {text}"
-    );
-    ensure!(
-        text.contains("gauntlet-no-such-image:absent"),
-        "message does not name the image: {text}"
-    );
-    ensure!(
-        elapsed < Duration::from_secs(5),
-        "took {elapsed:?} to notice a missing image"
-    );
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explicit_shutdown_removes_native_servers_and_their_files() -> anyhow::Result<()> {
     let stack = Stack::provision(&config(BackendChoice::Native)).await?;
     let pg_dir = stack.postgres.data_dir().context("dir")?.to_owned();
@@ -219,4 +152,73 @@ async fn explicit_shutdown_removes_native_servers_and_their_files() -> anyhow::R
     ensure!(!pg_dir.exists(), "{} left behind", pg_dir.display());
     ensure!(port_closed(&pg_url), "postgres still listening");
     Ok(())
+}
+
+/// Tests of the docker backend: `cargo xtask test` filters them out by this module's name on a
+/// machine where no Docker engine answers, and lists them as skipped.
+mod needs_docker {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn docker_lifecycle_and_cleanup_on_drop() -> anyhow::Result<()> {
+        require_docker().await?;
+        let stack = Stack::provision(&config(BackendChoice::Docker)).await?;
+        assert_eq!(stack.backend(), Backend::Docker);
+        exercise_lifecycle(&stack).await?;
+
+        let ids: Vec<String> = [&stack.postgres, &stack.redis]
+            .iter()
+            .map(|s| {
+                s.container_id()
+                    .map(str::to_owned)
+                    .context("docker servers have an id")
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let (pg_url, rd_url) = (stack.postgres.url().clone(), stack.redis.url().clone());
+        stack.redis.pause().await?;
+        drop(stack);
+
+        let docker = gauntlet_testcontainers::docker::connect(Duration::from_secs(5)).await?;
+        for id in &ids {
+            let gone = matches!(
+                docker.inspect_container(id, None).await,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                })
+            );
+            ensure!(gone, "container {id} still exists after drop");
+        }
+        ensure!(
+            port_closed(&pg_url) && port_closed(&rd_url),
+            "a port still accepts connections"
+        );
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn docker_missing_image_fails_fast_and_names_the_fix() -> anyhow::Result<()> {
+        require_docker().await?;
+        let mut config = config(BackendChoice::Docker);
+        config.postgres_image = Some("gauntlet-no-such-image:absent".to_owned());
+        let started = Instant::now();
+        let err = Stack::provision(&config)
+            .await
+            .expect_err("an absent image cannot provision");
+        let elapsed = started.elapsed();
+        let text = err.to_string();
+        ensure!(
+            text.contains("gauntlet image build"),
+            "message does not name the fix: {text}"
+        );
+        ensure!(
+            text.contains("gauntlet-no-such-image:absent"),
+            "message does not name the image: {text}"
+        );
+        ensure!(
+            elapsed < Duration::from_secs(5),
+            "took {elapsed:?} to notice a missing image"
+        );
+        Ok(())
+    }
 }

@@ -1,8 +1,10 @@
 //! Real servers only: every test here starts Postgres and Redis and talks to them.
 //!
-//! The docker tests need a reachable engine with either the official images or the local
-//! image (`gauntlet image build`); `.ci/run` provides both. They fail, rather than skip, when
-//! Docker is unusable, unless `GAUNTLET_SKIP_DOCKER_TESTS=1` says the machine has no Docker.
+//! The docker tests (in `needs_docker` modules) need a reachable engine with either the
+//! official images or the local image (`gauntlet image build`); `cargo xtask test` provides
+//! both. Run directly without Docker they fail, saying how to skip them; `cargo xtask test`
+//! filters them out by name when no engine answers (or `GAUNTLET_SKIP_DOCKER_TESTS=1`) and
+//! lists them as skipped.
 
 mod external;
 mod lifecycle;

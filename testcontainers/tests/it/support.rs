@@ -57,20 +57,41 @@ pub async fn redis_cmd(
         .with_context(|| format!("no answer within {within:?}"))?
 }
 
-/// Retries `probe` until it succeeds or `deadline` passes.
-pub async fn eventually<F, Fut, T>(deadline: Duration, mut probe: F) -> anyhow::Result<T>
+/// How often [`poll_until`] asks: soon after the moment (the image test measures
+/// start-to-ready with it), without loading a 2-core machine.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Awaits `probe` every [`POLL_INTERVAL`] until it succeeds, for at most `within`; then the
+/// error names `what` was awaited and the probe's last error.
+pub async fn poll_until<F, Fut, T>(within: Duration, what: &str, mut probe: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
-    let until = Instant::now() + deadline;
+    let deadline = Instant::now() + within;
     loop {
         match probe().await {
             Ok(value) => return Ok(value),
-            Err(e) if Instant::now() >= until => bail!("still failing after {deadline:?}: {e:#}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) if Instant::now() >= deadline => {
+                bail!("{what}: not within {within:?}; last: {e:#}")
+            }
+            Err(_) => tokio::time::sleep(POLL_INTERVAL).await,
         }
     }
+}
+
+/// For the tests in `needs_docker` modules: an error saying what to do when no Docker engine
+/// answers. `cargo xtask test` filters these tests out on such a machine (and lists them as
+/// skipped), so this message is for a direct `cargo test`.
+pub async fn require_docker() -> anyhow::Result<()> {
+    gauntlet_testcontainers::docker::connect(Duration::from_secs(2))
+        .await
+        .map(drop)
+        .context(
+            "this test needs a Docker engine and none answers. Start one, or skip the docker \
+             tests: `cargo test -- --skip needs_docker`, which `cargo xtask test` does by itself \
+             when no engine answers or GAUNTLET_SKIP_DOCKER_TESTS=1",
+        )
 }
 
 /// Whether any process's command line mentions `needle` (a data dir path, say).
