@@ -302,7 +302,7 @@ fn smoke_fails_on_each_isolation_defect_the_catalogue_catches() {
 /// so that a few seconds hold enough probes.
 #[test]
 fn the_prober_persona_checks_cache_bleed_under_load_and_payroll_completion_after_it() {
-    let dir = crate::run::out_dir("prober-under-load");
+    let dir = crate::support::out_dir("prober-under-load");
     let spec = dir.path().join("prober-heavy.toml");
     std::fs::write(
         &spec,
@@ -325,7 +325,7 @@ fn the_prober_persona_checks_cache_bleed_under_load_and_payroll_completion_after
     let completion = "a payroll run started before the load has completed after it";
     for defect in [None, Some("HRMS__DEFECTS__CACHE_KEY_WITHOUT_TENANT")] {
         let out = dir.path().join(defect.unwrap_or("clean"));
-        let mut command = crate::run::gauntlet();
+        let mut command = crate::support::gauntlet();
         if let Some(d) = defect {
             command.env(d, "true");
         }
@@ -336,7 +336,7 @@ fn the_prober_persona_checks_cache_bleed_under_load_and_payroll_completion_after
             .arg(&out)
             .output()
             .expect("gauntlet runs");
-        let report = crate::run::read_json(&out.join("report.json"));
+        let report = crate::support::read_json(&out.join("report.json"));
         let bleed = under_load(&report, cache);
         assert!(bleed["attempts"].as_u64().unwrap() > 0, "{bleed:#}");
         let done = under_load(&report, completion);
