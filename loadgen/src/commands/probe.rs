@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gauntlet_reports::model::RunInfo;
+use gauntlet_reports::model::{Backend, RunInfo};
 use gauntlet_reports::{Report, Verdict, render};
 use gauntlet_scenarios::hrms::Fixture;
 use gauntlet_testcontainers::Stack;
@@ -30,7 +30,7 @@ pub async fn run(args: ProbeArgs) -> Result<Exit, Failure> {
         (Some(url), Some(path)) => {
             let fixture = read_fixture(path).map_err(Failure::bad_input)?;
             info.target = url.to_string();
-            info.backend = "external".into();
+            info.backend = Some(Backend::External);
             probe::run_catalogue(url.as_str(), fixture)
                 .await
                 .map_err(Failure::infrastructure)?
@@ -46,7 +46,7 @@ pub async fn run(args: ProbeArgs) -> Result<Exit, Failure> {
                 .map_err(Failure::infrastructure)?;
             let service = service.owning(stack);
             info.target = service.base_url.clone();
-            info.backend = service.backend.clone();
+            info.backend = Some(service.backend);
             let results = probe::run_catalogue(&service.base_url, service.fixture.clone()).await;
             service.stop().await;
             results.map_err(Failure::infrastructure)?

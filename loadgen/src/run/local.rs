@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gauntlet_chaos::FaultProxy;
+use gauntlet_reports::model::{Backend, Wiring};
 use gauntlet_scenarios::LoadPlan;
 use gauntlet_scenarios::hrms::{Fixture, Role, TenantFixture, UserCredential};
 use gauntlet_testcontainers::{ProvisionConfig, Stack};
@@ -28,26 +29,14 @@ pub struct LocalService {
     pub base_url: String,
     /// The seeded tenants and credentials.
     pub fixture: Fixture,
-    /// `docker` or `native`.
-    pub backend: String,
+    /// Where Postgres and Redis came from, as the report names it.
+    pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), StartupError>>>,
     stack: Option<Stack>,
     proxies: Option<Proxies>,
     /// The service as a child process (`--service-process`), instead of `server`.
     process: Option<ServiceProcess>,
-}
-
-/// How the service reaches Postgres and Redis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wiring {
-    /// Straight to the servers. Each proxied round trip costs about as much CPU again as the
-    /// direct one (two loopback hops instead of one): `cargo bench --bench proxy_service`
-    /// measured the service at ~0.78x its direct throughput on a 2-core box. A run with no
-    /// fault to apply keeps that cost out of its numbers.
-    Direct,
-    /// Through a [`FaultProxy`] each: what a run with a chaos schedule needs.
-    Proxied,
 }
 
 /// The fault proxies the service reaches its dependencies through: network faults are
@@ -61,11 +50,14 @@ pub struct Proxies {
 }
 
 impl Proxies {
-    /// Proxies for `wiring`: none when direct.
+    /// Proxies for `wiring`: none when direct. Each proxied round trip costs about as much
+    /// CPU again as the direct one (two loopback hops instead of one): `cargo bench --bench
+    /// proxy_service` measured the service at ~0.78x its direct throughput on a 2-core box,
+    /// so a run with no fault to apply keeps that cost out of its numbers.
     async fn wire(stack: &Stack, wiring: Wiring) -> anyhow::Result<Option<Proxies>> {
         match wiring {
             Wiring::Direct => Ok(None),
-            Wiring::Proxied => Proxies::start(stack).await.map(Some),
+            Wiring::FaultProxies => Proxies::start(stack).await.map(Some),
         }
     }
 
@@ -83,6 +75,15 @@ impl Proxies {
             postgres: start(stack.postgres.url()).await?,
             redis: start(stack.redis.url()).await?,
         })
+    }
+}
+
+/// The provisioner's backend in the report's words (the report crate depends on no other).
+pub fn report_backend(backend: gauntlet_testcontainers::Backend) -> Backend {
+    match backend {
+        gauntlet_testcontainers::Backend::Docker => Backend::Docker,
+        gauntlet_testcontainers::Backend::Native => Backend::Native,
+        gauntlet_testcontainers::Backend::External => Backend::External,
     }
 }
 
@@ -189,7 +190,7 @@ async fn serve_wired(
     let service = LocalService {
         base_url,
         fixture: seeded.as_ref().map(fixture).unwrap_or_default(),
-        backend: stack.backend().to_string(),
+        backend: report_backend(stack.backend()),
         shutdown: Some(tx),
         server: Some(server),
         stack: None,
@@ -211,7 +212,7 @@ pub async fn start_process(
     let stack = Stack::provision(config)
         .await
         .context("provisioning Postgres and Redis")?;
-    let backend = stack.backend().to_string();
+    let backend = report_backend(stack.backend());
     let proxies = Proxies::wire(&stack, wiring).await?;
     let settings = settings(&stack, proxies.as_ref())?;
     let pool = hrms::db::pool(&settings.database).context("database settings")?;

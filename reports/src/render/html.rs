@@ -319,7 +319,7 @@ fn run_info(out: &mut String, r: &Report) {
         out,
         "<section><h2>Run</h2><p>seed <b>{}</b> · backend <b>{}</b> · target <code>{}</code> · revision <code>{}</code></p><p><code>{}</code></p>",
         run.seed,
-        escape(&run.backend),
+        escape(&run.backend_description()),
         escape(&run.target),
         escape(run.git_revision.as_deref().unwrap_or("unknown")),
         escape(&run.command_line.join(" "))

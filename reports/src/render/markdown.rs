@@ -206,7 +206,7 @@ fn footer(out: &mut String, r: &Report) {
         out,
         "<sub>seed {} · backend {} · revision {} · schema v{}</sub>",
         r.run.seed,
-        cell(&r.run.backend),
+        cell(&r.run.backend_description()),
         cell(rev),
         r.schema_version
     );
