@@ -26,6 +26,7 @@ mod common;
 use criterion::{Criterion, Throughput};
 use gauntlet_testcontainers::Stack;
 use hrms::auth::Role;
+use hrms::ids::TenantId;
 
 use hrms::routes::employees::Employee;
 use hrms::seed::SeedSpec;
@@ -80,7 +81,7 @@ struct Shared {
     auth: HeaderValue,
     /// The direct side's pool: same builder and settings as the service's.
     direct: PgPool,
-    tenant: Uuid,
+    tenant: TenantId,
     /// The handler's two statements, formatted exactly as it formats them.
     page_sql: String,
     count_sql: String,
