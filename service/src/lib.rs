@@ -47,4 +47,4 @@ pub mod text;
 pub mod write_behind;
 
 pub use error::ApiError;
-pub use startup::{Application, StartupError};
+pub use startup::{Application, RunningService, StartupError};
