@@ -5,10 +5,9 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gauntlet_reports::model::{Backend, RunInfo};
+use gauntlet_reports::model::{Backend, RunInfo, Wiring};
 use gauntlet_reports::{Report, Verdict, render};
 use gauntlet_scenarios::hrms::Fixture;
-use gauntlet_testcontainers::Stack;
 use hrms::config::Argon2Settings;
 use hrms::defects::Defects;
 use hrms::seed::SeedSpec;
@@ -37,14 +36,15 @@ pub async fn run(args: ProbeArgs) -> Result<Exit, Failure> {
         }
         _ => {
             let config = super::provision_config(&args.backend)?;
-            let stack = Stack::provision(&config)
+            let options = local::Options {
+                seed: Some(seed_spec(args.seed)),
+                wiring: Wiring::Direct,
+                placement: local::Placement::InProcess,
+                defects,
+            };
+            let service = local::start(local::Dependencies::Provision(&config), options)
                 .await
-                .context("provisioning Postgres and Redis")
                 .map_err(Failure::infrastructure)?;
-            let (service, _) = local::serve_on(&stack, Some(&seed_spec(args.seed)), defects)
-                .await
-                .map_err(Failure::infrastructure)?;
-            let service = service.owning(stack);
             info.target = service.base_url.clone();
             info.backend = Some(service.backend);
             let results = probe::run_catalogue(&service.base_url, service.fixture.clone()).await;
@@ -99,7 +99,7 @@ fn seed_spec(seed: u64) -> SeedSpec {
         employees_per_tenant: 12,
         departments_per_tenant: 2,
         seed,
-        tiers: crate::run::local::TIERS_LARGEST_FIRST.to_vec(),
+        tiers: crate::run::local::fixture::TIERS_LARGEST_FIRST.to_vec(),
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     }

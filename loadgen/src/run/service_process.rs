@@ -23,7 +23,7 @@ use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
-use super::local::{READY_DEADLINE, wait_ready};
+use super::local::READY_DEADLINE;
 use crate::logging::service_log::ServiceLog;
 
 /// The hidden subcommand the child runs.
@@ -84,9 +84,10 @@ impl ServiceProcess {
             .process_group(0)
             .kill_on_drop(true);
         // The service takes its settings from the environment; what the harness does not set
-        // must not leak in from the user's shell (seeded defects excepted, on purpose).
+        // must not leak in from the user's shell (seeded defects come in `env`, read from the
+        // same variables by the harness).
         for (name, _) in std::env::vars() {
-            let harness_owned = (name.starts_with("HRMS") && !name.starts_with("HRMS__DEFECTS__"))
+            let harness_owned = name.starts_with("HRMS")
                 || matches!(
                     name.as_str(),
                     "DATABASE_URL" | "REDIS_URL" | "JWT_SECRET" | "OPERATOR_TOKEN"
@@ -100,14 +101,16 @@ impl ServiceProcess {
             ServiceLog::forward_child(stderr);
         }
         *self.child.lock().await = Some(child);
-        let ready = wait_ready(&self.base_url(), READY_DEADLINE).await;
+        let ready = hrms::startup::wait_ready(&self.base_url(), READY_DEADLINE).await;
         if let Err(e) = ready {
             let exited = match self.child.lock().await.as_mut().map(Child::try_wait) {
                 Some(Ok(Some(status))) => format!(" (the service process exited: {status})"),
                 _ => String::new(),
             };
             self.kill().await?;
-            return Err(e.context(format!("the service never became ready{exited}")));
+            return Err(
+                anyhow::Error::new(e).context(format!("the service never became ready{exited}"))
+            );
         }
         Ok(())
     }

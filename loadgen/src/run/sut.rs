@@ -4,7 +4,7 @@
 use gauntlet_reports::model::{Backend, Wiring};
 use gauntlet_scenarios::hrms::Fixture;
 
-use super::local::{self, LocalService};
+use super::local::{self, Dependencies, LocalService, Options, Placement};
 use super::{Prepared, RunConfig, Target, chaos, remote};
 use crate::exit::Failure;
 
@@ -75,12 +75,19 @@ pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<
             } else {
                 Wiring::FaultProxies
             };
-            let service = if prepared.service_process {
-                local::start_process(provision, &prepared.plan, config.seed, wiring).await
-            } else {
-                local::start(provision, &prepared.plan, config.seed, wiring).await
-            }
-            .map_err(Failure::infrastructure)?;
+            let options = Options {
+                seed: Some(local::fixture::seed_spec(&prepared.plan, config.seed)),
+                wiring,
+                placement: if prepared.service_process {
+                    Placement::ChildProcess
+                } else {
+                    Placement::InProcess
+                },
+                defects: local::defects_from_env().map_err(Failure::infrastructure)?,
+            };
+            let service = local::start(Dependencies::Provision(provision), options)
+                .await
+                .map_err(Failure::infrastructure)?;
             Ok(Sut::Local(Box::new(service)))
         }
         Target::Remote { url, .. } => Ok(Sut::Remote {
