@@ -26,14 +26,12 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use gauntlet_chaos::FaultProxy;
+use hrms::RunningService;
 use hrms::auth::Role;
 use hrms::config::Settings;
 use hrms::seed::SeedSpec;
-use hrms::state::AppState;
-use hrms::{Application, StartupError};
 use reqwest::header::HeaderValue;
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 
 /// Page reads per criterion iteration.
 const BATCH: usize = 64;
@@ -48,40 +46,17 @@ const RATIO_BATCHES: usize = 40;
 struct Instance {
     /// `http://127.0.0.1:PORT/employees?per_page=50`.
     url: String,
-    base: String,
-    state: AppState,
-    server: JoinHandle<Result<(), StartupError>>,
-    stop: oneshot::Sender<()>,
+    service: RunningService,
 }
 
 impl Instance {
     async fn start(settings: Settings) -> Instance {
-        let app = Application::build(settings)
+        let service = RunningService::start(settings)
             .await
             .expect("build the hrms application");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
         Instance {
-            url: format!("{base}/employees?per_page=50"),
-            base,
-            state,
-            server,
-            stop,
-        }
-    }
-
-    async fn stop(self) {
-        drop(self.state);
-        let _ = self.stop.send(());
-        match tokio::time::timeout(Duration::from_secs(30), self.server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => eprintln!("hrms stopped with an error: {e}"),
-            Ok(Err(e)) => eprintln!("hrms task failed: {e}"),
-            Err(_) => eprintln!("hrms did not stop within 30 s"),
+            url: format!("{}/employees?per_page=50", service.base_url()),
+            service,
         }
     }
 }
@@ -143,7 +118,7 @@ fn main() {
             employees_per_tenant: 200,
             ..SeedSpec::default()
         };
-        let seeded = hrms::seed::seed(&direct.state.db, &spec)
+        let seeded = hrms::seed::seed(&direct.service.state().db, &spec)
             .await
             .expect("seed 5 tenants x 200 employees");
         let proxied = Instance::start(proxied_settings).await;
@@ -155,7 +130,8 @@ fn main() {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("reqwest client");
-        let token = common::login(&client, &proxied.base, &admin.email, &admin.password).await;
+        let base = proxied.service.base_url();
+        let token = common::login(&client, base, &admin.email, &admin.password).await;
         let auth = HeaderValue::from_str(&format!("Bearer {token}")).expect("token is ASCII");
         let shared = Arc::new(Shared { client, auth });
         (stack, [pg_proxy, redis_proxy], direct, proxied, shared)
@@ -192,11 +168,11 @@ fn main() {
     );
     let [pg_proxy, redis_proxy] = proxies;
     let through_pg = pg_proxy.stats().bytes_down;
-    let degraded = [&direct, &proxied].map(|i| i.state.metrics.rate_limit_degraded.get());
+    let degraded = [&direct, &proxied].map(|i| i.service.state().metrics.rate_limit_degraded.get());
     rt.block_on(async {
         drop(shared);
-        direct.stop().await;
-        proxied.stop().await;
+        common::stop(direct.service).await;
+        common::stop(proxied.service).await;
         pg_proxy.shutdown().await;
         redis_proxy.shutdown().await;
         stack.shutdown().await;

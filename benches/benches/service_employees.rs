@@ -26,17 +26,16 @@ mod common;
 use criterion::{Criterion, Throughput};
 use gauntlet_testcontainers::Stack;
 use hrms::auth::Role;
+use hrms::ids::TenantId;
 
 use hrms::routes::employees::Employee;
 use hrms::seed::SeedSpec;
-use hrms::state::AppState;
-use hrms::{Application, StartupError};
+use hrms::{Application, RunningService};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use sqlx::PgPool;
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 /// Page reads per criterion iteration: enough that spawning the tasks is noise.
@@ -80,7 +79,7 @@ struct Shared {
     auth: HeaderValue,
     /// The direct side's pool: same builder and settings as the service's.
     direct: PgPool,
-    tenant: Uuid,
+    tenant: TenantId,
     /// The handler's two statements, formatted exactly as it formats them.
     page_sql: String,
     count_sql: String,
@@ -166,14 +165,11 @@ impl Tally {
     }
 }
 
-/// The application running in this process, and how to stop it.
+/// The application running in this process, and what it stands on.
 struct Fixture {
     stack: Stack,
     shared: Arc<Shared>,
-    /// The app's state, kept to read its metrics after the run.
-    state: AppState,
-    server: JoinHandle<Result<(), StartupError>>,
-    stop: oneshot::Sender<()>,
+    service: RunningService,
 }
 
 impl Fixture {
@@ -193,17 +189,13 @@ impl Fixture {
             .expect("seed 50 tenants x 200 employees");
         let tenant = &seeded.tenants[0];
         let admin = tenant.user(Role::HrAdmin).expect("seeded HR admin").clone();
-        let state = app.state().clone();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
+        let service = app.spawn();
+        let base = service.base_url();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("reqwest client");
-        let token = common::login(&client, &base, &admin.email, &admin.password).await;
+        let token = common::login(&client, base, &admin.email, &admin.password).await;
         let shared = Arc::new(Shared {
             client,
             url: format!("{base}/employees?per_page={PER_PAGE}"),
@@ -219,9 +211,7 @@ impl Fixture {
         let fixture = Self {
             stack,
             shared,
-            state,
-            server,
-            stop,
+            service,
         };
         fixture.check_both_sides_agree().await;
         fixture
@@ -252,7 +242,7 @@ impl Fixture {
     /// Rate-limit decisions the service took without Redis: must be 0, or the service side
     /// was measured on the cheaper local path.
     fn degraded_decisions(&self) -> u64 {
-        self.state.metrics.rate_limit_degraded.get()
+        self.service.state().metrics.rate_limit_degraded.get()
     }
 
     /// Graceful stop of the app, then the stack's servers.
@@ -260,20 +250,12 @@ impl Fixture {
         let Self {
             stack,
             shared,
-            state,
-            server,
-            stop,
+            service,
         } = self;
         shared.direct.close().await;
         // Dropping the client closes its idle keep-alive connections before the drain.
-        drop((shared, state));
-        let _ = stop.send(());
-        match tokio::time::timeout(Duration::from_secs(30), server).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => eprintln!("hrms stopped with an error: {e}"),
-            Ok(Err(e)) => eprintln!("hrms task failed: {e}"),
-            Err(_) => eprintln!("hrms did not stop within 30 s"),
-        }
+        drop(shared);
+        common::stop(service).await;
         stack.shutdown().await;
     }
 }

@@ -4,7 +4,8 @@
 
 use crate::histogram::HistogramError;
 use crate::model::{
-    ChaosEvent, ChaosEventKind, FaultWindow, LedgerSection, PhaseKind, Report, RunInfo, Stage,
+    Backend, ChaosEvent, ChaosEventKind, FaultWindow, LedgerSection, PhaseKind, Report, RunInfo,
+    Stage,
 };
 use crate::record::{Outcome, RunRecorder};
 
@@ -38,7 +39,7 @@ pub fn report(seconds: u64, endpoints: usize, per_second: u64) -> Result<Report,
     let mut report = Report::empty(RunInfo {
         scenario: "synthetic".into(),
         profile: "endurance".into(),
-        backend: "native".into(),
+        backend: Some(Backend::Native),
         target: "http://127.0.0.1:8080".into(),
         ..RunInfo::default()
     });

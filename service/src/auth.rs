@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::config::{Argon2Settings, Secret};
 use crate::error::ApiError;
+use crate::ids::{EmployeeId, TenantId};
 use crate::ratelimit::Tier;
 use crate::state::AppState;
 
@@ -66,13 +67,13 @@ pub struct Claims {
     /// User id.
     pub sub: Uuid,
     /// Tenant id: the only source of the tenant for every request.
-    pub tid: Uuid,
+    pub tid: TenantId,
     /// Role within the tenant.
     pub role: Role,
     /// Rate-limit tier at login time (saves a lookup per request; changes apply at next login).
     pub tier: Tier,
     /// The employee record of this user, if any.
-    pub emp: Option<Uuid>,
+    pub emp: Option<EmployeeId>,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Expiry (seconds since the epoch).
@@ -198,7 +199,7 @@ pub struct AuthUser(pub Claims);
 
 impl AuthUser {
     /// The caller's tenant.
-    pub fn tenant(&self) -> Uuid {
+    pub fn tenant(&self) -> TenantId {
         self.0.tid
     }
     /// The caller's role.
@@ -214,7 +215,7 @@ impl AuthUser {
         }
     }
     /// The caller's own employee record; users without one cannot use self-service routes.
-    pub fn employee(&self) -> Result<Uuid, ApiError> {
+    pub fn employee(&self) -> Result<EmployeeId, ApiError> {
         self.0.emp.ok_or_else(|| {
             ApiError::unprocessable("no_employee", "this user has no employee record")
         })
@@ -277,7 +278,7 @@ mod tests {
     fn claims() -> Claims {
         Claims {
             sub: Uuid::new_v4(),
-            tid: Uuid::new_v4(),
+            tid: TenantId::random(),
             role: Role::Manager,
             tier: Tier::Starter,
             emp: None,

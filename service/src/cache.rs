@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
+use crate::ids::TenantId;
 
 /// How long an entry is served. Short, so a department created elsewhere (another process)
 /// shows up within a second even without invalidation.
@@ -21,13 +21,13 @@ const MAX_ENTRIES: usize = 10_000;
 /// What an entry is stored under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey {
-    tenant: Option<Uuid>,
+    tenant: Option<TenantId>,
     path: String,
 }
 
 impl CacheKey {
     /// The key of `path` (with query) asked by `tenant`.
-    pub fn new(tenant: Uuid, path: &str, defects: &crate::defects::Defects) -> Self {
+    pub fn new(tenant: TenantId, path: &str, defects: &crate::defects::Defects) -> Self {
         // SEEDED DEFECT `cache_key_without_tenant`: the key forgets whose answer it is.
         let tenant = (!defects.cache_key_without_tenant).then_some(tenant);
         Self {
@@ -64,7 +64,7 @@ impl ResponseCache {
 
     /// Drops every entry of `tenant` (and tenant-less ones): called after the tenant wrote
     /// something a cached answer shows.
-    pub fn invalidate(&self, tenant: Uuid) {
+    pub fn invalidate(&self, tenant: TenantId) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|k, _| k.tenant.is_some_and(|t| t != tenant));
     }
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn keys_carry_the_tenant_unless_the_defect_is_on() {
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (TenantId::random(), TenantId::random());
         let clean = Defects::default();
         assert_ne!(
             CacheKey::new(a, "/departments", &clean),
@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn entries_expire_and_invalidate_per_tenant() {
         let cache = ResponseCache::default();
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (TenantId::random(), TenantId::random());
         let clean = Defects::default();
         cache.put(CacheKey::new(a, "/d", &clean), serde_json::json!(1));
         cache.put(CacheKey::new(b, "/d", &clean), serde_json::json!(2));

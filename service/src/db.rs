@@ -3,9 +3,9 @@
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
-use uuid::Uuid;
 
 use crate::config::DatabaseSettings;
+use crate::ids::TenantId;
 
 /// The embedded migrations (`service/migrations`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -42,7 +42,7 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
 /// One round trip sets both: `set_config('role', ..)` is `SET LOCAL ROLE`, and the `true`
 /// makes both settings end with the transaction, so a pooled connection never carries a
 /// tenant into its next user.
-pub async fn begin_tenant(pool: &PgPool, tenant: Uuid) -> Result<TenantTx, sqlx::Error> {
+pub async fn begin_tenant(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT set_config('app.tenant_id', $1, true), set_config('role', $2, true)")
         .bind(tenant.to_string())

@@ -10,10 +10,10 @@ use axum::extract::FromRequestParts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::db::TenantTx;
 use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
 
 /// The request header clients set on writes.
 pub const HEADER: &str = "idempotency-key";
@@ -76,7 +76,7 @@ impl IdempotencyKey {
     pub async fn claim(
         &self,
         tx: &mut TenantTx,
-        tenant: Uuid,
+        tenant: TenantId,
         route: &str,
     ) -> ApiResult<Option<Response>> {
         let Some(key) = &self.0 else { return Ok(None) };
@@ -128,7 +128,7 @@ impl IdempotencyKey {
     pub async fn finish<T: Serialize>(
         &self,
         mut tx: TenantTx,
-        tenant: Uuid,
+        tenant: TenantId,
         status: StatusCode,
         body: &T,
     ) -> ApiResult<Response> {

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::config::JobSettings;
 use crate::db;
+use crate::ids::TenantId;
 use crate::metrics::Metrics;
 
 /// Jobs waiting for a worker.
@@ -34,7 +35,7 @@ const MAX_NOT_FOUND_ATTEMPTS: u32 = 50;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayrollJob {
     /// Tenant of the run (the worker's transactions are confined to it by RLS).
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     /// The run.
     pub run_id: Uuid,
     /// Times this job was put back because its run was not visible yet.

@@ -17,6 +17,7 @@
 //! - [`defects`]: seeded defects (off by default) that Gauntlet's probes must catch.
 //! - [`error`] / [`extract`]: one error type and extractors that answer bad input in its shape.
 //! - [`text`]: the gate every client string passes, and the validated text types.
+//! - [`ids`]: `TenantId` and `EmployeeId`, so the two cannot be swapped in a call.
 //!
 //! Architecture invariants: the tenant of a request comes only from its token; every tenant
 //! query filters by tenant *and* runs as `hrms_app` under RLS (the two authentication
@@ -31,6 +32,7 @@ pub mod defects;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
@@ -45,4 +47,4 @@ pub mod text;
 pub mod write_behind;
 
 pub use error::ApiError;
-pub use startup::{Application, StartupError};
+pub use startup::{Application, RunningService, StartupError};

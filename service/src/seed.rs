@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::ids::{EmployeeId, TenantId};
+
 use crate::auth::{PasswordError, Passwords, Role};
 use crate::config::Argon2Settings;
 use crate::ratelimit::Tier;
@@ -67,14 +69,14 @@ pub struct Credentials {
     /// Role.
     pub role: Role,
     /// The user's employee record.
-    pub employee_id: Uuid,
+    pub employee_id: EmployeeId,
 }
 
 /// One seeded tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeededTenant {
     /// Tenant id.
-    pub id: Uuid,
+    pub id: TenantId,
     /// Display name (contains the marker).
     pub name: String,
     /// Rate-limit tier.
@@ -84,7 +86,7 @@ pub struct SeededTenant {
     /// Every user of the tenant, the HR admin first, then managers, then employees.
     pub users: Vec<Credentials>,
     /// Employee ids in seeding order.
-    pub employee_ids: Vec<Uuid>,
+    pub employee_ids: Vec<EmployeeId>,
     /// Department ids in seeding order.
     pub department_ids: Vec<Uuid>,
 }
@@ -197,11 +199,11 @@ fn generate_tenant(
     rng: &mut StdRng,
     rows: &mut Rows,
 ) -> SeededTenant {
-    let id = uuid_from(rng);
+    let id = TenantId::from_uuid(uuid_from(rng));
     let marker = format!("gx{:016x}", rng.random::<u64>());
     let tier = spec.tiers[index % spec.tiers.len()];
     let name = format!("Tenant {index:03} {marker}");
-    rows.tenants.0.push(id);
+    rows.tenants.0.push(id.as_uuid());
     rows.tenants.1.push(name.clone());
     rows.tenants.2.push(tier.as_str().to_owned());
     rows.tenants.3.push(marker.clone());
@@ -209,7 +211,7 @@ fn generate_tenant(
         .map(|d| {
             let dept = uuid_from(rng);
             rows.departments.0.push(dept);
-            rows.departments.1.push(id);
+            rows.departments.1.push(id.as_uuid());
             let base = DEPARTMENTS[d % DEPARTMENTS.len()];
             rows.departments.2.push(if d < DEPARTMENTS.len() {
                 base.to_owned()
@@ -242,7 +244,7 @@ fn generate_employee(
     rng: &mut StdRng,
     rows: &mut Rows,
 ) {
-    let emp = uuid_from(rng);
+    let emp = EmployeeId::from_uuid(uuid_from(rng));
     let first = FIRST[rng.random_range(0..FIRST.len())];
     let last = LAST[rng.random_range(0..LAST.len())];
     let email = format!(
@@ -257,15 +259,15 @@ fn generate_employee(
         0 => Role::HrAdmin,
         m if m <= dept_count => {
             rows.managers.0.push(tenant.department_ids[m - 1]);
-            rows.managers.1.push(emp);
+            rows.managers.1.push(emp.as_uuid());
             Role::Manager
         }
         _ => Role::Employee,
     };
     let hired = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date")
         + chrono::Days::new(rng.random_range(0..3650));
-    rows.employees.id.push(emp);
-    rows.employees.tenant.push(tenant.id);
+    rows.employees.id.push(emp.as_uuid());
+    rows.employees.tenant.push(tenant.id.as_uuid());
     rows.employees
         .department
         .push(department.unwrap_or(Uuid::nil()));
@@ -277,8 +279,8 @@ fn generate_employee(
         .push(rng.random_range(3_000_000..15_000_000));
     rows.employees.hired.push(hired);
     rows.users.id.push(uuid_from(rng));
-    rows.users.tenant.push(tenant.id);
-    rows.users.employee.push(emp);
+    rows.users.tenant.push(tenant.id.as_uuid());
+    rows.users.employee.push(emp.as_uuid());
     rows.users.email.push(email.clone());
     rows.users.role.push(role.as_str().to_owned());
     tenant.employee_ids.push(emp);

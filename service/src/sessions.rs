@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::ids::{EmployeeId, TenantId};
+
 /// How long a looked-up account status is trusted: the bound on how long a token of a
 /// deactivated account keeps working on another process.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -28,7 +30,7 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    employee: Option<Uuid>,
+    employee: Option<EmployeeId>,
     active: bool,
     checked: Instant,
 }
@@ -45,7 +47,7 @@ impl AccountStatus {
     pub async fn is_active(
         &self,
         db: &PgPool,
-        tenant: Uuid,
+        tenant: TenantId,
         user: Uuid,
     ) -> Result<bool, sqlx::Error> {
         if let Some(entry) = self.fresh(user) {
@@ -53,7 +55,7 @@ impl AccountStatus {
         }
         // Platform-side lookup by the token's ids (both verified); the tenant filter keeps
         // "a user of another tenant" from ever counting as this one.
-        let row: Option<(Option<Uuid>, bool)> = sqlx::query_as(
+        let row: Option<(Option<EmployeeId>, bool)> = sqlx::query_as(
             "SELECT u.employee_id, (u.employee_id IS NULL OR e.status = 'active') \
              FROM users u LEFT JOIN employees e ON e.tenant_id = u.tenant_id AND e.id = u.employee_id \
              WHERE u.id = $1 AND u.tenant_id = $2",
@@ -88,7 +90,7 @@ impl AccountStatus {
 
     /// Forgets what is known about the accounts of `employee`, so this process re-reads them
     /// on their next request (called after a deactivation commits).
-    pub fn forget_employee(&self, employee: Uuid) {
+    pub fn forget_employee(&self, employee: EmployeeId) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|_, e| e.employee != Some(employee));
     }

@@ -1,8 +1,14 @@
 //! Building and running the application (zero2prod style): [`Application::build`] wires
 //! every part and binds the listener, [`Application::port`] tells which port was picked,
 //! [`Application::run_until_stopped`] serves until the shutdown future resolves.
+//!
+//! Everything that runs the service inside its own process (the service's tests, the
+//! harness's in-process service, the benches) does it one way: [`Application::spawn`] (or
+//! [`RunningService::start`]) → [`RunningService`], a handle with the address, the state, a
+//! readiness poll and the ways to stop (graceful, or a simulated crash).
 
 use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -48,7 +54,7 @@ const STARTUP_DB_DEADLINE: Duration = Duration::from_secs(30);
 /// A built application: listener bound, state wired, not yet serving.
 pub struct Application {
     listener: TcpListener,
-    port: u16,
+    addr: SocketAddr,
     state: AppState,
     settings: Settings,
 }
@@ -73,7 +79,8 @@ impl Application {
                 .map_err(|e| StartupError::Io(std::io::Error::other(e)))??
         };
         let listener = TcpListener::bind(settings.server.bind).await?;
-        let port = listener.local_addr()?.port();
+        let addr = listener.local_addr()?;
+        let port = addr.port();
         let state = AppState::new(Inner {
             jobs: JobQueue::new(redis.clone()),
             tokens: TokenKeys::new(&settings.auth.jwt_secret, settings.auth.token_ttl),
@@ -98,7 +105,7 @@ impl Application {
         tracing::info!(port, overrides = loaded, "hrms built");
         Ok(Self {
             listener,
-            port,
+            addr,
             state,
             settings,
         })
@@ -106,7 +113,7 @@ impl Application {
 
     /// The bound port (the real one when the config asked for port 0).
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
     }
 
     /// The shared state (tests reach the pool and the limiter through it).
@@ -157,6 +164,10 @@ impl Application {
         Ok(())
     }
 }
+
+mod running;
+
+pub use running::{NotReady, RunningService, StopError, wait_ready};
 
 fn redis_manager(settings: &Settings) -> Result<ConnectionManager, redis::RedisError> {
     let client = redis::Client::open(settings.redis.url.as_str())?;

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::db;
+use crate::ids::{EmployeeId, TenantId};
 
 /// How long an acknowledged clock-in may wait in memory.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
@@ -24,9 +25,9 @@ pub struct PendingShift {
     /// The id already returned to the client.
     pub id: Uuid,
     /// Whose tenant.
-    pub tenant: Uuid,
+    pub tenant: TenantId,
     /// Whose shift.
-    pub employee: Uuid,
+    pub employee: EmployeeId,
     /// The clock-in time already returned to the client.
     pub clock_in: DateTime<Utc>,
 }

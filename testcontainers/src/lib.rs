@@ -10,6 +10,8 @@
 //!   otherwise prints the commands that would.
 //! - [`local_image`] builds one image holding both servers from Debian packages, for Docker
 //!   engines that cannot reach a registry.
+//! - [`process`] is the supervisor of child processes that must die with the harness: the
+//!   native servers, and (through `gauntlet-loadgen`) the service child of `--service-process`.
 //!
 //! This crate depends on no other workspace crate: the service's tests and the harness both
 //! use it.
@@ -21,6 +23,7 @@ pub mod error;
 pub mod local_image;
 pub mod native;
 mod ports;
+pub mod process;
 pub mod readiness;
 mod server;
 pub mod setup;

@@ -72,6 +72,19 @@ pub async fn get_ok(client: &reqwest::Client, url: &str, auth: &reqwest::header:
     std::hint::black_box(body.len());
 }
 
+/// Graceful stop of an in-process service, bounded: a bench that cannot stop it says so and
+/// goes on to remove the stack.
+pub async fn stop(service: hrms::RunningService) {
+    match tokio::time::timeout(Duration::from_secs(30), service.stop()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let cause = std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
+            eprintln!("hrms did not stop cleanly: {e}{cause}");
+        }
+        Err(_) => eprintln!("hrms did not stop within 30 s"),
+    }
+}
+
 /// Native Postgres and Redis on loopback: the benches compare costs on one box, and the
 /// native backend keeps Docker's port forwarding out of them.
 pub async fn native_stack() -> Stack {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gauntlet_contract::{Login, Settings, Summary, Tokens};
+use gauntlet_reports::model::Wiring;
 use gauntlet_scenarios::hrms::{Fixture, Role, TenantFixture};
-use gauntlet_testcontainers::Stack;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -36,17 +36,18 @@ pub async fn run(args: FuzzArgs) -> Result<Exit, Failure> {
         }
         _ => {
             let config = super::provision_config(&args.backend)?;
-            let stack = Stack::provision(&config)
-                .await
-                .context("provisioning Postgres and Redis")
-                .map_err(Failure::infrastructure)?;
             // A fresh token per run: the local service's admin routes are open to it only.
             let operator = uuid::Uuid::new_v4().to_string();
-            let spec = super::probe::seed_spec(args.seed);
-            let (service, _) = local::serve_for_fuzzing(&stack, &spec, defects, &operator)
+            let options = local::Options {
+                seed: Some(super::probe::seed_spec(args.seed)),
+                wiring: Wiring::Direct,
+                placement: local::Placement::InProcess,
+                defects,
+                operator_token: Some(operator.clone()),
+            };
+            let service = local::start(local::Dependencies::Provision(&config), options)
                 .await
                 .map_err(Failure::infrastructure)?;
-            let service = service.owning(stack);
             let summary = fuzz(
                 &service.base_url,
                 &service.fixture,

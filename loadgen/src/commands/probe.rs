@@ -5,10 +5,9 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gauntlet_reports::model::RunInfo;
+use gauntlet_reports::model::{Backend, RunInfo, Wiring};
 use gauntlet_reports::{Report, Verdict, render};
 use gauntlet_scenarios::hrms::Fixture;
-use gauntlet_testcontainers::Stack;
 use hrms::config::Argon2Settings;
 use hrms::defects::Defects;
 use hrms::seed::SeedSpec;
@@ -30,23 +29,25 @@ pub async fn run(args: ProbeArgs) -> Result<Exit, Failure> {
         (Some(url), Some(path)) => {
             let fixture = read_fixture(path).map_err(Failure::bad_input)?;
             info.target = url.to_string();
-            info.backend = "external".into();
+            info.backend = Some(Backend::External);
             probe::run_catalogue(url.as_str(), fixture)
                 .await
                 .map_err(Failure::infrastructure)?
         }
         _ => {
             let config = super::provision_config(&args.backend)?;
-            let stack = Stack::provision(&config)
+            let options = local::Options {
+                seed: Some(seed_spec(args.seed)),
+                wiring: Wiring::Direct,
+                placement: local::Placement::InProcess,
+                defects,
+                operator_token: None,
+            };
+            let service = local::start(local::Dependencies::Provision(&config), options)
                 .await
-                .context("provisioning Postgres and Redis")
                 .map_err(Failure::infrastructure)?;
-            let (service, _) = local::serve_on(&stack, Some(&seed_spec(args.seed)), defects)
-                .await
-                .map_err(Failure::infrastructure)?;
-            let service = service.owning(stack);
             info.target = service.base_url.clone();
-            info.backend = service.backend.clone();
+            info.backend = Some(service.backend);
             let results = probe::run_catalogue(&service.base_url, service.fixture.clone()).await;
             service.stop().await;
             results.map_err(Failure::infrastructure)?
@@ -99,7 +100,7 @@ pub(super) fn seed_spec(seed: u64) -> SeedSpec {
         employees_per_tenant: 12,
         departments_per_tenant: 2,
         seed,
-        tiers: crate::run::local::TIERS_LARGEST_FIRST.to_vec(),
+        tiers: crate::run::local::fixture::TIERS_LARGEST_FIRST.to_vec(),
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use gauntlet_reports::model::Wiring;
 use hrms::{
     config::Argon2Settings,
     seed::{SeedSpec, SeededData},
@@ -40,16 +41,27 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
         tenants: 4,
         employees_per_tenant: 12,
         departments_per_tenant: 2,
-        tiers: crate::run::local::TIERS_LARGEST_FIRST.to_vec(),
+        tiers: crate::run::local::fixture::TIERS_LARGEST_FIRST.to_vec(),
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     };
-    let starting = local::start_seeded(&config, &demo);
-    let (service, seeded) = tokio::select! {
+    let options = local::Options {
+        seed: Some(demo),
+        wiring: Wiring::Direct,
+        placement: local::Placement::InProcess,
+        defects: local::defects_from_env().map_err(Failure::infrastructure)?,
+        operator_token: None,
+    };
+    let starting = local::start(local::Dependencies::Provision(&config), options);
+    let service = tokio::select! {
         started = starting => started.map_err(Failure::infrastructure)?,
         _ = interrupt.recv() => return Ok(Exit::Interrupted),
         _ = terminate.recv() => return Ok(Exit::Interrupted),
     };
+    let seeded = service
+        .seeded()
+        .context("the demo data set was not seeded")
+        .map_err(Failure::infrastructure)?;
     println!("service:  {}  (OpenAPI at /openapi.json)", service.base_url);
     println!("backend:  {}", service.backend);
     if let Some(stack) = service.stack() {
@@ -71,7 +83,7 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
             }
         }
     }
-    write_credentials(&args.credentials_out, &seeded).map_err(Failure::infrastructure)?;
+    write_credentials(&args.credentials_out, seeded).map_err(Failure::infrastructure)?;
     // Absolute: the printed command is pasted into other terminals, in other directories.
     let path = std::path::absolute(&args.credentials_out).unwrap_or(args.credentials_out);
     let file = shell_word(&path.display().to_string());

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use gauntlet_reports::model::{RunInfo, ScenarioResults, Stage as ReportStage};
+use gauntlet_reports::model::{Backend, RunInfo, ScenarioResults, Stage as ReportStage, Wiring};
 use gauntlet_reports::render::console::scenario_lines;
 use gauntlet_reports::{Report, Threshold, Verdict};
 use gauntlet_scenarios::hrms::Fixture;
@@ -152,7 +152,7 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
         sut = bring_up(&config, &prepared) => sut?,
         () = interrupt.wait() => {
             eprintln!("interrupted before the attack; nothing left running");
-            let mut report = empty_report(&config, &prepared, "none", "", true);
+            let mut report = empty_report(&config, &prepared, "", true);
             output::close_service_log(&mut report, service_log);
             let cross = CrossCheck::new(
                 &Default::default(),
@@ -233,7 +233,8 @@ struct Measured {
     goose: Result<std::collections::BTreeMap<String, u64>, attack::AttackError>,
     service: Option<scrape::Counts>,
     finished_unix_us: u64,
-    backend: String,
+    backend: Backend,
+    wiring: Wiring,
     base_url: String,
     monitored: monitor::Monitored,
     /// Whether the process CPU includes the in-process service.
@@ -315,7 +316,7 @@ async fn measure(
         Sut::Remote { .. } => None,
     };
     sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
-    let (backend, base_url) = (sut.backend(), sut.base_url().to_owned());
+    let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
     // A child service's CPU is its own, not the generator's.
     let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
     sut.stop().await;
@@ -329,6 +330,7 @@ async fn measure(
             .map(|(b, a)| scrape::delta(&b, &a)),
         finished_unix_us,
         backend,
+        wiring,
         base_url,
         monitored,
         local,
@@ -359,13 +361,9 @@ async fn attack_and_record(
         .goose
         .context("running the attack")
         .map_err(Failure::infrastructure)?;
-    let mut report = empty_report(
-        config,
-        prepared,
-        &m.backend,
-        &m.base_url,
-        interrupt.is_set(),
-    );
+    let mut report = empty_report(config, prepared, &m.base_url, interrupt.is_set());
+    report.run.backend = Some(m.backend);
+    report.run.wiring = m.wiring;
     let (run, probes) = m.recorder.take();
     if let Some(stalls @ 1..) = m.recorder.close_raw_samples() {
         tracing::warn!(stalls, "the generator waited for the --raw-samples writer");
@@ -418,7 +416,6 @@ async fn attack_and_record(
 fn empty_report(
     config: &RunConfig,
     prepared: &Prepared,
-    backend: &str,
     target: &str,
     interrupted: bool,
 ) -> Report {
@@ -430,7 +427,6 @@ fn empty_report(
         command_line: std::env::args().collect(),
         versions: [("gauntlet".to_owned(), env!("CARGO_PKG_VERSION").to_owned())].into(),
         git_revision: None,
-        backend: backend.to_owned(),
         target: target.to_owned(),
         interrupted,
         ..RunInfo::default()

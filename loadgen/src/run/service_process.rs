@@ -10,38 +10,38 @@
 //! applies) to its stderr: a pipe into the run's service log while one is open
 //! ([`ServiceLog::forward_child`]), else the harness's stderr.
 //!
-//! The child lives in its own process group: a Ctrl-C in the terminal reaches the harness only,
-//! which then stops the service in order (after the ledger read-back). It is SIGKILLed when its
-//! handle drops, and it exits by itself if the harness dies ([`watch_parent`]).
+//! The child is supervised like the native servers ([`Supervised`]): it lives in its own
+//! process group, so a Ctrl-C in the terminal reaches the harness only, which then stops the
+//! service in order (after the ledger read-back); it is SIGKILLed when its handle drops; and
+//! the kernel sends it SIGTERM if the harness dies (even by SIGKILL), so it drains and exits.
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use tokio::process::{Child, Command};
+use gauntlet_testcontainers::process::{Stopped, Supervised};
+use nix::sys::signal::Signal;
 use tokio::sync::Mutex;
 
-use super::local::{READY_DEADLINE, wait_ready};
+use super::local::READY_DEADLINE;
 use crate::logging::service_log::ServiceLog;
 
 /// The hidden subcommand the child runs.
 pub const SUBCOMMAND: &str = "__service";
 
-/// The parent's PID, so that an orphaned child notices and exits.
-const PARENT_ENV: &str = "GAUNTLET_SERVICE_PARENT";
-
 /// How long a graceful stop may take before the child is killed: the service's own drain
 /// grace (5 s) plus a margin.
 const STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// What the kernel sends the child when the harness dies: SIGTERM, the signal it drains on.
+const ON_HARNESS_DEATH: Signal = Signal::SIGTERM;
 
 /// The service as a child process on a fixed port.
 pub struct ServiceProcess {
     port: u16,
     /// `(name, value)` set on the child; everything else is inherited.
     env: Vec<(String, String)>,
-    child: Mutex<Option<Child>>,
+    child: Mutex<Option<Supervised>>,
 }
 
 impl ServiceProcess {
@@ -77,16 +77,14 @@ impl ServiceProcess {
             .arg(SUBCOMMAND)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("HRMS_BIND", format!("127.0.0.1:{}", self.port))
-            .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(ServiceLog::child_stderr())
-            .process_group(0)
-            .kill_on_drop(true);
+            .stderr(ServiceLog::child_stderr());
         // The service takes its settings from the environment; what the harness does not set
-        // must not leak in from the user's shell (seeded defects excepted, on purpose).
+        // must not leak in from the user's shell (seeded defects come in `env`, read from the
+        // same variables by the harness).
         for (name, _) in std::env::vars() {
-            let harness_owned = (name.starts_with("HRMS") && !name.starts_with("HRMS__DEFECTS__"))
+            let harness_owned = name.starts_with("HRMS")
                 || matches!(
                     name.as_str(),
                     "DATABASE_URL" | "REDIS_URL" | "JWT_SECRET" | "OPERATOR_TOKEN"
@@ -95,76 +93,73 @@ impl ServiceProcess {
                 command.env_remove(&name);
             }
         }
-        let mut child = command.spawn().context("starting the service process")?;
-        if let Some(stderr) = child.stderr.take() {
+        let mut child =
+            Supervised::spawn(command, ON_HARNESS_DEATH).context("starting the service process")?;
+        if let Some(stderr) = child.take_stderr() {
+            let stderr = tokio::process::ChildStderr::from_std(stderr)
+                .context("reading the service process's stderr")?;
             ServiceLog::forward_child(stderr);
         }
         *self.child.lock().await = Some(child);
-        let ready = wait_ready(&self.base_url(), READY_DEADLINE).await;
+        let ready = hrms::startup::wait_ready(&self.base_url(), READY_DEADLINE).await;
         if let Err(e) = ready {
-            let exited = match self.child.lock().await.as_mut().map(Child::try_wait) {
-                Some(Ok(Some(status))) => format!(" (the service process exited: {status})"),
+            let exited = match self
+                .child
+                .lock()
+                .await
+                .as_mut()
+                .map(Supervised::exit_status)
+            {
+                Some(Some(status)) => format!(" (the service process exited: {status})"),
                 _ => String::new(),
             };
             self.kill().await?;
-            return Err(e.context(format!("the service never became ready{exited}")));
+            return Err(
+                anyhow::Error::new(e).context(format!("the service never became ready{exited}"))
+            );
         }
         Ok(())
     }
 
-    fn signal(child: &Child, signal: Signal) -> anyhow::Result<()> {
-        let pid = child
-            .id()
-            .context("the service process has already exited")?;
-        let pid = Pid::from_raw(i32::try_from(pid).context("pid out of range")?);
-        kill(pid, signal).with_context(|| format!("sending {signal} to the service"))
-    }
-
     /// SIGKILL: the service dies mid-request, as in a crash.
     pub async fn kill(&self) -> anyhow::Result<()> {
-        if let Some(mut child) = self.child.lock().await.take() {
-            child.kill().await.context("killing the service")?;
+        if let Some(child) = self.child.lock().await.take() {
+            child.kill();
         }
         Ok(())
     }
 
     /// SIGTERM: the service drains and exits; SIGKILL if it has not after the grace.
     pub async fn stop(&self) -> anyhow::Result<()> {
-        let Some(mut child) = self.child.lock().await.take() else {
+        let Some(child) = self.child.lock().await.take() else {
             return Ok(());
         };
-        // A frozen service cannot drain; let it run so that SIGTERM can act.
-        let _ = Self::signal(&child, Signal::SIGCONT);
-        if Self::signal(&child, Signal::SIGTERM).is_ok() {
-            let started = Instant::now();
-            match tokio::time::timeout(STOP_GRACE, child.wait()).await {
-                Ok(Ok(status)) => {
-                    tracing::debug!(%status, elapsed = ?started.elapsed(), "service stopped");
-                    return Ok(());
-                }
-                Ok(Err(e)) => tracing::warn!(error = %e, "waiting for the service"),
-                Err(_) => tracing::warn!("the service did not stop within {STOP_GRACE:?}"),
+        let started = Instant::now();
+        match child.stop(Signal::SIGTERM, STOP_GRACE).await {
+            Stopped::Exited(status) => {
+                tracing::debug!(?status, elapsed = ?started.elapsed(), "service stopped");
             }
+            Stopped::Killed => tracing::warn!("the service did not stop within {STOP_GRACE:?}"),
         }
-        child.kill().await.context("killing the service")
+        Ok(())
     }
 
     /// SIGSTOP: the service is frozen; connections stay open and nothing answers.
     pub async fn pause(&self) -> anyhow::Result<()> {
-        let guard = self.child.lock().await;
-        Self::signal(
-            guard.as_ref().context("no service process")?,
-            Signal::SIGSTOP,
-        )
+        self.signal(Signal::SIGSTOP).await
     }
 
     /// SIGCONT.
     pub async fn unpause(&self) -> anyhow::Result<()> {
+        self.signal(Signal::SIGCONT).await
+    }
+
+    async fn signal(&self, signal: Signal) -> anyhow::Result<()> {
         let guard = self.child.lock().await;
-        Self::signal(
-            guard.as_ref().context("no service process")?,
-            Signal::SIGCONT,
-        )
+        let child = guard.as_ref().context("no service process")?;
+        child
+            .signal_group(signal)
+            .with_context(|| format!("sending {signal} to the service"))
     }
 
     /// Graceful stop, then start on the same port and wait until ready.
@@ -174,20 +169,14 @@ impl ServiceProcess {
     }
 }
 
-/// The child's side: the service from the environment, until SIGTERM (or the parent dies).
+/// The child's side: the service from the environment, until SIGTERM (from the harness, or
+/// from the kernel when the harness is gone).
 pub async fn serve_child() -> anyhow::Result<()> {
     let settings = hrms::config::Settings::load(None).context("loading the service settings")?;
     let app = hrms::Application::build(settings)
         .await
         .context("starting the reference service")?;
-    app.run_until_stopped(async {
-        tokio::select! {
-            () = terminated() => {}
-            () = watch_parent() => {}
-        }
-    })
-    .await
-    .context("serving")
+    app.run_until_stopped(terminated()).await.context("serving")
 }
 
 async fn terminated() {
@@ -196,23 +185,5 @@ async fn terminated() {
             s.recv().await;
         }
         Err(_) => std::future::pending().await,
-    }
-}
-
-/// Resolves when the harness that started this child is gone (a SIGKILLed harness cannot
-/// stop its child; the child is reparented and notices).
-async fn watch_parent() {
-    let Some(parent) = std::env::var(PARENT_ENV)
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-    else {
-        return std::future::pending().await;
-    };
-    loop {
-        if std::os::unix::process::parent_id() != parent {
-            tracing::warn!("the harness is gone; the service stops");
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

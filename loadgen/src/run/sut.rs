@@ -1,9 +1,10 @@
 //! The system under test while a run uses it: the local service (in-process or a child
 //! process) on a provisioned stack, or a `--target` deployment.
 
+use gauntlet_reports::model::{Backend, Wiring};
 use gauntlet_scenarios::hrms::Fixture;
 
-use super::local::{self, LocalService, Wiring};
+use super::local::{self, Dependencies, LocalService, Options, Placement};
 use super::{Prepared, RunConfig, Target, chaos, remote};
 use crate::exit::Failure;
 
@@ -29,14 +30,21 @@ impl Sut {
         }
     }
 
-    pub(super) fn backend(&self) -> String {
+    /// Where the dependencies came from.
+    pub(super) fn backend(&self) -> Backend {
         match self {
-            // Said in the report: numbers taken through the proxies carry their cost.
-            Sut::Local(s) if s.proxies().is_some() => {
-                format!("{}, through fault proxies", s.backend)
-            }
-            Sut::Local(s) => s.backend.clone(),
-            Sut::Remote { .. } => "external".to_owned(),
+            Sut::Local(s) => s.backend,
+            Sut::Remote { .. } => Backend::External,
+        }
+    }
+
+    /// What stood between the service and its dependencies: said in the report, because
+    /// numbers taken through the proxies carry their cost. A deployment's dependencies are
+    /// its own; the harness adds nothing in between.
+    pub(super) fn wiring(&self) -> Wiring {
+        match self {
+            Sut::Local(s) if s.proxies().is_some() => Wiring::FaultProxies,
+            Sut::Local(_) | Sut::Remote { .. } => Wiring::Direct,
         }
     }
 
@@ -65,14 +73,22 @@ pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<
             let wiring = if prepared.chaos.is_empty() && !config.through_proxies {
                 Wiring::Direct
             } else {
-                Wiring::Proxied
+                Wiring::FaultProxies
             };
-            let service = if prepared.service_process {
-                local::start_process(provision, &prepared.plan, config.seed, wiring).await
-            } else {
-                local::start(provision, &prepared.plan, config.seed, wiring).await
-            }
-            .map_err(Failure::infrastructure)?;
+            let options = Options {
+                seed: Some(local::fixture::seed_spec(&prepared.plan, config.seed)),
+                wiring,
+                placement: if prepared.service_process {
+                    Placement::ChildProcess
+                } else {
+                    Placement::InProcess
+                },
+                defects: local::defects_from_env().map_err(Failure::infrastructure)?,
+                operator_token: None,
+            };
+            let service = local::start(Dependencies::Provision(provision), options)
+                .await
+                .map_err(Failure::infrastructure)?;
             Ok(Sut::Local(Box::new(service)))
         }
         Target::Remote { url, .. } => Ok(Sut::Remote {

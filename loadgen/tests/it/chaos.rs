@@ -5,11 +5,12 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use gauntlet_reports::model::Wiring;
 use serde_json::Value;
 
 use crate::support::{
     assert_all_exit, bad_input, children_of, explain, gauntlet, interrupt_and_wait, out_dir,
-    read_json,
+    read_json, run_info,
 };
 
 /// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.5 that is 15 s with
@@ -75,10 +76,9 @@ fn postgres_killed_under_load(backend: &str) {
     let report = read_json(&dir.path().join("report.json"));
     assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
     // A run with faults wires the proxies in, and says so.
-    assert_eq!(
-        report["run"]["backend"],
-        format!("{backend}, through fault proxies")
-    );
+    let run = run_info(&report);
+    assert_eq!(run.backend.map(|b| b.as_str()), Some(backend));
+    assert_eq!(run.wiring, Wiring::FaultProxies);
 
     let faults = report["chaos"]["faults"].as_array().expect("faults");
     assert_eq!(faults.len(), 1, "{faults:?}");

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::{bad_input, explain, interrupt_and_wait, poll_until};
+use crate::support::{alive, bad_input, children_of, explain, interrupt_and_wait, poll_until};
 
 fn gauntlet() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gauntlet"));
@@ -265,18 +265,61 @@ fn serve_writes_the_credentials_file_and_its_printed_run_command_works() {
     );
 }
 
-/// A harness killed with SIGKILL cannot clean up: its native servers outlive it. The next native
-/// provisioning on the machine must find them by their leases and stop them.
+/// A harness killed with SIGKILL cannot clean up, but its native servers do not outlive it:
+/// the kernel sends them their parent-death signal. What they leave on disk, the next native
+/// provisioning on the machine finds by their leases and removes.
 #[test]
-fn native_servers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
+fn native_servers_die_with_a_sigkilled_harness_and_the_next_sweep_removes_their_directories() {
     let ports = serve_then_sigkill("native");
+    assert_ports_close(&ports, "after the harness died, with no sweep");
     let sweep = gauntlet_testcontainers::native::reap_orphans();
     assert!(sweep.reaped.len() >= 2, "{sweep:?}");
-    assert_ports_close(&ports);
+}
+
+/// With `--service-process` the service is one more child; a harness killed with SIGKILL
+/// takes it along with the native servers, with no sweep and no polling.
+#[test]
+fn a_sigkilled_harness_takes_its_service_process_and_servers_with_it() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut child = gauntlet()
+        .args(["run", "smoke", "--service-process", "--backend", "native"])
+        .arg("--out")
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gauntlet starts");
+    // Under way once the first progress line (non-tty: every 5 s) is out.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (progress_tx, progress_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("requests") {
+                let _ = progress_tx.send(());
+            }
+        }
+    });
+    let progressed = progress_rx.recv_timeout(Duration::from_secs(60)).is_ok();
+    let children = children_of(child.id() as i32);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    assert!(progressed, "no progress line within 60 s");
+    assert!(
+        children.len() >= 3,
+        "Postgres, Redis and the service run as children: {children:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while children.iter().any(|p| alive(*p)) {
+        assert!(
+            Instant::now() < deadline,
+            "outlived the harness: {children:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Starts `gauntlet serve` on `backend`, kills it with SIGKILL once ready and returns the
-/// Postgres and Redis ports, checked to be still serving (the orphans these tests are about).
+/// Postgres and Redis ports.
 fn serve_then_sigkill(backend: &str) -> Vec<u16> {
     let mut child = gauntlet()
         .arg("serve")
@@ -302,19 +345,13 @@ fn serve_then_sigkill(backend: &str) -> Vec<u16> {
     );
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
-    for port in &dependency_ports {
-        assert!(
-            TcpStream::connect(("127.0.0.1", *port)).is_ok(),
-            "port {port}: the orphan this test is about should still be serving"
-        );
-    }
     dependency_ports
 }
 
-fn assert_ports_close(ports: &[u16]) {
+fn assert_ports_close(ports: &[u16], when: &str) {
     poll_until(
         Duration::from_secs(10),
-        "ports closed after the sweep",
+        &format!("ports closed {when}"),
         || match ports
             .iter()
             .find(|port| TcpStream::connect(("127.0.0.1", **port)).is_ok())
@@ -357,6 +394,13 @@ mod needs_docker {
     fn containers_of_a_sigkilled_harness_are_reaped_by_the_next_sweep() {
         require_docker();
         let ports = serve_then_sigkill("docker");
+        // Containers are not children: nothing but the sweep stops them.
+        for port in &ports {
+            assert!(
+                TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+                "port {port}: the orphan this test is about should still be serving"
+            );
+        }
         let removed = tokio::runtime::Runtime::new()
             .expect("runtime")
             .block_on(async {
@@ -366,7 +410,7 @@ mod needs_docker {
                 gauntlet_testcontainers::docker::reap_orphan_containers(&docker).await
             });
         assert!(removed >= 2, "removed {removed} containers");
-        assert_ports_close(&ports);
+        assert_ports_close(&ports, "after the sweep");
     }
 
     /// `--no-install` changes nothing: no pull is attempted, and the error is the command to run.

@@ -6,6 +6,7 @@
 use std::process::Output;
 
 use gauntlet_loadgen::run::local;
+use gauntlet_reports::model::Wiring;
 use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
 use hrms::config::Argon2Settings;
 use hrms::defects::Defects;
@@ -45,13 +46,23 @@ async fn fuzzing_a_target_covers_every_operation_and_finds_nothing_in_the_clean_
         ..SeedSpec::default()
     };
     let operator = "fuzz-test-operator";
-    let (service, seeded) = local::serve_for_fuzzing(&stack, &spec, Defects::default(), operator)
+    let options = local::Options {
+        seed: Some(spec),
+        wiring: Wiring::Direct,
+        placement: local::Placement::InProcess,
+        defects: Defects::default(),
+        operator_token: Some(operator.to_owned()),
+    };
+    let service = local::start(local::Dependencies::Shared(&stack), options)
         .await
         .expect("service");
     let dir = out_dir("fuzz-target");
     let credentials = dir.path().join("credentials.json");
-    let fixture = local::fixture(&seeded.expect("seeded"));
-    std::fs::write(&credentials, serde_json::to_string(&fixture).unwrap()).unwrap();
+    std::fs::write(
+        &credentials,
+        serde_json::to_string(&service.fixture).unwrap(),
+    )
+    .unwrap();
     let summary_path = dir.path().join("fuzz.json");
     let target_args = |extra: &[&str]| {
         let mut args: Vec<String> = ["fuzz", "--target", &service.base_url, "--credentials"]

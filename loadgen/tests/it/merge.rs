@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use gauntlet_loadgen::run::local;
 use gauntlet_reports::histogram::{new_histogram, quantile_us};
+use gauntlet_reports::model::Wiring;
 use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
 use hdrhistogram::Histogram;
 use hrms::config::Argon2Settings;
@@ -85,11 +86,19 @@ async fn two_generators_merge_to_the_percentiles_of_their_union() {
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     };
-    let (service, seeded) = local::start_seeded(&provision, &spec)
+    let options = local::Options {
+        seed: Some(spec),
+        wiring: Wiring::Direct,
+        placement: local::Placement::InProcess,
+        defects: local::defects_from_env().expect("no malformed HRMS__DEFECTS__*"),
+        operator_token: None,
+    };
+    let service = local::start(local::Dependencies::Provision(&provision), options)
         .await
         .expect("service on Postgres and Redis");
+    let seeded = service.seeded().expect("seeded");
     let creds = dir.path().join("credentials.json");
-    std::fs::write(&creds, serde_json::to_string(&seeded).unwrap()).unwrap();
+    std::fs::write(&creds, serde_json::to_string(seeded).unwrap()).unwrap();
     let base_url = service.base_url.clone();
 
     let generator = |name: &str| {

@@ -6,7 +6,7 @@
 //! The test prints the detection matrix that `docs/probes.md` reproduces.
 
 use gauntlet_loadgen::run::{local, probe};
-use gauntlet_reports::model::{ProbeResult, RunInfo};
+use gauntlet_reports::model::{ProbeResult, RunInfo, Wiring};
 use gauntlet_reports::{Verdict, render};
 use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
 use hrms::config::Argon2Settings;
@@ -70,6 +70,17 @@ fn defects(name: &str) -> Defects {
     }
 }
 
+/// An in-process service on the shared stack, reaching it directly.
+fn in_process(seed: Option<SeedSpec>, defects: Defects) -> local::Options {
+    local::Options {
+        seed,
+        wiring: Wiring::Direct,
+        placement: local::Placement::InProcess,
+        defects,
+        operator_token: None,
+    }
+}
+
 fn failing(results: &[ProbeResult]) -> Vec<&ProbeResult> {
     results.iter().filter(|p| !p.pass()).collect()
 }
@@ -94,10 +105,11 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     };
-    let (clean, seeded) = local::serve_on(&stack, Some(&spec), Defects::default())
+    let on_stack = || local::Dependencies::Shared(&stack);
+    let clean = local::start(on_stack(), in_process(Some(spec), Defects::default()))
         .await
         .expect("clean service");
-    let fixture = local::fixture(&seeded.expect("seeded"));
+    let fixture = local::fixture(clean.seeded().expect("seeded"));
     let started = std::time::Instant::now();
     let results = probe::run_catalogue(&clean.base_url, fixture.clone())
         .await
@@ -122,7 +134,7 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
     ];
     let mut missed = Vec::new();
     for name in DEFECTS {
-        let (service, _) = local::serve_on(&stack, None, defects(name))
+        let service = local::start(on_stack(), in_process(None, defects(name)))
             .await
             .expect("defective service");
         let started = std::time::Instant::now();

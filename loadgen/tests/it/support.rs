@@ -31,6 +31,11 @@ pub(crate) fn out_dir(name: &str) -> tempfile::TempDir {
         .expect("temp dir")
 }
 
+/// The report's `run` section, typed: backend and wiring compare as enums, not as text.
+pub(crate) fn run_info(report: &Value) -> gauntlet_reports::model::RunInfo {
+    serde_json::from_value(report["run"].clone()).expect("run section parses")
+}
+
 pub(crate) fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));

@@ -10,10 +10,9 @@
 //!   renders, byte for byte the same.
 
 mod baseline;
+mod run;
 mod scenario;
 mod sections;
-
-use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -21,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::threshold::{Metric, Op};
 
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus};
+pub use run::{Backend, RunInfo, Wiring};
 pub use scenario::{ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend};
 pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,
@@ -28,7 +28,10 @@ pub use sections::{
 };
 
 /// Version of the `report.json` layout. Bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: `run.backend` is one of `docker`/`native`/`external` (or `null`), and whether the fault
+/// proxies were in the path is `run.wiring`, no longer words appended to the backend.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run's complete result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -68,8 +71,7 @@ pub struct Report {
     /// CPU / memory samples of the generator, the service and the backends.
     pub resources: ResourcesSection,
     /// Stress breaking point, spike recovery, endurance trends; empty for other scenarios.
-    /// Defaulted when absent so reports written before it existed still parse (the change
-    /// only adds a section, so `schema_version` stays 1).
+    /// Defaulted when absent (it was added within `schema_version` 1, as an optional section).
     #[serde(default)]
     pub scenario_results: ScenarioResults,
     /// The comparison against `--baseline`; a regression in it fails the verdict. Defaulted
@@ -104,41 +106,6 @@ impl Verdict {
             Verdict::Aborted => "aborted",
         }
     }
-}
-
-/// Identification of the run: enough to reproduce it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct RunInfo {
-    /// Scenario name or path of the scenario file.
-    pub scenario: String,
-    /// Load profile (smoke, load, stress, spike, endurance, or a custom name).
-    pub profile: String,
-    /// Seed for data generation and user behaviour; the same seed replays the same run.
-    pub seed: u64,
-    /// The command line as typed (argv), for reproduction.
-    pub command_line: Vec<String>,
-    /// Versions of the components involved, e.g. `gauntlet`, `service`, `postgres`, `redis`.
-    pub versions: BTreeMap<String, String>,
-    /// Git revision of the code under test, when known.
-    pub git_revision: Option<String>,
-    /// How the backends were provided: `docker`, `native` or `external`.
-    pub backend: String,
-    /// Base URL of the system under test.
-    pub target: String,
-    /// Start of measurement, unix time in microseconds. All `*_offset_us` count from here.
-    pub started_at_unix_us: u64,
-    /// End of measurement, unix time in microseconds.
-    pub finished_at_unix_us: u64,
-    /// Measured duration (`finished - started`), in microseconds.
-    pub duration_us: u64,
-    /// True when the run was stopped early (Ctrl-C, signal); the verdict is then `aborted`.
-    pub interrupted: bool,
-    /// The reference service's own log, relative to this report's directory
-    /// (`service.log`); `null` when the run drove a `--target`, whose log is not the harness's.
-    /// Defaulted when absent so earlier reports still parse (an added field: `schema_version`
-    /// stays 1).
-    #[serde(default)]
-    pub service_log: Option<String>,
 }
 
 /// Health of the load generator, set by the loadgen from its own measurements.

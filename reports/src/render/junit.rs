@@ -25,7 +25,7 @@ pub fn render(r: &Report) -> Result<String, JunitError> {
     suite.add_property(Property::new("scenario", r.run.scenario.as_str()));
     suite.add_property(Property::new("profile", r.run.profile.as_str()));
     suite.add_property(Property::new("seed", r.run.seed.to_string()));
-    suite.add_property(Property::new("backend", r.run.backend.as_str()));
+    suite.add_property(Property::new("backend", r.run.backend_description()));
     if let Some(rev) = &r.run.git_revision {
         suite.add_property(Property::new("git_revision", rev.as_str()));
     }

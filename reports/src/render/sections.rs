@@ -225,7 +225,7 @@ fn run(r: &Report) -> Section {
         text("seed "),
         strong(run.seed.to_string()),
         text(" · backend "),
-        strong(run.backend.to_string()),
+        strong(run.backend_description()),
     ];
     if !run.target.is_empty() {
         line.extend([text(" · target "), code(run.target.clone())]);

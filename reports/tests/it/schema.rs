@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use gauntlet_reports::SCHEMA_VERSION;
 use gauntlet_reports::model::Report;
 use gauntlet_reports::render;
 use gauntlet_reports::schema::json_schema_string;
@@ -44,7 +45,7 @@ fn realistic_report_validates_against_committed_schema() {
     let instance: serde_json::Value = serde_json::from_str(&json).unwrap();
     let errors = errors_of(&committed_validator(), &instance);
     assert!(errors.is_empty(), "schema errors: {errors:#?}");
-    assert_eq!(instance["schema_version"], 1);
+    assert_eq!(instance["schema_version"], SCHEMA_VERSION);
     assert_eq!(instance["histogram_format"]["significant_digits"], 3);
 }
 
@@ -86,7 +87,9 @@ fn json_round_trips_and_refuses_other_versions() {
     let report = realistic_report();
     let text = render::json(&report).unwrap();
     assert_eq!(render::from_json(&text).unwrap(), report);
-    let other = text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
+    let current = format!("\"schema_version\": {SCHEMA_VERSION}");
+    assert!(text.contains(&current), "{text}");
+    let other = text.replacen(&current, "\"schema_version\": 99", 1);
     assert!(matches!(
         render::from_json(&other),
         Err(render::ReportParseError::UnsupportedVersion { found: 99, .. })

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use gauntlet_reports::model::{
-    AlertRecord, ChaosEvent, ChaosEventKind, FaultWindow, PhaseKind, ProbeResult, Report,
+    AlertRecord, Backend, ChaosEvent, ChaosEventKind, FaultWindow, PhaseKind, ProbeResult, Report,
     ResourceSample, RunInfo, Stage,
 };
 use gauntlet_reports::{Outcome, RunRecorder, Threshold, evaluate_all};
@@ -30,7 +30,7 @@ pub fn run_info(scenario: &str) -> RunInfo {
             ("postgres".into(), "16".into()),
         ]),
         git_revision: Some("0123456789abcdef".into()),
-        backend: "native".into(),
+        backend: Some(Backend::Native),
         target: "http://127.0.0.1:38080".into(),
         ..RunInfo::default()
     }

@@ -12,6 +12,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
+use crate::ids::{EmployeeId, TenantId};
 use crate::state::AppState;
 
 /// One shift.
@@ -20,7 +21,8 @@ pub struct Shift {
     /// Id.
     pub id: Uuid,
     /// Whose shift.
-    pub employee_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub employee_id: EmployeeId,
     /// Start.
     pub clock_in: DateTime<Utc>,
     /// End; `null` while the shift is open.
@@ -70,8 +72,8 @@ pub async fn clock_in(
 /// database this path is avoiding.
 fn ack_before_durable(
     buffer: &crate::write_behind::WriteBehind,
-    tenant: Uuid,
-    employee: Uuid,
+    tenant: TenantId,
+    employee: EmployeeId,
 ) -> Response {
     use axum::response::IntoResponse;
     let shift = Shift {
@@ -157,7 +159,7 @@ impl Range {
 pub async fn history(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<EmployeeId>,
     Query(range): Query<Range>,
 ) -> ApiResult<Json<Vec<Shift>>> {
     let (from, to) = range.resolve()?;

@@ -7,6 +7,7 @@ use crate::auth::{Claims, Role, parse_tier};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::ids::{EmployeeId, TenantId};
 use crate::state::AppState;
 use crate::text::{Email, Password};
 
@@ -30,18 +31,20 @@ pub struct LoginResponse {
     /// Seconds until the token expires.
     pub expires_in: u64,
     /// The user's tenant.
-    pub tenant_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub tenant_id: TenantId,
     /// The user's role.
     pub role: Role,
     /// The user's employee record, if any.
-    pub employee_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub employee_id: Option<EmployeeId>,
 }
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: Uuid,
-    tenant_id: Uuid,
-    employee_id: Option<Uuid>,
+    tenant_id: TenantId,
+    employee_id: Option<EmployeeId>,
     password_hash: String,
     role: String,
     tier: String,

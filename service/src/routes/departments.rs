@@ -14,6 +14,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
+use crate::ids::EmployeeId;
 use crate::state::AppState;
 use crate::text::Name;
 
@@ -25,7 +26,8 @@ pub struct Department {
     /// Name (unique within the tenant).
     pub name: String,
     /// The managing employee, if any.
-    pub manager_employee_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub manager_employee_id: Option<EmployeeId>,
     /// Employees currently in the department.
     pub employee_count: i64,
     /// Creation time.
@@ -103,7 +105,8 @@ pub struct NewDepartment {
     /// Name (unique within the tenant).
     pub name: Name,
     /// An employee of the caller's tenant to manage it.
-    pub manager_employee_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub manager_employee_id: Option<EmployeeId>,
 }
 
 /// Creates a department (HR admins only).

@@ -13,12 +13,18 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
+use crate::ids::{EmployeeId, TenantId};
 use crate::state::AppState;
 use crate::text::{Email, Name, NewPassword, SearchText, ShortText};
 
 /// Employment status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Doc comments here are the OpenAPI description; the column is TEXT under a CHECK of the
+// same set, hence sqlx's `type_name = "text"`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum EmployeeStatus {
     /// Employed; included in payroll runs.
     Active,
@@ -39,7 +45,8 @@ impl EmployeeStatus {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Employee {
     /// Id.
-    pub id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub id: EmployeeId,
     /// Department, if assigned.
     pub department_id: Option<Uuid>,
     /// Given name.
@@ -51,8 +58,7 @@ pub struct Employee {
     /// Job title.
     pub job_title: String,
     /// `active` or `inactive` (text in the database, under a CHECK of the same set).
-    #[schema(value_type = EmployeeStatus)]
-    pub status: String,
+    pub status: EmployeeStatus,
     /// Yearly salary in cents; shown to HR admins and to the employee themself only.
     pub salary_cents: Option<i64>,
     /// Hiring date.
@@ -171,7 +177,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<EmployeeId>,
 ) -> ApiResult<Json<Employee>> {
     if state.defects.unscoped_employee_read {
         return unscoped_get(&state, &user, id).await;
@@ -185,7 +191,11 @@ pub async fn get(
 /// SEEDED DEFECT `unscoped_employee_read`: a "quick" lookup by primary key on a plain pool
 /// transaction (the connecting superuser, so row-level security does not apply) that
 /// forgets the tenant filter. Any tenant's employee comes back.
-async fn unscoped_get(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<Json<Employee>> {
+async fn unscoped_get(
+    state: &AppState,
+    user: &AuthUser,
+    id: EmployeeId,
+) -> ApiResult<Json<Employee>> {
     let employee: Employee = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM employees WHERE id = $1"
     )))
@@ -197,7 +207,7 @@ async fn unscoped_get(state: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<
 }
 
 /// Loads one employee inside a tenant transaction.
-pub async fn fetch(tx: &mut db::TenantTx, tenant: Uuid, id: Uuid) -> ApiResult<Employee> {
+pub async fn fetch(tx: &mut db::TenantTx, tenant: TenantId, id: EmployeeId) -> ApiResult<Employee> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM employees WHERE tenant_id = $1 AND id = $2"
     )))
@@ -235,7 +245,7 @@ pub struct NewEmployee {
     /// it gets a clear 422 (and so the seeded defect `mass_assignable_tenant` can honour it).
     #[serde(default)]
     #[schema(ignore)]
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Highest yearly salary accepted, in cents (a billion): above it is a typo, not a salary.
@@ -292,7 +302,7 @@ pub async fn create(
          salary_cents, hired_on) VALUES ($1, $2, $3, $4, $5, lower($6), $7, $8, coalesce($9, CURRENT_DATE)) \
          RETURNING {COLUMNS}"
     )))
-    .bind(Uuid::new_v4())
+    .bind(EmployeeId::random())
     .bind(tenant)
     .bind(body.department_id)
     .bind(body.first_name.as_str())
@@ -328,7 +338,7 @@ async fn hash_password(state: &AppState, password: &NewPassword) -> ApiResult<St
 /// The login of a new employee: role `employee`, its e-mail as user name.
 async fn create_login(
     tx: &mut db::TenantTx,
-    tenant: Uuid,
+    tenant: TenantId,
     employee: &Employee,
     hash: &str,
 ) -> ApiResult<()> {
@@ -353,7 +363,11 @@ async fn create_login(
 }
 
 /// Gives a new employee this year's default leave entitlement.
-async fn seed_balances(tx: &mut db::TenantTx, tenant: Uuid, employee: Uuid) -> ApiResult<()> {
+async fn seed_balances(
+    tx: &mut db::TenantTx,
+    tenant: TenantId,
+    employee: EmployeeId,
+) -> ApiResult<()> {
     sqlx::query(
         "INSERT INTO leave_balances (tenant_id, employee_id, leave_type, year, entitled_days) \
          SELECT $1, $2, t.leave_type, extract(year FROM CURRENT_DATE)::int, t.days \
@@ -390,7 +404,7 @@ pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
     idem: IdempotencyKey,
-    Path(id): Path<Uuid>,
+    Path(id): Path<EmployeeId>,
     Json(body): Json<EmployeeUpdate>,
 ) -> ApiResult<Response> {
     user.require(&[Role::HrAdmin])?;
@@ -433,7 +447,7 @@ pub async fn deactivate(
     State(state): State<AppState>,
     user: AuthUser,
     idem: IdempotencyKey,
-    Path(id): Path<Uuid>,
+    Path(id): Path<EmployeeId>,
 ) -> ApiResult<Response> {
     user.require(&[Role::HrAdmin])?;
     let tenant = user.tenant();

@@ -60,7 +60,7 @@ pub async fn tenant_guard(
     let bucket = if state.defects.rate_limit_by_ip {
         client_ip_bucket(&request)
     } else {
-        claims.tid
+        claims.tid.as_uuid()
     };
     let decision = state.limiter.check(bucket, claims.tier, class).await;
     if decision.degraded {

@@ -17,6 +17,7 @@ use crate::db::{self, TenantTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
+use crate::ids::{EmployeeId, TenantId};
 use crate::state::AppState;
 use crate::text::LongText;
 
@@ -48,7 +49,8 @@ pub struct LeaveRequest {
     /// Id.
     pub id: Uuid,
     /// Who asks.
-    pub employee_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub employee_id: EmployeeId,
     /// `annual`, `sick` or `unpaid`.
     #[schema(value_type = LeaveType)]
     pub leave_type: String,
@@ -330,7 +332,7 @@ async fn decide(
 async fn check_decider(
     tx: &mut TenantTx,
     user: &AuthUser,
-    employee: Uuid,
+    employee: EmployeeId,
     defects: &crate::defects::Defects,
 ) -> ApiResult<()> {
     if user.role() == Role::HrAdmin {
@@ -373,7 +375,7 @@ fn self_decision() -> ApiError {
     )
 }
 
-async fn deduct(tx: &mut TenantTx, tenant: Uuid, request: &LeaveRequest) -> ApiResult<()> {
+async fn deduct(tx: &mut TenantTx, tenant: TenantId, request: &LeaveRequest) -> ApiResult<()> {
     let updated = sqlx::query(
         "UPDATE leave_balances SET used_days = used_days + $5 \
          WHERE tenant_id = $1 AND employee_id = $2 AND leave_type = $3 AND year = $4",
@@ -423,7 +425,7 @@ pub struct LeaveBalance {
 pub async fn balances(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<EmployeeId>,
 ) -> ApiResult<Json<Vec<LeaveBalance>>> {
     if user.role() == Role::Employee && user.0.emp != Some(id) {
         return Err(ApiError::NotFound("employee"));

@@ -13,6 +13,7 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::idempotency::IdempotencyKey;
+use crate::ids::{EmployeeId, TenantId};
 use crate::jobs::PayrollJob;
 use crate::state::AppState;
 
@@ -120,7 +121,7 @@ pub async fn get_run(
     Ok(Json(run))
 }
 
-async fn fetch_run(tx: &mut db::TenantTx, tenant: Uuid, id: Uuid) -> ApiResult<PayrollRun> {
+async fn fetch_run(tx: &mut db::TenantTx, tenant: TenantId, id: Uuid) -> ApiResult<PayrollRun> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{RUN_SELECT} WHERE r.tenant_id = $1 AND r.id = $2"
     )))
@@ -139,7 +140,8 @@ pub struct Payslip {
     /// The run that produced it.
     pub run_id: Uuid,
     /// Whose.
-    pub employee_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub employee_id: EmployeeId,
     /// Gross pay in cents.
     pub gross_cents: i64,
     /// Tax withheld in cents.

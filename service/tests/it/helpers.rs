@@ -7,12 +7,10 @@ use gauntlet_testcontainers::{ProvisionConfig, Stack};
 use hrms::auth::Role;
 use hrms::config::{Argon2Settings, Secret, Settings};
 use hrms::seed::{SeedSpec, SeededData, SeededTenant};
-use hrms::{Application, StartupError};
+use hrms::{Application, RunningService};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Operator token configured for every test app.
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
@@ -67,8 +65,8 @@ pub struct TestApp {
     pub seeded: SeededData,
     /// The settings the app runs with.
     pub settings: Settings,
-    server: Option<JoinHandle<Result<(), StartupError>>>,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// `None` once stopped or crashed, until [`TestApp::start_again`].
+    service: Option<RunningService>,
 }
 
 /// Settings for tests: cheap argon2, short timeouts, fast polling, the given stack.
@@ -135,8 +133,9 @@ pub async fn spawn_app_with(seed: SeedSpec, tweak: impl FnOnce(&mut Settings)) -
         .expect("build app");
     let pool = app.state().db.clone();
     let seeded = hrms::seed::seed(&pool, &seed).await.expect("seed");
-    let mut test = TestApp {
-        address: String::new(),
+    let service = app.spawn();
+    TestApp {
+        address: service.base_url().to_owned(),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -145,54 +144,40 @@ pub async fn spawn_app_with(seed: SeedSpec, tweak: impl FnOnce(&mut Settings)) -
         pool,
         seeded,
         settings,
-        server: None,
-        shutdown: None,
-    };
-    test.launch(app);
-    test
+        service: Some(service),
+    }
 }
 
 impl TestApp {
-    fn launch(&mut self, app: Application) {
-        self.address = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = oneshot::channel::<()>();
-        self.shutdown = Some(tx);
-        self.server = Some(tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        })));
-    }
-
     /// Asks for a graceful stop without waiting for it.
     pub fn begin_stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some(service) = self.service.as_mut() {
+            service.begin_stop();
         }
     }
 
     /// Graceful stop: waits for the drain to finish.
     pub async fn stop(&mut self) {
-        self.begin_stop();
-        if let Some(handle) = self.server.take() {
-            handle.await.expect("server task").expect("server result");
+        if let Some(service) = self.service.take() {
+            service.stop().await.expect("graceful stop");
         }
     }
 
     /// Simulated crash: the serving future is dropped mid-flight (workers aborted, nothing
     /// requeued).
     pub async fn crash(&mut self) {
-        self.shutdown = None;
-        if let Some(handle) = self.server.take() {
-            handle.abort();
-            let _ = handle.await;
+        if let Some(service) = self.service.take() {
+            service.crash().await;
         }
     }
 
     /// Builds and starts a fresh Application on the same stack and database.
     pub async fn start_again(&mut self) {
-        let app = Application::build(self.settings.clone())
+        let service = RunningService::start(self.settings.clone())
             .await
             .expect("rebuild app");
-        self.launch(app);
+        self.address = service.base_url().to_owned();
+        self.service = Some(service);
     }
 
     /// Tenant `i` of the seed.

@@ -1,11 +1,12 @@
 use hrms::auth::Role;
+use hrms::ids::EmployeeId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code, json, spawn_app};
 
 /// A staff member of tenant 0 and the manager of their department.
-async fn staff_and_manager(app: &TestApp) -> (String, String, uuid::Uuid) {
+async fn staff_and_manager(app: &TestApp) -> (String, String, EmployeeId) {
     let t = app.tenant(0);
     // Seed layout: employee e is in department e % 3; employee d+1 manages department d.
     let staff = t
@@ -31,7 +32,7 @@ fn year() -> i32 {
     chrono::Utc::now().year()
 }
 
-async fn annual_remaining(app: &TestApp, token: &str, employee: uuid::Uuid) -> i64 {
+async fn annual_remaining(app: &TestApp, token: &str, employee: EmployeeId) -> i64 {
     let balances = json(
         app.get(
             &format!("/employees/{employee}/leave-balances"),

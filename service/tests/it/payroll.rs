@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use hrms::auth::Role;
+use hrms::ids::TenantId;
 use hrms::seed::SeedSpec;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -37,7 +38,7 @@ async fn wait_completed(app: &TestApp, token: &str, run: Uuid) -> Value {
 }
 
 /// (payslips, distinct employees, active employees) of a run, straight from the database.
-async fn slip_counts(app: &TestApp, tenant: Uuid, run: Uuid) -> (i64, i64, i64) {
+async fn slip_counts(app: &TestApp, tenant: TenantId, run: Uuid) -> (i64, i64, i64) {
     sqlx::query_as(
         "SELECT (SELECT count(*) FROM payslips WHERE run_id = $2), \
                 (SELECT count(DISTINCT employee_id) FROM payslips WHERE run_id = $2), \

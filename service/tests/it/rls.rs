@@ -1,6 +1,7 @@
 //! Row-level security is a second wall: a query that forgets its tenant filter, run the way
 //! the app runs queries (`hrms_app` + `app.tenant_id`), still sees one tenant only.
 
+use hrms::ids::TenantId;
 use sqlx::Row;
 
 use crate::helpers::spawn_app;
@@ -24,7 +25,7 @@ async fn rls_confines_unfiltered_queries_to_the_current_tenant() {
         .get(0);
     assert_eq!(role, "hrms_app");
     // No WHERE tenant_id at all: RLS filters.
-    let rows: Vec<(uuid::Uuid,)> = sqlx::query_as("SELECT tenant_id FROM employees")
+    let rows: Vec<(TenantId,)> = sqlx::query_as("SELECT tenant_id FROM employees")
         .fetch_all(&mut *tx)
         .await
         .unwrap();

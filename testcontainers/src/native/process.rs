@@ -1,23 +1,18 @@
-//! One server as a child process we can stop, kill, freeze and start again on the same port.
-//!
-//! Each server runs in its own process group so that `pause` (SIGSTOP) and `kill` (SIGKILL)
-//! reach every process it forked: Postgres backends keep serving queries when only the
-//! postmaster is stopped.
+//! One server as a child process we can stop, kill, freeze and start again on the same port,
+//! on the shared supervisor ([`crate::process::Supervised`]): its own process group, so that
+//! `pause` (SIGSTOP) and `kill` (SIGKILL) reach every process it forked (Postgres backends keep
+//! serving queries when only the postmaster is stopped), and SIGKILL from the kernel when the
+//! harness dies.
 
-use std::{
-    fs::File,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{fs::File, path::PathBuf, process::Command, process::Stdio, sync::Mutex, time::Duration};
 
 use nix::{
-    sys::signal::{Signal, killpg},
-    unistd::{Gid, Pid, Uid},
+    sys::signal::Signal,
+    unistd::{Gid, Uid},
 };
 
 use crate::error::{ControlError, ProvisionError};
+use crate::process::Supervised;
 
 /// How to (re)launch the server: everything but the PID stays fixed across restarts.
 #[derive(Debug, Clone)]
@@ -37,16 +32,20 @@ pub struct LaunchSpec {
     pub stop_signal: Signal,
 }
 
-/// A running (or stopped) child process.
+/// A running (or stopped) server process.
 #[derive(Debug)]
 pub struct ManagedProcess {
     spec: LaunchSpec,
     /// `None` while stopped or killed.
-    child: Mutex<Option<Child>>,
+    child: Mutex<Option<Supervised>>,
 }
 
 /// How long a clean stop may take before we escalate to SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What the kernel sends a server when the harness dies: nothing is left to stop it cleanly,
+/// and its directory is temporary anyway.
+const ON_HARNESS_DEATH: Signal = Signal::SIGKILL;
 
 impl ManagedProcess {
     /// Spawns the process.
@@ -68,18 +67,13 @@ impl ManagedProcess {
     /// Whether the child has exited on its own (e.g. it could not bind its port).
     pub fn exited_early(&self) -> bool {
         let mut guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        match guard.as_mut() {
-            Some(child) => matches!(child.try_wait(), Ok(Some(_))),
-            None => true,
-        }
+        guard.as_mut().is_none_or(Supervised::has_exited)
     }
 
     /// Starts the process again with the same spec (same port, same data).
     pub fn start(&self) -> Result<(), ControlError> {
         let mut guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(child) = guard.as_mut()
-            && matches!(child.try_wait(), Ok(None))
-        {
+        if guard.as_mut().is_some_and(|child| !child.has_exited()) {
             return Err(ControlError::InvalidState {
                 action: "start",
                 reason: "the server is already running".into(),
@@ -94,36 +88,14 @@ impl ManagedProcess {
 
     /// Clean shutdown with the server's fast-shutdown signal; SIGKILL after a grace period.
     pub async fn stop(&self) -> Result<(), ControlError> {
-        let Some(mut child) = self.take_running("stop")? else {
-            return Ok(());
-        };
-        let pgid = Pid::from_raw(child.id() as i32);
-        // A frozen server cannot act on SIGINT.
-        let _ = killpg(pgid, Signal::SIGCONT);
-        let _ = nix::sys::signal::kill(pgid, self.spec.stop_signal);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                // Stragglers (e.g. a backend still finishing) must not outlive the stop.
-                let _ = killpg(pgid, Signal::SIGKILL);
-                wait_group_gone(pgid);
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tracing::warn!(
-            pid = child.id(),
-            "server ignored its stop signal; killing it"
-        );
-        kill_group_and_reap(&mut child);
+        let child = self.take("stop")?;
+        child.stop(self.spec.stop_signal, STOP_GRACE).await;
         Ok(())
     }
 
     /// SIGKILL to the whole group: a crash, as far as the server can tell.
     pub fn kill(&self) -> Result<(), ControlError> {
-        if let Some(mut child) = self.take_running("kill")? {
-            kill_group_and_reap(&mut child);
-        }
+        self.take("kill")?.kill();
         Ok(())
     }
 
@@ -131,47 +103,35 @@ impl ManagedProcess {
     pub fn freeze(&self, frozen: bool) -> Result<(), ControlError> {
         let action = if frozen { "pause" } else { "unpause" };
         let guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        let child = guard.as_ref().ok_or_else(|| ControlError::InvalidState {
-            action,
-            reason: "the server is not running".into(),
-        })?;
+        let child = guard.as_ref().ok_or_else(|| not_running(action))?;
         let signal = if frozen {
             Signal::SIGSTOP
         } else {
             Signal::SIGCONT
         };
-        killpg(Pid::from_raw(child.id() as i32), signal).map_err(|e| ControlError::Failed {
-            action,
-            reason: e.to_string(),
-        })
-    }
-
-    /// The child if it is running; `Ok(None)` if it already exited (then it is reaped).
-    fn take_running(&self, action: &'static str) -> Result<Option<Child>, ControlError> {
-        let mut guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(mut child) = guard.take() else {
-            return Err(ControlError::InvalidState {
+        child
+            .signal_group(signal)
+            .map_err(|e| ControlError::Failed {
                 action,
-                reason: "the server is not running".into(),
-            });
-        };
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return Ok(None);
-        }
-        Ok(Some(child))
+                reason: e.to_string(),
+            })
+    }
+
+    /// The child, stopped or not (a stop or kill of one that already exited only reaps it).
+    fn take(&self, action: &'static str) -> Result<Supervised, ControlError> {
+        let mut guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        guard.take().ok_or_else(|| not_running(action))
     }
 }
 
-impl Drop for ManagedProcess {
-    fn drop(&mut self) {
-        let guard = self.child.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some(mut child) = guard.take() {
-            kill_group_and_reap(&mut child);
-        }
+fn not_running(action: &'static str) -> ControlError {
+    ControlError::InvalidState {
+        action,
+        reason: "the server is not running".into(),
     }
 }
 
-fn spawn_child(spec: &LaunchSpec) -> Result<Child, ProvisionError> {
+fn spawn_child(spec: &LaunchSpec) -> Result<Supervised, ProvisionError> {
     use std::os::unix::process::CommandExt;
 
     let log = File::options()
@@ -187,95 +147,15 @@ fn spawn_child(spec: &LaunchSpec) -> Result<Child, ProvisionError> {
         .args(&spec.args)
         .stdin(Stdio::null())
         .stdout(log)
-        .stderr(log_err)
-        // Its own group, so signals reach its children and a Ctrl-C in our terminal does not
-        // reach it before we have had a chance to shut it down in order.
-        .process_group(0);
+        .stderr(log_err);
     if let Some((uid, gid)) = spec.run_as {
         command.uid(uid.as_raw()).gid(gid.as_raw());
     }
-    let child = command
-        .spawn()
+    let child = Supervised::spawn(command, ON_HARNESS_DEATH)
         .map_err(|e| ProvisionError::io(format!("spawning {}", spec.program.display()), e))?;
     // The log lives in the server's directory: the lease goes next to it.
     if let Some(dir) = spec.log_path.parent() {
         super::reaper::write_lease(dir, child.id());
     }
     Ok(child)
-}
-
-fn kill_group_and_reap(child: &mut Child) {
-    let pgid = Pid::from_raw(child.id() as i32);
-    let _ = killpg(pgid, Signal::SIGKILL);
-    let _ = child.wait();
-    wait_group_gone(pgid);
-}
-
-/// How long killed group members may take to finish exiting.
-const GROUP_EXIT_DEADLINE: Duration = Duration::from_secs(5);
-
-/// Waits until no live process is left in group `pgid`. Postgres backends are children of the
-/// postmaster, not ours, so waiting for the postmaster is not enough: a backend still exiting
-/// keeps the shared memory attached, and a restart in that window fails with "pre-existing
-/// shared memory block is still in use" (seen on a loaded machine). Zombies do not count: they
-/// hold no memory, and whether they are reaped depends on the machine's init.
-fn wait_group_gone(pgid: Pid) {
-    let deadline = Instant::now() + GROUP_EXIT_DEADLINE;
-    while group_has_live_members(pgid) {
-        if Instant::now() >= deadline {
-            tracing::warn!(
-                pgid = pgid.as_raw(),
-                "killed server processes are still exiting"
-            );
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Whether any non-zombie process has process group `pgid` (from `/proc/*/stat`).
-fn group_has_live_members(pgid: Pid) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let Some(stat) = std::fs::read_to_string(entry.path().join("stat")).ok() else {
-            return false;
-        };
-        // Fields after the parenthesised command name: state (3), ppid (4), pgrp (5).
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let pgrp = fields.nth(1).and_then(|f| f.parse::<i32>().ok());
-        pgrp == Some(pgid.as_raw()) && state != Some("Z")
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::os::unix::process::CommandExt;
-
-    use super::*;
-
-    #[test]
-    fn a_killed_group_is_waited_for_until_its_members_are_gone() {
-        // A shell in its own group with a grandchild we never wait for, like a postmaster's
-        // backends.
-        let mut child = Command::new("sh")
-            .args(["-c", "sleep 30 & wait"])
-            .process_group(0)
-            .spawn()
-            .expect("sh");
-        let pgid = Pid::from_raw(child.id() as i32);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        // Both the shell and its `sleep` count; the shell alone is enough to start with.
-        while !group_has_live_members(pgid) {
-            assert!(Instant::now() < deadline, "group never seen");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        kill_group_and_reap(&mut child);
-        assert!(!group_has_live_members(pgid));
-    }
 }

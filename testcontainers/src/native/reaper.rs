@@ -1,11 +1,12 @@
-//! Servers left behind by a harness that was killed outright.
+//! What a harness that was killed outright leaves behind.
 //!
 //! A harness that exits, panics or gets Ctrl-C removes its native servers (drop, signal
-//! handler). One killed with SIGKILL cannot: its servers live in their own process groups (so
-//! that pause and kill reach every backend) and keep running with nobody to stop them. Docker
-//! has Ryuk for this; we have leases. Every native server's directory holds a lease naming the
-//! harness process that owns it; the next native provisioning on the machine sweeps the temp
-//! dir and stops the servers whose owner is gone.
+//! handler). One killed with SIGKILL cannot; the kernel still stops its servers (their
+//! parent-death signal, [`crate::process`]), but their directories (data, logs) stay in the
+//! temp dir. Docker has Ryuk for this; we have leases. Every native server's directory holds a
+//! lease naming the harness process that owns it; the next native provisioning on the machine
+//! sweeps the temp dir, removes the directories whose owner is gone and, belt and braces, kills
+//! a server still serving from one (say, one started by a harness that predates the signal).
 //!
 //! "Gone" must never be mistaken: a live harness's servers are not touched. The owner is
 //! identified by PID *and* process start time (PIDs are reused), and a server is only killed if
