@@ -22,7 +22,9 @@
 //! `&Report` and return a `String`; the same report always renders to the same bytes.
 
 pub mod analysis;
+pub mod baseline_set;
 pub mod compare;
+pub mod endpoint_series;
 pub mod finalize;
 pub mod format;
 pub mod histogram;

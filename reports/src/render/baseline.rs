@@ -19,16 +19,23 @@ fn change(d: &BaselineDelta) -> String {
 }
 
 fn band(d: &BaselineDelta) -> String {
-    d.base_band.map_or_else(
-        || "—".to_owned(),
-        |[lo, hi]| {
-            format!(
-                "{}–{}",
-                format::value(lo, d.unit),
-                format::value(hi, d.unit)
-            )
-        },
-    )
+    crate::compare::noise_cell(d.p_value, d.base_band.map(|[lo, hi]| (lo, hi)), d.unit)
+}
+
+/// The noise model and, when the runs were not comparable, why: one line each.
+fn notes(r: &Report) -> Vec<String> {
+    let b = &r.baseline;
+    let mut lines: Vec<String> = b
+        .noise_model
+        .map(|m| format!("Noise model: {}.", m.describe()))
+        .into_iter()
+        .collect();
+    lines.extend(
+        b.not_comparable
+            .iter()
+            .map(|why| format!("Not comparable (nothing judged, exit 4): {why}.")),
+    );
+    lines
 }
 
 fn headline(r: &Report) -> (String, usize) {
@@ -51,8 +58,11 @@ pub fn markdown(out: &mut String, r: &Report) {
         cell(&b.allowances),
         if n == 1 { "" } else { "s" }
     );
+    for line in notes(r) {
+        let _ = writeln!(out, "{}\n", cell(&line));
+    }
     out.push_str(
-        "| | Endpoint | Metric | Base | New | Change | Allowed | Base 95% band | Result |\n",
+        "| | Endpoint | Metric | Base | New | Change | Allowed | Noise (p or band) | Result |\n",
     );
     out.push_str("|---|---|---|---:|---:|---:|---:|---:|---|\n");
     for d in &b.deltas {
@@ -86,9 +96,13 @@ pub fn html(out: &mut String, r: &Report, mark: fn(bool) -> &'static str) {
     let (file, n) = headline(r);
     let _ = write!(
         out,
-        "<section id=\"baseline\"><h2>Baseline</h2><p>Compared with <code>{}</code> (allowed: {}): <b>{n}</b> regressions</p><table><tr><th>Endpoint</th><th>Metric</th><th>Base</th><th>New</th><th>Change</th><th>Allowed</th><th>Base 95% band</th><th></th><th>Result</th></tr>",
+        "<section id=\"baseline\"><h2>Baseline</h2><p>Compared with <code>{}</code> (allowed: {}): <b>{n}</b> regressions</p>{}<table><tr><th>Endpoint</th><th>Metric</th><th>Base</th><th>New</th><th>Change</th><th>Allowed</th><th>Noise (p or band)</th><th></th><th>Result</th></tr>",
         escape(&file),
-        escape(&b.allowances)
+        escape(&b.allowances),
+        notes(r)
+            .iter()
+            .map(|l| format!("<p>{}</p>", escape(l)))
+            .collect::<String>()
     );
     for d in &b.deltas {
         let _ = write!(
