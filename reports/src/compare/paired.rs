@@ -9,8 +9,8 @@
 //! exact for small samples) asks whether those differences lie above zero, i.e. whether the
 //! new side is worse by more than the allowance in a typical pair; each test is held to
 //! Bonferroni's `0.05 / tests`. With 10 pairs the smallest p-value is 1/1024, so up to ~50
-//! tests can still reach significance; endpoints with too few requests in a slice are left
-//! untested rather than tested on noise.
+//! tests can still reach significance; metrics with too few requests in a slice
+//! ([`min_slice_requests`]) are left untested rather than tested on noise.
 
 use super::{
     Allowance, Allowances, CompareMetric, Comparison, EndpointDelta, MetricDelta, allowed_change,
@@ -20,9 +20,18 @@ use crate::baseline_set::{unit_of, value_of};
 use crate::histogram::HistogramError;
 use crate::model::{DeltaStatus, EndpointReport, NoiseModel, Report};
 
-/// Requests a slice needs on an endpoint before its latency quantiles count: fewer make a
-/// p95 the slice's maximum, which says little.
+/// Requests a slice needs on an endpoint before a metric of it is tested: fewer give a rate
+/// or a quantile that is mostly noise, and a noisy test only spends the family's level.
 pub const MIN_SLICE_REQUESTS: u64 = 20;
+
+/// Requests a slice needs for `metric`: [`MIN_SLICE_REQUESTS`], and for a quantile `q` at
+/// least `1 / (1 − q)` so that a request lies beyond it (fewer make a p99 the maximum).
+pub fn min_slice_requests(metric: CompareMetric) -> u64 {
+    match metric.quantile() {
+        Some(q) => MIN_SLICE_REQUESTS.max((1.0 / (1.0 - q)).round() as u64),
+        None => MIN_SLICE_REQUESTS,
+    }
+}
 
 /// One base slice and the new slice paired with it.
 #[derive(Debug, Clone, Copy)]
@@ -114,11 +123,7 @@ fn metric_delta(
     metric: CompareMetric,
     a: Allowance,
 ) -> Result<Option<MetricDelta>, HistogramError> {
-    let min = if metric.quantile().is_some() {
-        MIN_SLICE_REQUESTS
-    } else {
-        1
-    };
+    let min = min_slice_requests(metric);
     let (mut bases, mut news, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
     for p in pairs {
         let (Some(b), Some(n)) = (endpoint(p.base, name), endpoint(p.new, name)) else {
