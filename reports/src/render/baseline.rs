@@ -51,9 +51,14 @@ pub fn markdown(out: &mut String, r: &Report) {
         return;
     }
     let (file, n) = headline(r);
+    let judged = if b.not_comparable.is_empty() {
+        ""
+    } else {
+        "not comparable, "
+    };
     let _ = writeln!(
         out,
-        "### Baseline\n\nCompared with `{}` (allowed: {}): **{n} regression{}**\n",
+        "### Baseline\n\nCompared with `{}` (allowed: {}): **{judged}{n} regression{}**\n",
         file.replace('`', "'"),
         cell(&b.allowances),
         if n == 1 { "" } else { "s" }
