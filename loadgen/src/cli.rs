@@ -27,8 +27,8 @@ First commands to try:
                                       drive your own deployment
   gauntlet env                        which backend (Docker or native) a run will use, and why
 
-Exit codes: 0 pass, 1 verdict fail, 2 bad input, 3 infrastructure, 4 run invalid,
-130 interrupted. `gauntlet <command> --help` for a command's flags.";
+Exit codes: 0 pass, 1 verdict fail, 2 bad input, 3 infrastructure, 4 run invalid or not
+comparable, 130 interrupted. `gauntlet <command> --help` for a command's flags.";
 
 /// The whole command line.
 #[derive(Debug, Parser)]
@@ -53,7 +53,12 @@ impl Cli {
     /// `run --quiet`: the one summary line and nothing else unless something is wrong, so the
     /// harness's own progress notes (INFO) stay off the terminal too.
     pub fn quiet(&self) -> bool {
-        matches!(&self.command, Command::Run(args) if args.quiet)
+        match &self.command {
+            Command::Run(args) => args.quiet,
+            Command::Baseline(BaselineCommand::Record { run, .. }) => run.quiet,
+            Command::Ab(args) => args.quiet,
+            _ => false,
+        }
     }
 }
 
@@ -81,6 +86,12 @@ pub enum Command {
     /// Re-render, compare or merge `report.json` files.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// A multi-run baseline: K runs' spread per metric, for `compare` and `run --baseline`.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Interleaved A/B: the scenario in short alternating slices against two targets, judged
+    /// by a paired test; exit 1 when the new target regressed. For gating on a shared runner.
+    Ab(Box<AbArgs>),
     /// Internal: the reference service as `gauntlet run --service-process` starts it, in a
     /// child process configured through the environment.
     #[command(name = "__service", hide = true)]
@@ -102,15 +113,18 @@ pub enum ReportCommand {
         output: Option<PathBuf>,
     },
     /// Per-endpoint deltas of NEW against BASE; exit 1 on a regression beyond the allowance
-    /// that is also outside run-to-run noise.
+    /// that is also outside run-to-run noise, 4 when a machine was busy elsewhere.
     Compare {
-        /// The baseline report.json.
+        /// The baseline: a report.json, or a multi-run set from `gauntlet baseline`.
         base: PathBuf,
         /// The report.json to judge.
         new: PathBuf,
         /// Allowances, e.g. `p95=10%,error_rate=0.5pp` [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
         #[arg(long, value_name = "LIST")]
         max_regression: Option<String>,
+        /// Not comparable beyond these, e.g. `elsewhere=25%,steal=5%`, or `off` [default: elsewhere=25%,steal=5%].
+        #[arg(long, value_name = "LIST")]
+        environment_bounds: Option<String>,
         /// Also write the comparison as Markdown to this file.
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
@@ -124,6 +138,78 @@ pub enum ReportCommand {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+}
+
+/// `gauntlet baseline …`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Run the scenario K times (each report in its own directory under --out) and write the
+    /// set of their values and spread.
+    Record {
+        /// How many runs (at least 2; 5 or more give a usefully narrow prediction interval).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+        runs: u32,
+        /// Where to write the baseline set.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// The run, as `gauntlet run` takes it.
+        #[command(flatten)]
+        run: Box<RunArgs>,
+    },
+    /// Merge K report.json files of one scenario and profile into a baseline set.
+    Merge {
+        /// The report.json files.
+        #[arg(required = true, num_args = 2..)]
+        reports: Vec<PathBuf>,
+        /// Where to write the baseline set.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+/// `gauntlet ab`.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// A built-in scenario or a spec file: its personas, think time and peak users.
+    #[arg(default_value = "load")]
+    pub scenario: String,
+    /// The base target's URL.
+    #[arg(long, value_name = "URL")]
+    pub base: url::Url,
+    /// The base target's credentials file (as `run --credentials` reads it).
+    #[arg(long, value_name = "FILE")]
+    pub base_credentials: PathBuf,
+    /// The new target's URL.
+    #[arg(long, value_name = "URL")]
+    pub new: url::Url,
+    /// The new target's credentials file [default: the base's].
+    #[arg(long, value_name = "FILE")]
+    pub new_credentials: Option<PathBuf>,
+    /// Load profile: small, medium or enterprise [default: the spec's].
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Option<ProfileName>,
+    /// Pairs of slices (10 pairs let the test reach p = 1/1024).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(5..=60))]
+    pub pairs: u32,
+    /// Measured seconds of one slice.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub slice: u64,
+    /// Unmeasured seconds before each slice (its users log in then; users start their
+    /// routine afresh in every slice, so a long warm-up also skips its first steps).
+    #[arg(long, default_value_t = 1, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+    /// Allowances [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
+    #[arg(long, value_name = "LIST")]
+    pub max_regression: Option<String>,
+    /// Also write the comparison as Markdown to this file.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the comparison as JSON (the report's `baseline` section shape) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// No progress lines.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Formats `gauntlet report render` can produce.
@@ -295,13 +381,17 @@ pub struct RunArgs {
     /// service's dependencies (its log is `service.log` in the output directory either way).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Compare with this earlier report.json; a regression beyond the allowance and outside
-    /// run-to-run noise fails the run.
+    /// Compare with this earlier report.json or multi-run set (`gauntlet baseline`); a
+    /// regression beyond the allowance and outside run-to-run noise fails the run.
     #[arg(long, value_name = "BASE.json")]
     pub baseline: Option<PathBuf>,
     /// Allowances for `--baseline` [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
     #[arg(long, value_name = "LIST", requires = "baseline")]
     pub max_regression: Option<String>,
+    /// For `--baseline`: not comparable (exit 4) when either run's machine was busier
+    /// elsewhere than this, e.g. `elsewhere=25%,steal=5%`, or `off` [default: elsewhere=25%,steal=5%].
+    #[arg(long, value_name = "LIST", requires = "baseline")]
+    pub environment_bounds: Option<String>,
     /// Also write every recorded request to this CSV file (unix_us,endpoint,status,latency_us).
     #[arg(long, value_name = "FILE")]
     pub raw_samples: Option<PathBuf>,

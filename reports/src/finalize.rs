@@ -31,15 +31,17 @@ pub enum Recovery {
     Keep,
 }
 
-/// An earlier report to compare with.
+/// An earlier report, or a multi-run baseline set, to compare with.
 #[derive(Debug, Clone, Copy)]
 pub struct Baseline<'a> {
     /// The file as given, for the report and the reasons.
     pub file: &'a str,
     /// Its contents.
-    pub report: &'a Report,
+    pub base: compare::Base<'a>,
     /// How much worse each metric may get.
     pub allowances: &'a Allowances,
+    /// Beyond these a machine was too busy elsewhere to compare.
+    pub bounds: &'a compare::EnvironmentBounds,
 }
 
 /// Which scenario analyses apply. They come from the spec (a run) or from the inputs' own
@@ -104,8 +106,8 @@ pub fn finalize(mut report: Report, inputs: &Inputs<'_>) -> Result<Report, Final
     }
     // The verdict counts the baseline's regressions.
     if let Some(b) = inputs.baseline {
-        report.baseline =
-            compare::compare(b.report, &report, b.allowances)?.to_section(b.file, b.allowances);
+        report.baseline = compare::compare_with(b.base, &report, b.allowances, b.bounds)?
+            .to_section(b.file, b.allowances);
     }
     // Thresholds, then the hypotheses derived from them, then the verdict, which also reads
     // the generator's health: those are the last inputs to it.

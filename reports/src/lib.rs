@@ -13,7 +13,11 @@
 //! - [`finalize`]: a measured report to the written one (recovery time, baseline comparison,
 //!   thresholds, hypotheses, verdict, scenario results), in that order, for runs and merges;
 //! - [`render`]: JSON, Markdown, HTML (inline SVG), JUnit XML and console text;
-//! - [`compare`]: base vs new with allowances and a noise band from the histograms;
+//! - [`compare`]: base vs new with allowances and a noise model that sees run-to-run
+//!   variation (not comparable on a busy machine, multi-run spread, tests over the seconds,
+//!   paired A/B slices);
+//! - [`baseline_set`]: a multi-run baseline, each metric's K values and spread;
+//! - [`endpoint_series`]: each endpoint's per-second means, recorded for compare's tests;
 //! - [`merge`]: exact merge of several reports (histograms add bucket by bucket);
 //! - [`schema`]: the JSON Schema of `report.json`;
 //! - [`synthetic`]: deterministic synthetic reports for benchmarks and size checks.
@@ -22,7 +26,9 @@
 //! `&Report` and return a `String`; the same report always renders to the same bytes.
 
 pub mod analysis;
+pub mod baseline_set;
 pub mod compare;
+pub mod endpoint_series;
 pub mod finalize;
 pub mod format;
 pub mod histogram;

@@ -109,6 +109,20 @@ fn combine(reports: &[Report]) -> Result<(Report, Vec<Threshold>), MergeError> {
     out.endpoints = endpoints;
     out.phases = merge_phases(reports, start)?;
     out.series = merge_series(reports)?;
+    out.endpoint_series =
+        crate::endpoint_series::merge(reports.iter().map(|r| r.endpoint_series.as_slice()));
+    // The busiest input's machine speaks for the merge: comparability is a worst case.
+    out.environment = reports
+        .iter()
+        .map(|r| &r.environment)
+        .max_by(|a, b| {
+            let busy = |e: &crate::model::EnvironmentSection| {
+                e.summary.map_or(0.0, |s| s.elsewhere_cpu_percent_mean)
+            };
+            busy(a).total_cmp(&busy(b))
+        })
+        .cloned()
+        .unwrap_or_default();
     merge_sections(&mut out, reports, start);
     // Each process judged its own share of the load; those verdicts say nothing exact about
     // the sum, so none is copied ([`merge_judging_scenarios`] judges the merged seconds).

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+use crate::endpoint_series::EndpointSeriesRecorder;
 use crate::histogram::{self, HistogramError, quantile_us};
 use crate::model::{
     EndpointReport, ErrorCounts, LatencySummary, PhaseKind, PhaseReport, Report, SecondPoint, Span,
@@ -308,6 +309,8 @@ pub struct RunRecorder {
     /// Index into `phases` of the open phase and when it was entered (offset µs).
     open_phase: Option<(usize, u64)>,
     series: SeriesRecorder,
+    /// Each endpoint's per-second means, for compare's test over the seconds.
+    endpoint_series: BTreeMap<String, EndpointSeriesRecorder>,
 }
 
 impl RunRecorder {
@@ -320,6 +323,7 @@ impl RunRecorder {
             phases: Vec::new(),
             open_phase: None,
             series: SeriesRecorder::new(keep_second_histograms),
+            endpoint_series: BTreeMap::new(),
         }
     }
 
@@ -334,6 +338,13 @@ impl RunRecorder {
             stats_for(&mut phase.endpoints, endpoint).record(latency_us, outcome);
         }
         self.series.record(at_unix_us, latency_us, outcome);
+        if !self.endpoint_series.contains_key(endpoint) {
+            self.endpoint_series
+                .insert(endpoint.to_owned(), EndpointSeriesRecorder::default());
+        }
+        if let Some(s) = self.endpoint_series.get_mut(endpoint) {
+            s.record(at_unix_us, latency_us, outcome.is_error());
+        }
     }
 
     /// The newest completed second of the series, for a live progress line.
@@ -406,6 +417,10 @@ impl RunRecorder {
         phases.sort_by_key(|p| p.kind);
         report.phases = phases;
         report.series = self.series.finish();
+        report.endpoint_series = std::mem::take(&mut self.endpoint_series)
+            .into_iter()
+            .map(|(name, s)| s.finish(&name))
+            .collect();
         Ok(())
     }
 }

@@ -137,3 +137,64 @@ fn record_traffic(rec: &mut RunRecorder, seconds: u64, names: &[String], per_sec
         }
     }
 }
+
+/// A steady run without faults, for the noise model's tests and examples: two or more
+/// endpoints at a fixed rate, latencies of 1–2 ms drawn from `seed`, everything `machine`
+/// times slower (a run-to-run drift) and the first endpoint `slow_first` times slower again
+/// (a regression).
+#[derive(Debug, Clone, Copy)]
+pub struct Steady {
+    /// Draws the latencies.
+    pub seed: u64,
+    /// Run length.
+    pub seconds: u64,
+    /// How many endpoints (`GET /api/v1/resource-00/{id}`, …).
+    pub endpoints: usize,
+    /// Requests per endpoint per second.
+    pub per_second: u64,
+    /// Factor on every latency.
+    pub machine: f64,
+    /// Further factor on the first endpoint's latencies.
+    pub slow_first: f64,
+}
+
+impl Default for Steady {
+    /// 30 s × 3 endpoints × 40 requests a second, no drift, no regression.
+    fn default() -> Self {
+        Steady {
+            seed: 1,
+            seconds: 30,
+            endpoints: 3,
+            per_second: 40,
+            machine: 1.0,
+            slow_first: 1.0,
+        }
+    }
+}
+
+impl Steady {
+    /// The report.
+    pub fn report(&self) -> Result<Report, HistogramError> {
+        let mut rng = SplitMix(self.seed);
+        let mut rec = RunRecorder::new(START_UNIX_US, false);
+        for s in 0..self.seconds {
+            for i in 0..self.per_second {
+                for k in 0..self.endpoints {
+                    let factor = self.machine * if k == 0 { self.slow_first } else { 1.0 };
+                    let latency = (1_000 + rng.next() % 1_000) as f64 * factor;
+                    let at = START_UNIX_US + s * 1_000_000 + i * 1_000_000 / self.per_second.max(1);
+                    let name = format!("GET /api/v1/resource-{k:02}/{{id}}");
+                    rec.record(&name, at, latency as u64, Outcome::Ok);
+                }
+            }
+        }
+        let mut report = Report::empty(RunInfo {
+            scenario: "steady".into(),
+            profile: "small".into(),
+            backend: Some(crate::model::Backend::Native),
+            ..RunInfo::default()
+        });
+        rec.finish_into(&mut report, START_UNIX_US + self.seconds * 1_000_000)?;
+        Ok(report)
+    }
+}

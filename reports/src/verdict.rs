@@ -2,7 +2,9 @@
 //!
 //! Precedence: an interrupted run is `aborted` (its numbers are partial), else a saturated
 //! generator makes it `invalid` (its numbers measure the generator), else any failed threshold
-//! makes it `fail`, and so does a regression against the baseline. Every applicable reason is listed, whichever word wins.
+//! makes it `fail`, and so does a regression against the baseline. A baseline comparison that
+//! is not comparable (a machine busy elsewhere) makes it `invalid` too: the gate could not
+//! judge. Every applicable reason is listed, whichever word wins.
 
 use crate::format;
 use crate::model::{Report, Verdict};
@@ -21,6 +23,14 @@ pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
             reasons.push(format!("load generator saturated: {r}"));
         }
     }
+    // A comparison that could not be made: the run says so, and its gate is exit 4.
+    let not_comparable = !report.baseline.not_comparable.is_empty();
+    for why in &report.baseline.not_comparable {
+        reasons.push(format!(
+            "not comparable with {}: {why}",
+            report.baseline.file.as_deref().unwrap_or("baseline")
+        ));
+    }
     let mut failed = false;
     for t in report.thresholds.iter().filter(|t| !t.pass) {
         failed = true;
@@ -31,7 +41,7 @@ pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
         reasons.push(format!("threshold failed: {} ({detail})", t.expression));
     }
     let file = report.baseline.file.as_deref().unwrap_or("baseline");
-    for d in report.baseline.regressions() {
+    for d in report.baseline.regressions().filter(|_| !not_comparable) {
         failed = true;
         let change = d
             .relative
@@ -51,7 +61,7 @@ pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
     }
     let verdict = if report.run.interrupted {
         Verdict::Aborted
-    } else if report.generator.saturated {
+    } else if report.generator.saturated || not_comparable {
         Verdict::Invalid
     } else if failed {
         Verdict::Fail

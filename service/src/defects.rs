@@ -46,6 +46,10 @@ pub struct Defects {
     /// check: page 0 becomes a negative offset that Postgres refuses, answered as a 500.
     /// The contract fuzzer's to catch (`gauntlet fuzz`), not a probe's.
     pub unchecked_pagination: bool,
+    /// Reading one employee waits as long again as the request took inside the service (a
+    /// forgotten retry, an N+1 in disguise): `GET /employees/{id}` about twice as slow,
+    /// everything else unchanged. A performance defect, for the regression gate to catch.
+    pub slow_employee_read: bool,
 }
 
 impl Defects {
@@ -66,6 +70,7 @@ impl Defects {
                 self.employee_can_approve_leave,
             ),
             ("unchecked_pagination", self.unchecked_pagination),
+            ("slow_employee_read", self.slow_employee_read),
         ];
         all.into_iter()
             .filter(|(_, on)| *on)

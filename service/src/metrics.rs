@@ -239,7 +239,15 @@ pub async fn track_http(State(state): State<AppState>, request: Request, next: N
     // Decremented by the guard's drop, so a request dropped mid-flight (timeout, client
     // gone) does not leave the gauge high.
     let _in_flight = InFlight::enter(&state.metrics.in_flight);
+    let slow = state.defects.slow_employee_read
+        && request.method() == axum::http::Method::GET
+        && route == "/employees/{id}";
     let response = next.run(request).await;
+    // SEEDED DEFECT `slow_employee_read`: reading one employee waits its own time again
+    // (token check, rate limit and query included), so it takes about twice as long.
+    if slow {
+        tokio::time::sleep(start.elapsed()).await;
+    }
     let labels = HttpLabels {
         method,
         route,

@@ -303,6 +303,18 @@ impl DockerServer {
         self.container.as_ref().map(|c| c.id())
     }
 
+    /// The container's main process as this host numbers it, while it runs: a harness counts
+    /// the CPU of that process tree as its own (it is not "something else on the machine").
+    pub async fn host_pid(&self) -> Option<u32> {
+        let id = self.container_id()?;
+        let options = None::<bollard::query_parameters::InspectContainerOptions>;
+        let info = self.docker.inspect_container(id, options).await.ok()?;
+        info.state?
+            .pid
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|p| *p > 0)
+    }
+
     /// Polls until the server answers a query.
     pub async fn wait_ready(&self) -> Result<Duration, ProvisionError> {
         readiness::wait_ready(self.role, &self.url, self.ready_timeout, String::new).await

@@ -180,6 +180,15 @@ impl Server {
         }
     }
 
+    /// The process serving a docker backend, as this host numbers it (`None` for native
+    /// servers, which are this process's own children, and for external ones).
+    pub async fn host_pid(&self) -> Option<u32> {
+        match &self.inner {
+            Inner::Docker(s) => s.host_pid().await,
+            _ => None,
+        }
+    }
+
     /// The container id (docker backend only).
     pub fn container_id(&self) -> Option<&str> {
         match &self.inner {

@@ -1,5 +1,7 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
+mod ab;
+mod baseline;
 mod env;
 mod fuzz;
 mod image;
@@ -28,6 +30,8 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),
         Command::Report(command) => report::run(command),
+        Command::Baseline(command) => baseline::run(command).await,
+        Command::Ab(args) => ab::run(*args).await,
         Command::Service => crate::run::service_process::serve_child()
             .await
             .map(|()| Exit::Success)

@@ -4,11 +4,14 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gauntlet_reports::{Report, compare::Allowances, merge::merge_judging_scenarios, render};
+use gauntlet_reports::baseline_set::BaselineSet;
+use gauntlet_reports::compare::{self, Allowances, CompareOutcome, EnvironmentBounds};
+use gauntlet_reports::{Report, merge::merge_judging_scenarios, render};
 
 use crate::{
     cli::{ReportCommand, ReportFormat},
     exit::{Exit, Failure},
+    run::BaseFile,
 };
 
 pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
@@ -27,27 +30,20 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
             base,
             new,
             max_regression,
+            environment_bounds,
             markdown,
         } => {
-            let allowances = match max_regression {
-                Some(text) => text
-                    .parse::<Allowances>()
-                    .map_err(|e| Failure::bad_input(anyhow::anyhow!("--max-regression: {e}")))?,
-                None => Allowances::default(),
-            };
-            let (base, new) = (read(&base)?, read(&new)?);
-            let comparison = gauntlet_reports::compare::compare(&base, &new, &allowances)
+            let allowances = allowances(max_regression.as_deref())?;
+            let bounds = bounds(environment_bounds.as_deref())?;
+            let (base, new) = (read_base(&base)?, read(&new)?);
+            let comparison = compare::compare_with(base.as_base(), &new, &allowances, &bounds)
                 .context("comparing the histograms")
                 .map_err(Failure::bad_input)?;
             print!("{}", comparison.to_text());
             if let Some(path) = markdown {
                 emit(&comparison.to_markdown(), Some(&path))?;
             }
-            Ok(if comparison.regressions() > 0 {
-                Exit::VerdictFail
-            } else {
-                Exit::Success
-            })
+            Ok(outcome_exit(comparison.outcome()))
         }
         ReportCommand::Merge { reports, output } => {
             let inputs = reports
@@ -65,6 +61,51 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// pass 0 · regressed 1 · not comparable 4 (the exit code of an invalid run: the numbers
+/// cannot support a verdict).
+pub(crate) fn outcome_exit(outcome: CompareOutcome) -> Exit {
+    match outcome {
+        CompareOutcome::Pass => Exit::Success,
+        CompareOutcome::Regressed => Exit::VerdictFail,
+        CompareOutcome::NotComparable => Exit::Invalid,
+    }
+}
+
+/// `--max-regression`, or the default allowances.
+pub(crate) fn allowances(text: Option<&str>) -> Result<Allowances, Failure> {
+    match text {
+        Some(text) => text
+            .parse::<Allowances>()
+            .map_err(|e| Failure::bad_input(anyhow::anyhow!("--max-regression: {e}"))),
+        None => Ok(Allowances::default()),
+    }
+}
+
+/// `--environment-bounds`, or the default bounds.
+pub(crate) fn bounds(text: Option<&str>) -> Result<EnvironmentBounds, Failure> {
+    match text {
+        Some(text) => text
+            .parse::<EnvironmentBounds>()
+            .map_err(|e| Failure::bad_input(anyhow::anyhow!("--environment-bounds: {e}"))),
+        None => Ok(EnvironmentBounds::default()),
+    }
+}
+
+/// A baseline file: a report.json, or a set written by `gauntlet baseline`.
+pub(crate) fn read_base(path: &Path) -> Result<BaseFile, Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(Failure::bad_input)?;
+    let value: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    if value.as_ref().is_some_and(BaselineSet::is_set) {
+        let set = serde_json::from_value(value.unwrap_or_default())
+            .with_context(|| format!("{} is not a readable baseline set", path.display()))
+            .map_err(Failure::bad_input)?;
+        return Ok(BaseFile::Set(set));
+    }
+    read(path).map(|r| BaseFile::Run(Box::new(r)))
 }
 
 /// A report file that cannot be read or parsed is bad input (exit 2), naming the file.
@@ -90,7 +131,7 @@ fn render_as(report: &Report, format: ReportFormat) -> Result<String, Failure> {
     })
 }
 
-fn emit(text: &str, output: Option<&Path>) -> Result<(), Failure> {
+pub(crate) fn emit(text: &str, output: Option<&Path>) -> Result<(), Failure> {
     match output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("writing {}", path.display()))

@@ -3,40 +3,54 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gauntlet_reports::compare::Allowances;
 
 use crate::{
     cli::RunArgs,
     exit::{Exit, Failure},
-    run::{self, Baseline, RunConfig, Target},
+    run::{self, BaseFile, Baseline, RunConfig, Target},
 };
 
 pub async fn run(args: RunArgs) -> Result<Exit, Failure> {
-    // Read before anything is provisioned: a bad baseline is bad input (exit 2).
+    let config = config(&args, args.out.clone())?;
+    run::execute(config).await
+}
+
+/// The run the flags describe, its report going to `out`. The baseline is read first: a bad
+/// baseline is bad input (exit 2) before anything is provisioned.
+pub(crate) fn config(
+    args: &RunArgs,
+    out: Option<std::path::PathBuf>,
+) -> Result<RunConfig, Failure> {
     let baseline = match &args.baseline {
-        Some(file) => Some(baseline(file, args.max_regression.as_deref())?),
+        Some(file) => Some(baseline(
+            file,
+            args.max_regression.as_deref(),
+            args.environment_bounds.as_deref(),
+        )?),
         None => None,
     };
-    let target = match (args.target, args.credentials) {
-        (Some(url), Some(credentials)) => Target::Remote { url, credentials },
+    let target = match (&args.target, &args.credentials) {
+        (Some(url), Some(credentials)) => Target::Remote {
+            url: url.clone(),
+            credentials: credentials.clone(),
+        },
         // clap's `requires` makes the flags come in pairs.
         _ => Target::Local(super::provision_config(&args.backend)?),
     };
-    run::execute(RunConfig {
-        scenario: args.scenario,
+    Ok(RunConfig {
+        scenario: args.scenario.clone(),
         profile: args.profile,
         duration_scale: args.duration_scale,
         seed: args.seed,
-        out: args.out,
+        out,
         target,
         quiet: args.quiet,
         max_generator_cpu: max_generator_cpu()?,
         baseline,
-        raw_samples: args.raw_samples,
+        raw_samples: args.raw_samples.clone(),
         service_process: args.service_process,
         through_proxies: args.through_proxies,
     })
-    .await
 }
 
 /// The generator's CPU bound: `GAUNTLET_MAX_GENERATOR_CPU` (e.g. `90%`), else the default.
@@ -49,22 +63,25 @@ fn max_generator_cpu() -> Result<f64, Failure> {
     }
 }
 
-/// The baseline report and allowances; the report's histograms are decoded once here so a
-/// corrupt file fails now, naming the file, rather than after the run.
-fn baseline(file: &Path, max_regression: Option<&str>) -> Result<Baseline, Failure> {
-    let allowances = match max_regression {
-        Some(text) => text
-            .parse::<Allowances>()
-            .map_err(|e| Failure::bad_input(anyhow::anyhow!("--max-regression: {e}")))?,
-        None => Allowances::default(),
-    };
-    let report = super::report::read(file)?;
-    gauntlet_reports::compare::compare(&report, &report, &allowances)
-        .with_context(|| format!("{}: histograms do not decode", file.display()))
-        .map_err(Failure::bad_input)?;
+/// The baseline (a report or a set), allowances and bounds; a report's histograms are
+/// decoded once here so a corrupt file fails now, naming the file, rather than after the run.
+fn baseline(
+    file: &Path,
+    max_regression: Option<&str>,
+    bounds: Option<&str>,
+) -> Result<Baseline, Failure> {
+    let allowances = super::report::allowances(max_regression)?;
+    let bounds = super::report::bounds(bounds)?;
+    let base = super::report::read_base(file)?;
+    if let BaseFile::Run(report) = &base {
+        gauntlet_reports::compare::compare(report, report, &allowances)
+            .with_context(|| format!("{}: histograms do not decode", file.display()))
+            .map_err(Failure::bad_input)?;
+    }
     Ok(Baseline {
         file: file.display().to_string(),
-        report,
+        base,
         allowances,
+        bounds,
     })
 }

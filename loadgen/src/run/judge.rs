@@ -41,8 +41,9 @@ pub(super) fn finalize(
         recovery: Recovery::Measure,
         baseline: config.baseline.as_ref().map(|b| finalize::Baseline {
             file: &b.file,
-            report: &b.report,
+            base: b.base.as_base(),
             allowances: &b.allowances,
+            bounds: &b.bounds,
         }),
         analyses: &analyses,
     };

@@ -13,7 +13,9 @@
 //! Ctrl-C at any point ([`signal`]) stops what is running, still writes a (partial) report
 //! with verdict `aborted`, removes what was provisioned and exits 130.
 
+pub mod ab;
 pub mod attack;
+mod baseline;
 pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
@@ -21,6 +23,7 @@ pub mod generator;
 mod judge;
 pub mod ledger;
 pub mod local;
+pub mod machine;
 pub mod monitor;
 pub mod output;
 pub mod probe;
@@ -46,6 +49,8 @@ use gauntlet_scenarios::hrms::Fixture;
 use gauntlet_scenarios::personas::{Ctx, RequestSink};
 use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
+
+pub use baseline::{BaseFile, Baseline};
 
 use crate::exit::{Exit, Failure};
 use crate::logging::service_log::ServiceLog;
@@ -83,17 +88,6 @@ pub struct RunConfig {
     pub service_process: bool,
     /// `--through-proxies`: the fault proxies in the dependency path even without faults.
     pub through_proxies: bool,
-}
-
-/// An earlier report to compare with, read and checked before the run.
-#[derive(Debug)]
-pub struct Baseline {
-    /// The file as given, for the report and the reasons.
-    pub file: String,
-    /// Its contents.
-    pub report: Report,
-    /// How much worse each metric may get.
-    pub allowances: gauntlet_reports::compare::Allowances,
 }
 
 /// Where the system under test comes from.
@@ -279,7 +273,7 @@ async fn measure(
     let recorder = Arc::new(Recorder::new(started, histograms).with_raw_samples(raw_samples));
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
-    let monitor = monitor::Monitor::start(sut.base_url(), max_ticks);
+    let monitor = monitor::Monitor::start(sut.base_url(), max_ticks, sut.own_pids().await);
     let sink: Arc<dyn RequestSink> = recorder.clone();
     let ctx = Arc::new(Ctx::new(sink, sut.fixture().clone()));
     let progress = (!config.quiet).then(|| {
@@ -384,6 +378,7 @@ async fn attack_and_record(
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
     report.generator = health;
     report.resources.samples = mon.resources.clone();
+    report.environment = mon.environment.clone();
     let trends = gauntlet_reports::analysis::trends(&monitor::gauges(&mon.service));
     let report = judge::finalize(report, config, prepared, &trends)?;
     let sidecar = Sidecar {

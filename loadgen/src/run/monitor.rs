@@ -1,6 +1,7 @@
-//! The monitor: once a second while the attack runs, the generator's CPU and the service's
-//! gauges from `/metrics` (RSS, DB pool, job queue, in-flight requests); beside it, the
-//! scheduler-lag probe of [`super::generator`].
+//! The monitor: once a second while the attack runs, the generator's CPU, the machine's
+//! ([`super::machine`]: CPU used elsewhere, steal, load average) and the service's gauges from
+//! `/metrics` (RSS, DB pool, job queue, in-flight requests); beside it, the scheduler-lag probe
+//! of [`super::generator`].
 //!
 //! Scrapes are sequential — one in flight at a time, each with a timeout shorter than the
 //! interval — so a slow service is never piled up with monitoring requests; a missed second
@@ -9,13 +10,14 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gauntlet_reports::analysis::{Gauge, GaugeSample};
-use gauntlet_reports::model::ResourceSample;
+use gauntlet_reports::model::{EnvironmentSection, ResourceSample};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::generator::{CpuMeter, LAG_TICK, LagStats};
+use super::machine::MachineMeter;
 use super::scrape;
 
 /// How often the monitor samples.
@@ -58,6 +60,8 @@ pub struct Monitored {
     pub failed_scrapes: u64,
     /// The lag probe.
     pub lag: LagStats,
+    /// The machine, each second (disabled where `/proc` cannot be read).
+    pub environment: EnvironmentSection,
 }
 
 /// A running monitor; [`Monitor::stop`] ends it and hands over the samples.
@@ -68,10 +72,16 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Starts sampling `base_url` (and this process) now.
-    pub fn start(base_url: &str, max_ticks: u64) -> Monitor {
+    /// Starts sampling `base_url`, this process and the machine now; `roots` are processes
+    /// whose trees count as the run's own besides this one (containers, a loopback target).
+    pub fn start(base_url: &str, max_ticks: u64, roots: Vec<u32>) -> Monitor {
         let (stop, rx) = watch::channel(false);
-        let sampler = tokio::spawn(sample_loop(base_url.to_owned(), max_ticks, rx.clone()));
+        let sampler = tokio::spawn(sample_loop(
+            base_url.to_owned(),
+            max_ticks,
+            roots,
+            rx.clone(),
+        ));
         let lag = tokio::spawn(lag_loop(max_ticks.saturating_mul(10), rx));
         Monitor { stop, sampler, lag }
     }
@@ -91,10 +101,17 @@ fn unix_s() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-async fn sample_loop(base: String, max_ticks: u64, mut stop: watch::Receiver<bool>) -> Monitored {
+async fn sample_loop(
+    base: String,
+    max_ticks: u64,
+    roots: Vec<u32>,
+    mut stop: watch::Receiver<bool>,
+) -> Monitored {
     let client = reqwest::Client::new();
     let url = format!("{base}/metrics");
     let mut meter = CpuMeter::start();
+    let mut machine = MachineMeter::start(&roots);
+    let mut environment = Vec::new();
     let mut out = Monitored::default();
     let started = Instant::now();
     let mut tick = tokio::time::interval(INTERVAL);
@@ -106,6 +123,7 @@ async fn sample_loop(base: String, max_ticks: u64, mut stop: watch::Receiver<boo
             _ = stop.wait_for(|s| *s) => break,
         }
         let now = unix_s();
+        environment.extend(machine.as_mut().and_then(|m| m.sample(now)));
         if let Some(cpu) = meter.sample() {
             out.cpu.push(cpu);
             out.resources.push(ResourceSample {
@@ -134,6 +152,9 @@ async fn sample_loop(base: String, max_ticks: u64, mut stop: watch::Receiver<boo
             }
             None => out.failed_scrapes += 1,
         }
+    }
+    if let Some(m) = machine {
+        out.environment = EnvironmentSection::from_samples(m.cpus(), environment);
     }
     out
 }

@@ -19,9 +19,15 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Installs the process-wide handler. Without one (already installed), Ctrl-C keeps its
-    /// default effect and the run says so in the log.
+    /// Installs the process-wide handler once; later calls (the runs of `gauntlet baseline
+    /// record`, the slices of `gauntlet ab`) share it. Without one (another handler was
+    /// installed first), Ctrl-C keeps its default effect and the run says so in the log.
     pub fn install() -> Interrupt {
+        static ONCE: std::sync::OnceLock<Interrupt> = std::sync::OnceLock::new();
+        ONCE.get_or_init(Self::install_now).clone()
+    }
+
+    fn install_now() -> Interrupt {
         let flag = Arc::new(AtomicBool::new(false));
         let (tx, rx) = watch::channel(false);
         let handler_flag = Arc::clone(&flag);

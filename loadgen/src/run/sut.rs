@@ -48,6 +48,26 @@ impl Sut {
         }
     }
 
+    /// Processes besides this one whose CPU is the run's: containerised backends, or the
+    /// service behind a loopback `--target`.
+    pub(super) async fn own_pids(&self) -> Vec<u32> {
+        match self {
+            Sut::Local(s) => match s.stack() {
+                Some(stack) => [
+                    stack.postgres.host_pid().await,
+                    stack.redis.host_pid().await,
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                None => Vec::new(),
+            },
+            Sut::Remote { base_url, .. } => super::machine::loopback_target_pid(base_url)
+                .into_iter()
+                .collect(),
+        }
+    }
+
     pub(super) fn chaos_handles(&self) -> chaos::Handles<'_> {
         match self {
             Sut::Local(s) => chaos::Handles {

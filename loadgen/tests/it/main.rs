@@ -7,6 +7,7 @@ mod chaos;
 mod cli;
 mod fuzz;
 mod merge;
+mod noise;
 mod probes;
 mod report;
 mod run;

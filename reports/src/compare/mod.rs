@@ -1,40 +1,73 @@
-//! Compare two runs endpoint by endpoint, flagging regressions that are both larger than the
-//! allowance *and* larger than run-to-run sampling noise.
+//! Compare a run with a baseline endpoint by endpoint, flagging a regression only when a
+//! change is larger than the allowance *and* larger than the run-to-run variation — and
+//! refusing to judge at all when either run's machine was busy with something else.
 //!
-//! # Noise model
+//! # Why
 //!
-//! Latency quantiles: for `n` samples the rank of the `q`-quantile in a sorted sample is
-//! approximately normal with mean `nq` and standard deviation `sqrt(nq(1-q))` (the binomial
-//! count of samples below the true quantile). So, without any bootstrap, the order statistics at
-//! ranks `nq ± z·sqrt(nq(1-q))` bound a distribution-free confidence interval for the quantile,
-//! and the histograms give us those order statistics directly. We compute that 95% band
-//! (`z = 1.96`) for the base run and for the new run, and call a latency increase *outside
-//! noise* only when the bands do not overlap (new lower bound above base upper bound). Few
-//! samples give wide bands, so a short run cannot produce a confident regression by chance.
+//! One run's histograms measure sampling noise only: two runs of the same code on the same
+//! machine differ by more than that (another process, the page cache, CPU frequency), so a
+//! gate built on them cries wolf on a shared CI runner — seen: 28 "regressions" between two
+//! clean runs, one of them beside a busy process. The variation between runs has to be
+//! measured, and a run whose machine was busy has to be recognised as such.
 //!
-//! Error rate: a two-proportion z-test with the pooled rate; outside noise when the increase
-//! exceeds `1.96` standard errors. Throughput: the per-second counts of each run's series give a
-//! standard error of the mean rate; outside noise when the drop exceeds `1.96` combined standard
-//! errors (without series data, no noise is assumed).
+//! # The model, in the order it is applied
 //!
-//! This measures sampling noise only; systematic run-to-run drift (another process on the box)
-//! is what the allowance is for.
+//! 1. **Comparable or not** ([`environment`]): each report carries its machine's CPU used
+//!    elsewhere (machine CPU from `/proc/stat` minus the CPU of the run's own processes) and
+//!    steal. Beyond [`EnvironmentBounds`] on either side the outcome is
+//!    [`CompareOutcome::NotComparable`] (exit 4), whatever the numbers say: a busy machine
+//!    slows everything, and no statistic can tell that from a slower service.
+//! 2. **Multi-run baseline** ([`spread`], a [`BaselineSet`] of K runs): each metric's K
+//!    values give a mean and a standard deviation; the new run is outside the run-to-run
+//!    variation when it falls outside the two-sided prediction interval
+//!    `mean ± t(1 − α/2, K − 1) · sd · √(1 + 1/K)` for one more run, widened to at least the
+//!    runs' own mean sampling band (K nearly equal values would otherwise make the interval
+//!    narrower than a single run can resolve). Assumes the K runs are independent draws of
+//!    the same setup and a run's quantile is roughly normal across runs.
+//! 3. **Single-run baseline** ([`seconds`]): each run is a sample of seconds (per-second
+//!    percentiles for `all`, per-second means for each endpoint, from the report's
+//!    `series`/`endpoint_series`); Mann–Whitney U (one-sided, normal approximation with tie
+//!    correction) tests whether the new run's seconds are shifted the worse way. It assumes
+//!    the seconds are exchangeable; neighbouring seconds are correlated, which makes the
+//!    p-value optimistic, so the level is strict (below).
+//! 4. **Fallback** ([`bands`]): metrics without enough seconds (fewer than 5 a side), and
+//!    reports written before per-second endpoint series existed, use the old single-run
+//!    bands: distribution-free quantile bands from the histograms, a two-proportion z-test
+//!    for error rates, the per-second counts' standard error for throughput.
+//!
+//! Every comparison tests many metrics at once (endpoints × metrics), so the level of each
+//! test is Bonferroni's `α = 0.05 / m` for the `m` tests made: the chance of one false alarm
+//! in a whole comparison of unchanged code stays at about 5 % before the allowance, which
+//! must be exceeded too, cuts it further. Interleaved A/B runs ([`paired`]) have their own,
+//! paired, test.
 
 pub mod allowance;
+mod bands;
+pub mod environment;
+pub mod paired;
 mod render;
+pub(crate) use render::noise_cell;
+mod seconds;
+mod spread;
+pub mod stats;
 
-use hdrhistogram::Histogram;
-
+use crate::baseline_set::BaselineSet;
 use crate::histogram::{self, HistogramError};
 pub use crate::model::DeltaStatus;
-use crate::model::{BaselineDelta, BaselineSection, EndpointReport, Report, ValueUnit};
+use crate::model::{BaselineDelta, BaselineSection, EndpointReport, NoiseModel, Report, ValueUnit};
 
 pub use allowance::{
     Allowance, AllowanceErrorKind, AllowanceParseError, Allowances, CompareMetric,
 };
+pub use bands::quantile_band;
+pub(crate) use bands::{proportion_band as bands_proportion, series_rate as bands_series_rate};
+pub use environment::{BoundsParseError, EnvironmentBounds};
 
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.96;
+
+/// The family-wise false-alarm rate a whole comparison aims for, before the allowance.
+pub const FAMILY_ALPHA: f64 = 0.05;
 
 /// One metric of one endpoint, base vs new.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +76,7 @@ pub struct MetricDelta {
     pub metric: CompareMetric,
     /// Unit of `base` and `new`.
     pub unit: ValueUnit,
-    /// Base value.
+    /// Base value (a multi-run baseline's mean; an A/B run's median over the slices).
     pub base: f64,
     /// New value.
     pub new: f64,
@@ -53,12 +86,26 @@ pub struct MetricDelta {
     pub relative: Option<f64>,
     /// The allowance applied.
     pub allowance: Allowance,
-    /// 95% band of the base value, when a noise model applies.
+    /// The base's noise band, when the model has one: a quantile band, or a multi-run
+    /// baseline's prediction interval.
     pub base_band: Option<(f64, f64)>,
-    /// 95% band of the new value, when a noise model applies.
+    /// The new run's sampling band, when the model has one.
     pub new_band: Option<(f64, f64)>,
+    /// The p-value of "new is worse", when the model tests (over seconds, or paired slices).
+    pub p_value: Option<f64>,
     /// The judgement.
     pub status: DeltaStatus,
+}
+
+impl MetricDelta {
+    /// How much worse `new` is than `base` (throughput: a drop), in the metric's unit.
+    pub fn worse_by(&self) -> f64 {
+        if self.metric == CompareMetric::Rps {
+            self.base - self.new
+        } else {
+            self.new - self.base
+        }
+    }
 }
 
 /// All judged metrics of one endpoint (or `all`).
@@ -74,11 +121,28 @@ pub struct EndpointDelta {
     pub metrics: Vec<MetricDelta>,
 }
 
+/// What a comparison concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOutcome {
+    /// No regression.
+    Pass,
+    /// At least one metric regressed beyond allowance and noise.
+    Regressed,
+    /// A machine was busy elsewhere: nothing is judged (exit 4).
+    NotComparable,
+}
+
 /// The result of [`compare`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// `all` first, then endpoints sorted by name (union of both runs).
     pub endpoints: Vec<EndpointDelta>,
+    /// The noise model the tests and bands come from.
+    pub model: NoiseModel,
+    /// The significance level each test was held to (`0.05 / tests`), when tests were made.
+    pub alpha: Option<f64>,
+    /// Why the runs cannot be compared, with the numbers; empty when they can.
+    pub not_comparable: Vec<String>,
 }
 
 impl Comparison {
@@ -89,6 +153,17 @@ impl Comparison {
             .flat_map(|e| &e.metrics)
             .filter(|m| m.status == DeltaStatus::Regression)
             .count()
+    }
+
+    /// Not comparable wins over regressed: a busy machine explains any regression.
+    pub fn outcome(&self) -> CompareOutcome {
+        if !self.not_comparable.is_empty() {
+            CompareOutcome::NotComparable
+        } else if self.regressions() > 0 {
+            CompareOutcome::Regressed
+        } else {
+            CompareOutcome::Pass
+        }
     }
 
     /// Plain-text table.
@@ -122,28 +197,91 @@ impl Comparison {
                         allowance: m.allowance.to_string(),
                         base_band: band(m.base_band),
                         new_band: band(m.new_band),
+                        p_value: m.p_value,
                         status: m.status,
                     })
                 })
                 .collect(),
+            noise_model: Some(self.model),
+            alpha: self.alpha,
+            not_comparable: self.not_comparable.clone(),
         }
     }
 }
 
-/// Compare `new` against `base` under `allowances`.
+/// What a run is compared against.
+#[derive(Debug, Clone, Copy)]
+pub enum Base<'a> {
+    /// One earlier run.
+    Run(&'a Report),
+    /// Several runs' spread.
+    Set(&'a BaselineSet),
+}
+
+/// Compare `new` against one earlier run under `allowances` and the default environment
+/// bounds.
 pub fn compare(
     base: &Report,
     new: &Report,
     allowances: &Allowances,
 ) -> Result<Comparison, HistogramError> {
-    let mut names: Vec<&str> = base
-        .endpoints
-        .iter()
-        .chain(&new.endpoints)
-        .map(|e| e.name.as_str())
-        .collect();
+    compare_with(
+        Base::Run(base),
+        new,
+        allowances,
+        &EnvironmentBounds::default(),
+    )
+}
+
+/// Compare `new` against a run or a multi-run baseline.
+pub fn compare_with(
+    base: Base<'_>,
+    new: &Report,
+    allowances: &Allowances,
+    bounds: &EnvironmentBounds,
+) -> Result<Comparison, HistogramError> {
+    let mut not_comparable = Vec::new();
+    match base {
+        Base::Run(b) => {
+            not_comparable.extend(environment::busy_reason("base run", &b.environment, bounds))
+        }
+        Base::Set(set) => {
+            for (i, run) in set.runs.iter().enumerate() {
+                let side = format!("baseline run {} of {}", i + 1, set.runs.len());
+                not_comparable.extend(environment::busy_reason(&side, &run.environment, bounds));
+            }
+        }
+    }
+    not_comparable.extend(environment::busy_reason(
+        "new run",
+        &new.environment,
+        bounds,
+    ));
+    let mut c = match base {
+        Base::Run(b) => compare_runs(b, new, allowances)?,
+        Base::Set(set) => spread::compare(set, new, allowances)?,
+    };
+    c.not_comparable = not_comparable;
+    Ok(c)
+}
+
+/// Endpoint names of both sides, sorted and unique.
+fn union<'a>(a: impl Iterator<Item = &'a str>, b: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = a.chain(b).collect();
     names.sort_unstable();
     names.dedup();
+    names
+}
+
+fn compare_runs(
+    base: &Report,
+    new: &Report,
+    allowances: &Allowances,
+) -> Result<Comparison, HistogramError> {
+    let names = union(
+        base.endpoints.iter().map(|e| e.name.as_str()),
+        new.endpoints.iter().map(|e| e.name.as_str()),
+    );
     let mut endpoints = vec![compare_endpoint(
         &base.total,
         &new.total,
@@ -164,7 +302,18 @@ pub fn compare(
             },
         });
     }
-    Ok(Comparison { endpoints })
+    let tested = !base.endpoint_series.is_empty() && !new.endpoint_series.is_empty();
+    let alpha = judge_tests(&mut endpoints);
+    Ok(Comparison {
+        endpoints,
+        model: if tested {
+            NoiseModel::SecondsTest
+        } else {
+            NoiseModel::HistogramBands
+        },
+        alpha,
+        not_comparable: Vec::new(),
+    })
 }
 
 fn compare_endpoint(
@@ -177,13 +326,22 @@ fn compare_endpoint(
     let hb = histogram::decode(&b.histogram)?;
     let hn = histogram::decode(&n.histogram)?;
     let is_total = b.name == "all";
+    let series = !base.endpoint_series.is_empty() && !new.endpoint_series.is_empty();
     let metrics = allowances
         .0
         .iter()
-        .map(|(metric, allowance)| match metric.quantile() {
-            Some(q) => latency_delta(*metric, q, &hb, &hn, *allowance),
-            None if *metric == CompareMetric::ErrorRate => error_rate_delta(b, n, *allowance),
-            None => rps_delta(b, n, is_total.then_some((base, new)), *allowance),
+        .map(|(metric, allowance)| {
+            let mut d = match metric.quantile() {
+                Some(q) => bands::latency_delta(*metric, q, &hb, &hn, *allowance),
+                None if *metric == CompareMetric::ErrorRate => {
+                    bands::error_rate_delta(b, n, *allowance)
+                }
+                None => bands::rps_delta(b, n, is_total.then_some((base, new)), *allowance),
+            };
+            if series {
+                d.p_value = seconds::p_worse(base, new, &b.name, *metric);
+            }
+            d
         })
         .collect();
     Ok(EndpointDelta {
@@ -194,18 +352,24 @@ fn compare_endpoint(
     })
 }
 
-/// Distribution-free 95% band for the `q`-quantile (see the module docs).
-pub fn quantile_band(h: &Histogram<u64>, q: f64) -> Option<(f64, f64)> {
-    let n = h.len() as f64;
-    if n == 0.0 {
+/// Judge every metric that carries a p-value at Bonferroni's level for the tests made;
+/// returns that level (None when nothing was tested).
+pub(crate) fn judge_tests(endpoints: &mut [EndpointDelta]) -> Option<f64> {
+    let tests = endpoints
+        .iter()
+        .flat_map(|e| &e.metrics)
+        .filter(|m| m.p_value.is_some())
+        .count();
+    if tests == 0 {
         return None;
     }
-    let half = Z95 * (n * q * (1.0 - q)).sqrt();
-    let lo_rank = (n * q - half).floor().max(1.0);
-    let hi_rank = ((n * q + half).ceil() + 1.0).min(n);
-    let lo = histogram::quantile_us(h, lo_rank / n) as f64;
-    let hi = histogram::quantile_us(h, hi_rank / n) as f64;
-    Some((lo, hi))
+    let alpha = FAMILY_ALPHA / tests as f64;
+    for m in endpoints.iter_mut().flat_map(|e| &mut e.metrics) {
+        if let Some(p) = m.p_value {
+            m.status = judge(m.worse_by(), allowed_change(m.base, m.allowance), p < alpha);
+        }
+    }
+    Some(alpha)
 }
 
 fn judge(worse_by: f64, allowed: f64, outside_noise: bool) -> DeltaStatus {
@@ -228,107 +392,5 @@ fn allowed_change(base: f64, a: Allowance) -> f64 {
     match a {
         Allowance::Relative(x) => base * x,
         Allowance::Points(x) => x,
-    }
-}
-
-fn latency_delta(
-    metric: CompareMetric,
-    q: f64,
-    hb: &Histogram<u64>,
-    hn: &Histogram<u64>,
-    a: Allowance,
-) -> MetricDelta {
-    let base = histogram::quantile_us(hb, q) as f64;
-    let new = histogram::quantile_us(hn, q) as f64;
-    let (base_band, new_band) = (quantile_band(hb, q), quantile_band(hn, q));
-    let outside = match (base_band, new_band) {
-        (Some((_, b_hi)), Some((n_lo, _))) => n_lo > b_hi,
-        _ => false,
-    };
-    MetricDelta {
-        metric,
-        unit: ValueUnit::Microseconds,
-        base,
-        new,
-        delta: new - base,
-        relative: relative(base, new),
-        allowance: a,
-        base_band,
-        new_band,
-        status: judge(new - base, allowed_change(base, a), outside),
-    }
-}
-
-fn error_rate_delta(b: &EndpointReport, n: &EndpointReport, a: Allowance) -> MetricDelta {
-    let (p1, p2) = (b.error_rate, n.error_rate);
-    let (n1, n2) = (b.count as f64, n.count as f64);
-    let outside = if n1 == 0.0 || n2 == 0.0 {
-        false
-    } else {
-        let pooled = (b.errors.total + n.errors.total) as f64 / (n1 + n2);
-        let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-        p2 - p1 > Z95 * se
-    };
-    let band = |p: f64, k: f64| {
-        (k > 0.0).then(|| {
-            let h = Z95 * (p * (1.0 - p) / k).sqrt();
-            ((p - h).max(0.0), (p + h).min(1.0))
-        })
-    };
-    MetricDelta {
-        metric: CompareMetric::ErrorRate,
-        unit: ValueUnit::Ratio,
-        base: p1,
-        new: p2,
-        delta: p2 - p1,
-        relative: relative(p1, p2),
-        allowance: a,
-        base_band: band(p1, n1),
-        new_band: band(p2, n2),
-        status: judge(p2 - p1, allowed_change(p1, a), outside),
-    }
-}
-
-/// Mean and standard error of per-second request counts.
-fn series_rate(r: &Report) -> Option<(f64, f64)> {
-    let k = r.series.len();
-    if k < 2 {
-        return None;
-    }
-    let mean = r.series.iter().map(|p| p.count as f64).sum::<f64>() / k as f64;
-    let var = r
-        .series
-        .iter()
-        .map(|p| (p.count as f64 - mean).powi(2))
-        .sum::<f64>()
-        / (k - 1) as f64;
-    Some((mean, (var / k as f64).sqrt()))
-}
-
-fn rps_delta(
-    b: &EndpointReport,
-    n: &EndpointReport,
-    runs: Option<(&Report, &Report)>,
-    a: Allowance,
-) -> MetricDelta {
-    // Only the run-wide series exists, so only `all` gets a throughput noise band.
-    let bands = runs.and_then(|(rb, rn)| Some((series_rate(rb)?, series_rate(rn)?)));
-    let outside = match bands {
-        Some(((_, se_b), (_, se_n))) => b.rps - n.rps > Z95 * (se_b * se_b + se_n * se_n).sqrt(),
-        None => true,
-    };
-    let band = |v: f64, se: f64| (v - Z95 * se, v + Z95 * se);
-    MetricDelta {
-        metric: CompareMetric::Rps,
-        unit: ValueUnit::PerSecond,
-        base: b.rps,
-        new: n.rps,
-        delta: n.rps - b.rps,
-        relative: relative(b.rps, n.rps),
-        allowance: a,
-        base_band: bands.map(|((_, se), _)| band(b.rps, se)),
-        new_band: bands.map(|(_, (_, se))| band(n.rps, se)),
-        // A throughput drop is the "worse" direction.
-        status: judge(b.rps - n.rps, allowed_change(b.rps, a), outside),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Comparison, MetricDelta};
+use super::{CompareOutcome, Comparison, MetricDelta};
 use crate::format;
 use crate::render::markdown::cell;
 
@@ -14,16 +14,7 @@ fn row_values(m: &MetricDelta) -> [String; 6] {
             format!("{sign}{}%", format::fixed(r * 100.0, 1))
         },
     );
-    let band = m.base_band.map_or_else(
-        || "—".to_owned(),
-        |(lo, hi)| {
-            format!(
-                "{}–{}",
-                format::value(lo, m.unit),
-                format::value(hi, m.unit)
-            )
-        },
-    );
+    let band = noise_cell(m.p_value, m.base_band, m.unit);
     [
         m.metric.name().to_owned(),
         format::value(m.base, m.unit),
@@ -32,6 +23,46 @@ fn row_values(m: &MetricDelta) -> [String; 6] {
         m.allowance.to_string(),
         band,
     ]
+}
+
+/// The noise column: a test's p-value, else the base's band, else a dash.
+pub(crate) fn noise_cell(
+    p_value: Option<f64>,
+    band: Option<(f64, f64)>,
+    unit: crate::model::ValueUnit,
+) -> String {
+    match (p_value, band) {
+        (Some(p), _) if p < 0.0001 => "p<0.0001".to_owned(),
+        (Some(p), _) => format!("p={}", format::fixed(p, 4)),
+        (None, Some((lo, hi))) => {
+            format!("{}–{}", format::value(lo, unit), format::value(hi, unit))
+        }
+        (None, None) => "—".to_owned(),
+    }
+}
+
+/// The lines above a table: the model, and why the runs cannot be compared, if so.
+fn preamble(c: &Comparison) -> String {
+    let mut out = format!("noise model: {}", c.model.describe());
+    if let Some(a) = c.alpha {
+        let _ = write!(out, " (each test at α={})", format::fixed(a, 5));
+    }
+    out.push('\n');
+    for why in &c.not_comparable {
+        let _ = writeln!(out, "NOT COMPARABLE: {why}");
+    }
+    out
+}
+
+/// The closing line.
+fn verdict_line(c: &Comparison) -> String {
+    match c.outcome() {
+        CompareOutcome::NotComparable => format!(
+            "not comparable: {} regression(s) not judged (exit 4)",
+            c.regressions()
+        ),
+        _ => format!("{} regression(s)", c.regressions()),
+    }
 }
 
 fn missing(base: Option<u64>, new: Option<u64>) -> &'static str {
@@ -44,7 +75,7 @@ fn missing(base: Option<u64>, new: Option<u64>) -> &'static str {
 
 /// Plain-text table, one line per metric.
 pub(super) fn text(c: &Comparison) -> String {
-    let mut out = String::new();
+    let mut out = preamble(c);
     let width = c
         .endpoints
         .iter()
@@ -55,7 +86,7 @@ pub(super) fn text(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "{:<width$}  {:<10} {:>9} {:>9} {:>8} {:>8} {:>19}  result",
-        "endpoint", "metric", "base", "new", "change", "allowed", "base 95% band"
+        "endpoint", "metric", "base", "new", "change", "allowed", "noise (p or band)"
     );
     for e in &c.endpoints {
         if e.metrics.is_empty() {
@@ -76,14 +107,18 @@ pub(super) fn text(c: &Comparison) -> String {
             );
         }
     }
-    let _ = writeln!(out, "{} regression(s)", c.regressions());
+    let _ = writeln!(out, "{}", verdict_line(c));
     out
 }
 
 /// Markdown table, one row per metric; endpoint names escaped.
 pub(super) fn markdown(c: &Comparison) -> String {
-    let mut out = String::from(
-        "| Endpoint | Metric | Base | New | Change | Allowed | Base 95% band | Result |\n",
+    let mut out = String::new();
+    for line in preamble(c).lines() {
+        let _ = writeln!(out, "{}\n", cell(line));
+    }
+    out.push_str(
+        "| Endpoint | Metric | Base | New | Change | Allowed | Noise (p or band) | Result |\n",
     );
     out.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
     for e in &c.endpoints {
@@ -109,6 +144,6 @@ pub(super) fn markdown(c: &Comparison) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\n{} regression(s)", c.regressions());
+    let _ = writeln!(out, "\n{}", verdict_line(c));
     out
 }

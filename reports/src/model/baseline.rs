@@ -43,6 +43,43 @@ pub struct BaselineSection {
     pub allowances: String,
     /// One entry per endpoint (`all` first) and metric, in the compare order.
     pub deltas: Vec<BaselineDelta>,
+    /// Where the noise bands and tests come from. Defaulted when absent (reports from before
+    /// it used the histogram bands); an added field, so `schema_version` stays 1.
+    #[serde(default)]
+    pub noise_model: Option<NoiseModel>,
+    /// The level each test was held to (0.05 divided by the tests made), when tests were made.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// Why this run and its baseline cannot be compared (a machine busy elsewhere), with the
+    /// numbers; empty when they can. Non-empty makes the verdict `invalid` (exit 4).
+    #[serde(default)]
+    pub not_comparable: Vec<String>,
+}
+
+/// Where a comparison's noise judgement comes from (see `compare`'s module header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseModel {
+    /// Single-run bands from the histograms (reports without per-second endpoint series).
+    HistogramBands,
+    /// A single-run baseline: Mann–Whitney U over the seconds of both runs.
+    SecondsTest,
+    /// A multi-run baseline: prediction intervals from the runs' spread.
+    RunSpread,
+    /// Interleaved A/B slices: Wilcoxon signed-rank on the paired differences.
+    PairedSlices,
+}
+
+impl NoiseModel {
+    /// In words, for the renderers.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NoiseModel::HistogramBands => "single-run histogram bands",
+            NoiseModel::SecondsTest => "Mann–Whitney U over the seconds of both runs",
+            NoiseModel::RunSpread => "prediction interval from the baseline runs' spread",
+            NoiseModel::PairedSlices => "Wilcoxon signed-rank over interleaved slice pairs",
+        }
+    }
 }
 
 impl BaselineSection {
@@ -75,6 +112,9 @@ pub struct BaselineDelta {
     pub base_band: Option<[f64; 2]>,
     /// 95% noise band of this run's value, when a noise model applies.
     pub new_band: Option<[f64; 2]>,
+    /// The p-value of "this run is worse", when the noise model tests. Defaulted when absent.
+    #[serde(default)]
+    pub p_value: Option<f64>,
     /// The judgement.
     pub status: DeltaStatus,
 }

@@ -10,6 +10,7 @@
 //!   renders, byte for byte the same.
 
 mod baseline;
+mod noise;
 mod run;
 mod scenario;
 mod sections;
@@ -19,7 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::threshold::{Metric, Op};
 
-pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus};
+pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
+pub use noise::{
+    EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
+    MAX_SERIES_POINTS,
+};
 pub use run::{Backend, RunInfo, Wiring};
 pub use scenario::{ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend};
 pub use sections::{
@@ -78,6 +83,14 @@ pub struct Report {
     /// when absent, like `scenario_results`.
     #[serde(default)]
     pub baseline: BaselineSection,
+    /// The machine during the run (CPU used elsewhere, steal, load average): what makes two
+    /// runs comparable or not. Defaulted when absent, like `scenario_results`.
+    #[serde(default)]
+    pub environment: EnvironmentSection,
+    /// Each endpoint's per-second means, sorted by name (compare tests a change over them).
+    /// Defaulted when absent, like `scenario_results`.
+    #[serde(default)]
+    pub endpoint_series: Vec<EndpointSeries>,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -90,7 +103,8 @@ pub enum Verdict {
     Pass,
     /// At least one threshold failed.
     Fail,
-    /// The generator, not the system under test, was the bottleneck: numbers are not trustworthy.
+    /// The numbers cannot support a verdict: the generator, not the system under test, was
+    /// the bottleneck, or the baseline comparison was not comparable (a machine busy elsewhere).
     Invalid,
     /// The run was interrupted; the report is partial.
     Aborted,
@@ -356,6 +370,8 @@ impl Report {
             resources: ResourcesSection::default(),
             scenario_results: ScenarioResults::default(),
             baseline: BaselineSection::default(),
+            environment: EnvironmentSection::default(),
+            endpoint_series: Vec::new(),
         }
     }
 

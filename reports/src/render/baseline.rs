@@ -16,16 +16,23 @@ fn change(d: &BaselineDelta) -> String {
 }
 
 fn band(d: &BaselineDelta) -> String {
-    d.base_band.map_or_else(
-        || "—".to_owned(),
-        |[lo, hi]| {
-            format!(
-                "{}–{}",
-                format::value(lo, d.unit),
-                format::value(hi, d.unit)
-            )
-        },
-    )
+    crate::compare::noise_cell(d.p_value, d.base_band.map(|[lo, hi]| (lo, hi)), d.unit)
+}
+
+/// The noise model and, when the runs were not comparable, why: one line each.
+fn notes(r: &Report) -> Vec<String> {
+    let b = &r.baseline;
+    let mut lines: Vec<String> = b
+        .noise_model
+        .map(|m| format!("Noise model: {}.", m.describe()))
+        .into_iter()
+        .collect();
+    lines.extend(
+        b.not_comparable
+            .iter()
+            .map(|why| format!("Not comparable (nothing judged, exit 4): {why}.")),
+    );
+    lines
 }
 
 /// `Baseline`: the file and allowances compared against, then one row per judged metric.
@@ -35,13 +42,24 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
         return None;
     }
     let n = b.regressions().count();
+    let judged = if b.not_comparable.is_empty() {
+        ""
+    } else {
+        "not comparable, "
+    };
     let mut s = Section::new("baseline", "Baseline");
     s.push(vec![
         text("Compared with "),
         code(b.file.clone().unwrap_or_default()),
         text(format!(" (allowed: {}): ", b.allowances)),
-        strong(format!("{n} regression{}", if n == 1 { "" } else { "s" })),
+        strong(format!(
+            "{judged}{n} regression{}",
+            if n == 1 { "" } else { "s" }
+        )),
     ]);
+    for line in notes(r) {
+        s.push(vec![text(line)]);
+    }
     let mut table = Table::new(vec![
         Column::mark(),
         Column::left("Endpoint"),
@@ -50,7 +68,7 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
         Column::right("New"),
         Column::right("Change"),
         Column::right("Allowed"),
-        Column::right("Base 95% band"),
+        Column::right("Noise (p or band)"),
         Column::left("Result"),
     ]);
     for d in &b.deltas {

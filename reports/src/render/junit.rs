@@ -182,7 +182,15 @@ fn baseline_case(r: &Report) -> TestCase {
             )
         })
         .collect();
-    let status = if regressions.is_empty() {
+    let status = if !r.baseline.not_comparable.is_empty() {
+        // Not judged: a skipped case, with the numbers that made it so.
+        let mut s = TestCaseStatus::skipped();
+        s.set_message(format!(
+            "not comparable: {}",
+            r.baseline.not_comparable.join("; ")
+        ));
+        s
+    } else if regressions.is_empty() {
         TestCaseStatus::success()
     } else {
         failure(

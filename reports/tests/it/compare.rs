@@ -10,14 +10,14 @@ use rand::{Rng, SeedableRng};
 
 use crate::support::{T0_US, run_info};
 
-/// One endpoint, `n` uniform latencies in [1ms, 2ms) scaled by `factor`, `errors` failures,
-/// spread evenly over 10 seconds.
+/// One endpoint, `n` uniform latencies in [1ms, 2ms) scaled by `factor`, `errors` failures
+/// among them, all spread evenly over 10 seconds (so every second sees its share of errors).
 fn run(seed: u64, n: u64, factor: f64, errors: u64) -> Report {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut rec = RunRecorder::new(T0_US, false);
     for i in 0..n {
         let latency = (rng.random_range(1_000.0..2_000.0) * factor) as u64;
-        let outcome = if i < errors {
+        let outcome = if (i * errors) / n != ((i + 1) * errors) / n {
             Outcome::Http5xx
         } else {
             Outcome::Ok

@@ -4,6 +4,7 @@ mod analysis;
 mod chaos;
 mod compare;
 mod merge;
+mod noise;
 mod record;
 mod recovery;
 mod render;
