@@ -29,6 +29,8 @@ RUN_ARGS=("$SPEC" --backend native --quiet)
 if [[ "$GAUNTLET" == target/release/gauntlet && -z "${NO_BUILD:-}" ]]; then
     cargo build --release -p gauntlet-loadgen --bin gauntlet
 fi
+# PARTS=ab runs only (b) and (c) in A/B mode.
+PARTS=${PARTS:-all}
 rm -rf "$OUT" && mkdir -p "$OUT"
 SERVES=()
 cleanup() {
@@ -60,6 +62,7 @@ compare() { # case base new → exit, with the busiest regression line
     echo "$name: exit $code (bounds off: exit $off), new run's CPU elsewhere $(elsewhere "$new")% of a core; $(grep -c REGRESSION "$OUT/$name-off.txt" || true) regression rows with bounds off"
 }
 
+if [[ "$PARTS" == all ]]; then
 echo "== baseline: 5 clean runs ($("$GAUNTLET" --version))"
 "$GAUNTLET" baseline record --runs 5 -o "$OUT/set.json" --out "$OUT/baseline" "${RUN_ARGS[@]}"
 SINGLE="$OUT/baseline/run-1/report.json"
@@ -79,6 +82,7 @@ for i in $(seq 1 "$RUNS"); do
     compare "c-set-$i" "$OUT/set.json" "$OUT/slow-$i/report.json"
     compare "c-single-$i" "$SINGLE" "$OUT/slow-$i/report.json"
 done
+fi
 
 serve() { # name [env...] → prints URL once ready
     local name=$1; shift

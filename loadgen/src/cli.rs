@@ -198,7 +198,7 @@ pub struct AbArgs {
     /// routine afresh in every slice, so a long warm-up also skips its first steps).
     #[arg(long, default_value_t = 1, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=600))]
     pub warmup: u64,
-    /// Allowances [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
+    /// Allowances [default: p50=10%,p95=10%,error_rate=0.5pp,rps=10%].
     #[arg(long, value_name = "LIST")]
     pub max_regression: Option<String>,
     /// Also write the comparison as Markdown to this file.

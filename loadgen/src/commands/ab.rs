@@ -7,7 +7,10 @@ use crate::exit::{Exit, Failure};
 use crate::run::ab::{self, AbConfig, Side};
 
 pub async fn run(args: AbArgs) -> Result<Exit, Failure> {
-    let allowances = super::report::allowances(args.max_regression.as_deref())?;
+    let allowances = match &args.max_regression {
+        Some(_) => super::report::allowances(args.max_regression.as_deref())?,
+        None => gauntlet_reports::compare::paired::default_allowances(),
+    };
     let new_credentials = args
         .new_credentials
         .clone()

@@ -9,11 +9,16 @@ use crate::model::EnvironmentSection;
 
 /// Above these a run's machine was too busy elsewhere to judge by.
 ///
-/// Measured on the project's 2-core machine (see the noise experiment in the README):
-/// clean `gauntlet run load --profile small --duration-scale 0.05` runs saw 2–15 % of one
-/// core used elsewhere on average (the kernel, Docker, the tools of a shell), while one
-/// `yes > /dev/null` beside a run showed as 80–100 %. 25 % sits well clear of both; steal
-/// above 5 % means the hypervisor, not the service, set the pace.
+/// What was measured on the project's 2-core machine (scripts/noise-experiment.sh, while
+/// other builds shared it): every run saw 165–195 % of one core used elsewhere, the hog
+/// runs (`yes > /dev/null` beside them) 173–176 % against 167–170 % for the runs before
+/// them — a saturated machine has no idle CPU left for a hog to take, so "elsewhere" is the
+/// signal and the hog only part of it — and the same clean code measured minutes apart
+/// differed 3× in p95 there. A quiet machine could not be had for calibration; 25 % of one
+/// core is the bound chosen instead: a quarter of what one busy process takes, well
+/// below any of those, and above the kernel's own work for a run's loopback traffic, which
+/// the run cannot attribute to itself. Steal above 5 % means the hypervisor, not the
+/// service, set the pace.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EnvironmentBounds {
     /// Mean CPU used elsewhere, percent of one core; `None` checks nothing.

@@ -210,6 +210,20 @@ fn ab(slow: f64) -> Comparison {
 fn paired_slices_cancel_a_hog_on_both_sides_and_catch_a_slowdown() {
     let clean = ab(1.0);
     assert_eq!(clean.model, NoiseModel::PairedSlices);
+    // No errors on either side in any pair: nothing to test, and not counted in the family.
+    let errors = clean.endpoints[0]
+        .metrics
+        .iter()
+        .find(|m| m.metric == CompareMetric::ErrorRate)
+        .unwrap();
+    assert_eq!(errors.p_value, None);
+    let tested = clean
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.metrics)
+        .filter(|m| m.p_value.is_some())
+        .count();
+    assert!((clean.alpha.unwrap() - 0.05 / tested as f64).abs() < 1e-12);
     assert_eq!(clean.outcome(), CompareOutcome::Pass, "{}", clean.to_text());
     let slow = ab(2.0);
     assert_eq!(
