@@ -84,7 +84,9 @@ for i in $(seq 1 "$RUNS"); do
 done
 fi
 
-serve() { # name [env...] → prints URL once ready
+# Not in a command substitution: that would be a subshell, and the PIDs cleanup() stops
+# would stay in it. Sets URL.
+serve() { # name [env...] → URL once ready
     local name=$1; shift
     env "$@" "$GAUNTLET" serve --backend native --credentials-out "$OUT/$name.json" > "$OUT/serve-$name.log" 2>&1 &
     SERVES+=($!)
@@ -92,11 +94,11 @@ serve() { # name [env...] → prints URL once ready
         grep -q '^ready;' "$OUT/serve-$name.log" && break
         sleep 0.5
     done
-    awk '/^service:/ {print $2; exit}' "$OUT/serve-$name.log"
+    URL=$(awk '/^service:/ {print $2; exit}' "$OUT/serve-$name.log")
 }
-A=$(serve clean-a)
-B=$(serve clean-b)
-S=$(serve slow HRMS__DEFECTS__SLOW_EMPLOYEE_READ=true)
+serve clean-a; A=$URL
+serve clean-b; B=$URL
+serve slow HRMS__DEFECTS__SLOW_EMPLOYEE_READ=true; S=$URL
 echo "== served: clean $A, clean $B, slow $S"
 ab() { # case base creds new creds
     local name=$1 code=0
