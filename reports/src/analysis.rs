@@ -75,6 +75,8 @@ impl Window {
             HttpMetric::ErrorRate => Some(self.errors as f64 / self.count as f64),
             HttpMetric::Rps => Some(self.count as f64 / secs.max(1.0)),
             HttpMetric::Count => Some(self.count as f64),
+            // 429s are counted per tenant over the whole run, not per second.
+            HttpMetric::RateLimited => None,
         }
     }
 }
@@ -84,8 +86,9 @@ impl Window {
 pub fn stress(kinds: &[StageKind], report: &Report, thresholds: &[Threshold]) -> StressResult {
     let applicable: Vec<(&Threshold, HttpMetric)> = thresholds
         .iter()
-        .filter(|t| t.phase.is_none() && t.endpoint.is_none())
+        .filter(|t| t.phase.is_none() && t.endpoint.is_none() && t.tenant.is_none())
         .filter_map(|t| match t.metric {
+            Metric::Http(HttpMetric::RateLimited) => None,
             Metric::Http(m) => Some((t, m)),
             _ => None,
         })

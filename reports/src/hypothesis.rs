@@ -69,15 +69,19 @@ fn subject(t: &ThresholdResult) -> String {
         Metric::Http(HttpMetric::ErrorRate) => "error rate",
         Metric::Http(HttpMetric::Rps) => "throughput",
         Metric::Http(HttpMetric::Count) => "requests",
+        Metric::Http(HttpMetric::RateLimited) => "share of requests answered 429",
+        Metric::NoisyNeighbourRateLimited => "share of the noisy neighbour's flood answered 429",
         Metric::LedgerLost => "lost acknowledged writes",
         Metric::LedgerDuplicated => "duplicated writes",
         Metric::LedgerAcked => "acknowledged writes",
         Metric::RecoveryTime => "time to recover after the fault",
         other @ (Metric::ProbeLeaks | Metric::ProbeFailures | Metric::AlertsFired) => other.name(),
     };
-    match &t.endpoint {
-        Some(e) => format!("{what} of {e}"),
-        None => what.to_owned(),
+    match (&t.endpoint, t.tenant.as_deref()) {
+        (Some(e), _) => format!("{what} of {e}"),
+        (None, Some("*")) => format!("{what} of each tenant"),
+        (None, Some(tenant)) => format!("{what} of tenant {tenant}"),
+        (None, None) => what.to_owned(),
     }
 }
 

@@ -40,6 +40,7 @@ pub mod recovery;
 pub mod render;
 pub mod schema;
 pub mod synthetic;
+pub mod tenant_stats;
 pub mod threshold;
 pub mod verdict;
 

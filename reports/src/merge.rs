@@ -124,6 +124,12 @@ fn combine(reports: &[Report]) -> Result<(Report, Vec<Threshold>), MergeError> {
         .cloned()
         .unwrap_or_default();
     merge_sections(&mut out, reports, start);
+    out.tenants = crate::tenant_stats::merge(reports.iter().map(|r| &r.tenants[..]), duration)?;
+    out.tenants_during_flood = crate::tenant_stats::merge(
+        reports.iter().map(|r| &r.tenants_during_flood[..]),
+        duration,
+    )?;
+    out.noisy_neighbour = crate::tenant_stats::merge_noisy_neighbour(reports, shift);
     // Each process judged its own share of the load; those verdicts say nothing exact about
     // the sum, so none is copied ([`merge_judging_scenarios`] judges the merged seconds).
     out.scenario_results = ScenarioResults::default();

@@ -15,6 +15,7 @@ use crate::histogram::{self, HistogramError, quantile_us};
 use crate::model::{
     EndpointReport, ErrorCounts, LatencySummary, PhaseKind, PhaseReport, Report, SecondPoint, Span,
 };
+use crate::tenant_stats::TenantRecorder;
 
 /// How one request ended, as classified by the load generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -311,6 +312,12 @@ pub struct RunRecorder {
     series: SeriesRecorder,
     /// Each endpoint's per-second means, for compare's test over the seconds.
     endpoint_series: BTreeMap<String, EndpointSeriesRecorder>,
+    /// Each tenant's statistics (for `tenant.<label>.*`), filled by [`RunRecorder::record_tenant`].
+    tenants: TenantRecorder,
+    /// The same, for requests sent while the noisy neighbour flooded.
+    tenants_during_flood: TenantRecorder,
+    /// Labels of the fixture's tenants, by index; `t<index>` where none is given.
+    tenant_labels: Vec<String>,
 }
 
 impl RunRecorder {
@@ -324,6 +331,37 @@ impl RunRecorder {
             open_phase: None,
             series: SeriesRecorder::new(keep_second_histograms),
             endpoint_series: BTreeMap::new(),
+            tenants: TenantRecorder::default(),
+            tenants_during_flood: TenantRecorder::default(),
+            tenant_labels: Vec::new(),
+        }
+    }
+
+    /// Names the fixture's tenants (index `i` is `labels[i]`) for the per-tenant section.
+    pub fn with_tenant_labels(mut self, labels: Vec<String>) -> RunRecorder {
+        self.tenants = TenantRecorder::with_tenants(labels.len());
+        self.tenants_during_flood = TenantRecorder::with_tenants(labels.len());
+        self.tenant_labels = labels;
+        self
+    }
+
+    /// Count a request already given to [`RunRecorder::record`] for its tenant (fixture index)
+    /// too; `rate_limited` when it was answered 429, `during_flood` when the noisy neighbour
+    /// was flooding as it was sent.
+    #[inline]
+    pub fn record_tenant(
+        &mut self,
+        tenant: usize,
+        latency_us: u64,
+        outcome: Outcome,
+        rate_limited: bool,
+        during_flood: bool,
+    ) {
+        self.tenants
+            .record(tenant, latency_us, outcome, rate_limited);
+        if during_flood {
+            self.tenants_during_flood
+                .record(tenant, latency_us, outcome, rate_limited);
         }
     }
 
@@ -421,6 +459,12 @@ impl RunRecorder {
             .into_iter()
             .map(|(name, s)| s.finish(&name))
             .collect();
+        let labels = &self.tenant_labels;
+        let label = |i: usize| labels.get(i).cloned().unwrap_or_else(|| format!("t{i}"));
+        report.tenants = self.tenants.finish(duration_us, label)?;
+        // Its rates are per second of the whole run too: the flood's window is in the
+        // noisy-neighbour section, and counts and percentiles do not depend on it.
+        report.tenants_during_flood = self.tenants_during_flood.finish(duration_us, label)?;
         Ok(())
     }
 }

@@ -40,7 +40,7 @@ pub struct UserCredential {
 }
 
 /// One tenant the run may use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TenantFixture {
     /// Tenant id, when known (reports and probe examples name it).
     #[serde(default)]
@@ -63,6 +63,34 @@ pub struct TenantFixture {
     /// enterprise one would only measure its rate limit.
     #[serde(default = "one")]
     pub share: u32,
+    /// The name thresholds and reports use for this tenant (`tenant.<label>.p95`): letters,
+    /// digits, `_` and `-`. `t<index>` (in the fixture's order) when absent.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Display name, when known.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Rate-limit plan (`free`, `starter`, ...), when known.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// The plan's sustained limit on reads, requests per second, when known: what a noisy
+    /// neighbour's relative rate (`rate = "200%"`) is a share of.
+    #[serde(default)]
+    pub read_limit_per_sec: Option<f64>,
+    /// Reserved for the noisy neighbour's flood: no virtual user logs in to it, so every
+    /// tenant the personas use is one of the others. Decided per run, never read from a file.
+    #[serde(skip)]
+    pub reserved: bool,
+}
+
+impl TenantFixture {
+    /// Whether `label` may name a tenant in a threshold (`tenant.<label>.p95`).
+    pub fn valid_label(label: &str) -> bool {
+        !label.is_empty()
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }
 }
 
 fn one() -> u32 {
@@ -70,7 +98,7 @@ fn one() -> u32 {
 }
 
 /// Every tenant a run may use.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fixture {
     /// The tenants, in a stable order (virtual users are spread over them round-robin).
     pub tenants: Vec<TenantFixture>,
@@ -88,6 +116,12 @@ pub enum FixtureError {
     /// Nothing to log in with.
     #[error("the fixture has no tenants with users")]
     Empty,
+    /// A tenant's label cannot be written in a threshold.
+    #[error("tenant label {0:?} may hold only letters, digits, `_` and `-`")]
+    BadLabel(String),
+    /// Two tenants share a label, so a threshold could not tell them apart.
+    #[error("two tenants are labelled {0:?}")]
+    DuplicateLabel(String),
 }
 
 impl Fixture {
@@ -103,14 +137,32 @@ impl Fixture {
         if self.tenants.iter().all(|t| t.users.is_empty()) {
             return Err(FixtureError::Empty);
         }
+        let labels = self.labels();
+        for (i, label) in labels.iter().enumerate() {
+            if !TenantFixture::valid_label(label) {
+                return Err(FixtureError::BadLabel(label.clone()));
+            }
+            if labels[..i].contains(label) {
+                return Err(FixtureError::DuplicateLabel(label.clone()));
+            }
+        }
         Ok(())
+    }
+
+    /// Every tenant's label, by index: its own, or `t<index>`.
+    pub fn labels(&self) -> Vec<String> {
+        self.tenants
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.label.clone().unwrap_or_else(|| format!("t{i}")))
+            .collect()
     }
 
     /// Whether some tenant has a user with `role`.
     pub fn has_role(&self, role: Role) -> bool {
         self.tenants
             .iter()
-            .any(|t| t.users.iter().any(|u| u.role == role))
+            .any(|t| !t.reserved && t.users.iter().any(|u| u.role == role))
     }
 
     /// The credential virtual user number `index` logs in with for `role`: tenants in a
@@ -155,7 +207,7 @@ impl Fixture {
                 self.tenants
                     .iter()
                     .enumerate()
-                    .filter(move |(_, t)| t.share.max(1) > round)
+                    .filter(move |(_, t)| !t.reserved && t.share.max(1) > round)
                     .map(|(i, _)| i)
             })
             .collect()
@@ -333,6 +385,7 @@ mod tests {
             employee_ids: Vec::new(),
             department_ids: Vec::new(),
             share: 1,
+            ..TenantFixture::default()
         };
         let f = Fixture {
             tenants: vec![tenant(0), tenant(1)],
@@ -358,6 +411,7 @@ mod tests {
             employee_ids: Vec::new(),
             department_ids: Vec::new(),
             share,
+            ..TenantFixture::default()
         };
         let f = Fixture {
             tenants: vec![tenant(4), tenant(1)],
@@ -395,6 +449,7 @@ mod tests {
                 employee_ids: Vec::new(),
                 department_ids: Vec::new(),
                 share: 1,
+                ..TenantFixture::default()
             }],
         };
         for k in 0..4 {

@@ -6,10 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use gauntlet_reports::model::Wiring;
-use hrms::{
-    config::Argon2Settings,
-    seed::{SeedSpec, SeededData},
-};
+use gauntlet_scenarios::hrms::Fixture;
+use hrms::{config::Argon2Settings, seed::SeedSpec};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::{
@@ -83,7 +81,7 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
             }
         }
     }
-    write_credentials(&args.credentials_out, seeded).map_err(Failure::infrastructure)?;
+    write_credentials(&args.credentials_out, &service.fixture).map_err(Failure::infrastructure)?;
     // Absolute: the printed command is pasted into other terminals, in other directories.
     let path = std::path::absolute(&args.credentials_out).unwrap_or(args.credentials_out);
     let file = shell_word(&path.display().to_string());
@@ -104,9 +102,8 @@ pub async fn run(args: ServeArgs) -> Result<Exit, Failure> {
 
 /// The seeded tenants as the fixture `gauntlet run --target` reads: the same type, written
 /// by the same serializer its parser reads, so the two cannot drift apart.
-fn write_credentials(path: &Path, seeded: &SeededData) -> anyhow::Result<()> {
-    let json = serde_json::to_string_pretty(&local::fixture(seeded))
-        .context("serializing the credentials")?;
+fn write_credentials(path: &Path, fixture: &Fixture) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(fixture).context("serializing the credentials")?;
     std::fs::write(path, json + "\n")
         .with_context(|| format!("writing the credentials to {}", path.display()))
 }

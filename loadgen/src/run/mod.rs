@@ -19,11 +19,13 @@ mod baseline;
 pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
+mod flood;
 pub mod generator;
 mod judge;
 pub mod ledger;
 pub mod local;
 pub mod machine;
+mod measure;
 pub mod monitor;
 pub mod output;
 pub mod probe;
@@ -38,24 +40,20 @@ mod sut;
 pub mod thresholds;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use gauntlet_reports::model::{Backend, RunInfo, ScenarioResults, Stage as ReportStage, Wiring};
+use gauntlet_reports::model::{RunInfo, ScenarioResults, Stage as ReportStage};
 use gauntlet_reports::render::console::scenario_lines;
 use gauntlet_reports::{Report, Threshold, Verdict};
 use gauntlet_scenarios::hrms::Fixture;
-use gauntlet_scenarios::personas::{Ctx, RequestSink};
 use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
 
 pub use baseline::{BaseFile, Baseline};
 
 use crate::exit::{Exit, Failure};
-use crate::logging::service_log::ServiceLog;
 use output::CrossCheck;
-use recorder::Recorder;
 use signal::Interrupt;
 use sut::{Sut, bring_up};
 
@@ -152,6 +150,7 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
                 &Default::default(),
                 &Default::default(),
                 &Default::default(),
+                &Default::default(),
                 None,
                 None,
                 0.0,
@@ -197,6 +196,9 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         )));
     }
     let chaos = chaos::plan(&spec, &plan, local, service_process).map_err(Failure::bad_input)?;
+    if let Some(fixture) = &remote_fixture {
+        flood::Flood::plan(&plan, fixture).map_err(Failure::bad_input)?;
+    }
     if local {
         ledger::add_default_thresholds(&mut thresholds);
     }
@@ -221,24 +223,6 @@ fn now_unix_us() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// What the measured part leaves behind.
-struct Measured {
-    recorder: Arc<Recorder>,
-    goose: Result<std::collections::BTreeMap<String, u64>, attack::AttackError>,
-    service: Option<scrape::Counts>,
-    finished_unix_us: u64,
-    backend: Backend,
-    wiring: Wiring,
-    base_url: String,
-    monitored: monitor::Monitored,
-    /// Whether the process CPU includes the in-process service.
-    local: bool,
-    chaos: chaos::ChaosLog,
-    ledger: Option<gauntlet_reports::model::LedgerSection>,
-    /// The probe catalogue's results before and after the load.
-    sweeps: Vec<gauntlet_reports::model::ProbeResult>,
-}
-
 /// `analysis.json`: the monitor's raw samples and generator detail the report has no place
 /// for, and the scenario analysis (with trends for every scenario).
 #[derive(Debug, Default, serde::Serialize)]
@@ -254,86 +238,6 @@ pub struct Sidecar {
     pub analysis: ScenarioResults,
 }
 
-/// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
-async fn measure(
-    config: &RunConfig,
-    plan: &LoadPlan,
-    faults: &[chaos::Planned],
-    sut: Sut,
-    interrupt: &Interrupt,
-    raw_samples: Option<raw::RawSamples>,
-) -> Measured {
-    let client = reqwest::Client::new();
-    let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
-    let before = scrape::scrape(&client, sut.base_url()).await;
-    // Exact stage percentiles for the stress and spike analyses.
-    let histograms = judge::keeps_histograms(plan);
-    let started = now_unix_us();
-    ServiceLog::set_origin(started);
-    let recorder = Arc::new(Recorder::new(started, histograms).with_raw_samples(raw_samples));
-    // Bounded even if the stop is never sent: the plan's length plus generous slack.
-    let max_ticks = plan.total_duration.as_secs() * 2 + 120;
-    let monitor = monitor::Monitor::start(sut.base_url(), max_ticks, sut.own_pids().await);
-    let sink: Arc<dyn RequestSink> = recorder.clone();
-    let ctx = Arc::new(Ctx::new(sink, sut.fixture().clone()));
-    let progress = (!config.quiet).then(|| {
-        let recorder = Arc::clone(&recorder);
-        tokio::spawn(progress::report(recorder, plan.clone(), Instant::now()))
-    });
-    let keeper = tokio::spawn({
-        let interrupt = interrupt.clone();
-        async move { interrupt.keep_goose_informed().await }
-    });
-    let attack = attack::run(&ctx, plan, sut.base_url());
-    let (goose, chaos) = chaos::alongside(faults, sut.chaos_handles(), &recorder, attack).await;
-    keeper.abort();
-    let monitored = monitor.stop().await;
-    if let Some(p) = progress {
-        p.abort();
-        progress::finish();
-    }
-    let finished_unix_us = now_unix_us();
-    let after = scrape::scrape(&client, sut.base_url()).await;
-    let ledger = match &sut {
-        Sut::Local(s) => match s.stack() {
-            Some(stack) => {
-                let writes = recorder.take_writes();
-                ledger::verify(writes, &s.base_url, &s.fixture, stack.postgres.url())
-                    .await
-                    .inspect_err(
-                        |e| tracing::warn!(error = %format!("{e:#}"), "ledger not read back"),
-                    )
-                    .ok()
-            }
-            None => None,
-        },
-        Sut::Remote { .. } => None,
-    };
-    sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
-    let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
-    // A child service's CPU is its own, not the generator's.
-    let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
-    sut.stop().await;
-    Measured {
-        recorder,
-        goose,
-        // A restarted service counts from zero again: its counters no longer cross-check.
-        service: before
-            .zip(after)
-            .filter(|_| !chaos.service_restarted())
-            .map(|(b, a)| scrape::delta(&b, &a)),
-        finished_unix_us,
-        backend,
-        wiring,
-        base_url,
-        monitored,
-        local,
-        chaos,
-        ledger,
-        sweeps,
-    }
-}
-
 /// The attack, then the report with thresholds applied and the cross-check.
 async fn attack_and_record(
     config: &RunConfig,
@@ -342,7 +246,7 @@ async fn attack_and_record(
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
-    let m = measure(
+    let m = measure::measure(
         config,
         &prepared.plan,
         &prepared.chaos,
@@ -366,6 +270,20 @@ async fn attack_and_record(
         run.finish_into(&mut report, m.finished_unix_us)
             .context("summarising the recorded requests")
             .map_err(Failure::infrastructure)?;
+    }
+    for list in [&mut report.tenants, &mut report.tenants_during_flood] {
+        for (tenant, (name, tier)) in list.iter_mut().zip(&m.tenant_meta) {
+            tenant.name.clone_from(name);
+            tenant.tier.clone_from(tier);
+        }
+    }
+    let flood_requests = m
+        .flooded
+        .as_ref()
+        .map(|f| f.requests.clone())
+        .unwrap_or_default();
+    if let Some(flooded) = &m.flooded {
+        report.noisy_neighbour = flooded.section.clone();
     }
     report.probes.results = probes;
     report.probes.absorb(m.sweeps, recorder::MAX_EXAMPLES);
@@ -400,6 +318,7 @@ async fn attack_and_record(
     let cross = CrossCheck::new(
         &harness,
         &m.recorder.probe_request_counts(),
+        &flood_requests,
         &m.recorder.setup_counts(),
         Some(&goose),
         m.service.as_ref(),

@@ -21,6 +21,8 @@ pub struct CrossCheck {
     pub harness_total: u64,
     /// Sum of the probe column.
     pub probe_total: u64,
+    /// Sum of the flood column.
+    pub flood_total: u64,
     /// Sum of the goose column, when goose's metrics were available.
     pub goose_total: Option<u64>,
     /// Sum of the setup column.
@@ -43,6 +45,9 @@ pub struct CrossCheckRow {
     /// Probe requests (the prober persona's and the sweeps'): the harness sent and counted
     /// them, goose and the service count them, but they are never endpoint samples or errors.
     pub probe: u64,
+    /// Requests of the noisy neighbour's flood: the service counts them, goose and the
+    /// endpoint statistics do not.
+    pub flood: u64,
     /// Requests goose counted (its metrics leave out the setup and sweeps).
     pub goose: Option<u64>,
     /// Requests of the setup and sweeps, which goose does not count.
@@ -57,12 +62,17 @@ impl CrossCheck {
     pub fn new(
         harness: &BTreeMap<String, u64>,
         probe: &BTreeMap<String, u64>,
+        flood: &BTreeMap<String, u64>,
         setup: &BTreeMap<String, u64>,
         goose: Option<&BTreeMap<String, u64>>,
         service: Option<&BTreeMap<String, u64>>,
         recording_overhead_ns: f64,
     ) -> CrossCheck {
-        let mut names: BTreeSet<&String> = harness.keys().chain(probe.keys()).collect();
+        let mut names: BTreeSet<&String> = harness
+            .keys()
+            .chain(probe.keys())
+            .chain(flood.keys())
+            .collect();
         names.extend(goose.into_iter().flat_map(|g| g.keys()));
         names.extend(service.into_iter().flat_map(|s| s.keys()));
         let get = |m: Option<&BTreeMap<String, u64>>, k: &String| {
@@ -74,6 +84,7 @@ impl CrossCheck {
                 endpoint: k.clone(),
                 harness: harness.get(k).copied().unwrap_or(0),
                 probe: probe.get(k).copied().unwrap_or(0),
+                flood: flood.get(k).copied().unwrap_or(0),
                 goose: get(goose, k),
                 setup: setup.get(k).copied().unwrap_or(0),
                 service: get(service, k),
@@ -81,11 +92,13 @@ impl CrossCheck {
             .collect();
         let consistent = endpoints.iter().all(|r| {
             let sent = r.harness + r.probe;
-            r.goose.is_none_or(|g| g + r.setup == sent) && r.service.is_none_or(|s| s == sent)
+            r.goose.is_none_or(|g| g + r.setup == sent)
+                && r.service.is_none_or(|s| s == sent + r.flood)
         });
         CrossCheck {
             harness_total: endpoints.iter().map(|r| r.harness).sum(),
             probe_total: endpoints.iter().map(|r| r.probe).sum(),
+            flood_total: endpoints.iter().map(|r| r.flood).sum(),
             goose_total: goose.map(|g| g.values().sum()),
             setup_total: setup.values().sum(),
             service_total: service.map(|s| s.values().sum()),
@@ -99,9 +112,10 @@ impl CrossCheck {
     pub fn summary(&self) -> String {
         let show = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
         format!(
-            "cross-check: harness {} (+{} probe) · goose {} (+{} setup) · service {} requests{}; recording {:.0} ns/request",
+            "cross-check: harness {} (+{} probe, +{} flood) · goose {} (+{} setup) · service {} requests{}; recording {:.0} ns/request",
             self.harness_total,
             self.probe_total,
+            self.flood_total,
             show(self.goose_total),
             self.setup_total,
             show(self.service_total),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use gauntlet_reports::model::{PhaseKind, ProbeResult};
@@ -41,14 +41,28 @@ pub struct Recorder {
     raw: Mutex<Option<RawSamples>>,
     /// Ledgered writes (acknowledged or unanswered), for the read-back after the attack.
     writes: Mutex<Vec<Write>>,
+    /// The noisy neighbour is flooding: requests count in the per-tenant figures of its window.
+    flooding: AtomicBool,
 }
 
 impl Recorder {
     /// A recorder whose measurement starts at `started_unix_us`; `second_histograms` keeps
     /// each second's histogram (exact percentiles per stage, a larger report).
     pub fn new(started_unix_us: u64, second_histograms: bool) -> Recorder {
+        Recorder::with_tenants(started_unix_us, second_histograms, Vec::new())
+    }
+
+    /// Like [`Recorder::new`], naming the fixture's tenants (by index) for the per-tenant
+    /// statistics.
+    pub fn with_tenants(
+        started_unix_us: u64,
+        second_histograms: bool,
+        tenant_labels: Vec<String>,
+    ) -> Recorder {
+        let run =
+            RunRecorder::new(started_unix_us, second_histograms).with_tenant_labels(tenant_labels);
         Recorder {
-            run: Mutex::new(Some(RunRecorder::new(started_unix_us, second_histograms))),
+            run: Mutex::new(Some(run)),
             probes: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -58,6 +72,7 @@ impl Recorder {
             first_user_request_us: AtomicU64::new(u64::MAX),
             raw: Mutex::new(None),
             writes: Mutex::new(Vec::new()),
+            flooding: AtomicBool::new(false),
         }
     }
 
@@ -113,6 +128,11 @@ impl Recorder {
         }
     }
 
+    /// Marks the noisy neighbour's flood window open or closed.
+    pub fn set_flooding(&self, on: bool) {
+        self.flooding.store(on, Ordering::Relaxed);
+    }
+
     /// Takes the ledgered writes out.
     pub fn take_writes(&self) -> Vec<Write> {
         std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
@@ -166,6 +186,11 @@ impl RequestSink for Recorder {
                 sample.latency_us,
                 outcome,
             );
+            if let Some(tenant) = sample.tenant {
+                let rate_limited = sample.status == Some(429);
+                let flooding = self.flooding.load(Ordering::Relaxed);
+                run.record_tenant(tenant, sample.latency_us, outcome, rate_limited, flooding);
+            }
             if let Some(raw) = self.raw.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                 raw.send(RawLine {
                     unix_us: sample.at_unix_us,
@@ -241,9 +266,29 @@ mod tests {
             latency_us: 500,
             status: Some(404),
             outcome: CallOutcome::Ok,
+            tenant: Some(1),
             setup: false,
             probe,
         }
+    }
+
+    #[test]
+    fn persona_requests_count_for_their_tenant_and_probes_do_not() {
+        let recorder = Recorder::with_tenants(0, false, vec!["a".into(), "b".into()]);
+        recorder.request(&sample(true));
+        recorder.request(&Sample {
+            status: Some(429),
+            outcome: CallOutcome::Unexpected,
+            ..sample(false)
+        });
+        recorder.request(&sample(false));
+        let (run, _) = recorder.take();
+        let mut report = gauntlet_reports::Report::empty(Default::default());
+        run.unwrap().finish_into(&mut report, 2_000_000).unwrap();
+        assert_eq!(report.tenants.len(), 2);
+        let b = &report.tenants[1];
+        assert_eq!((b.label.as_str(), b.count, b.rate_limited), ("b", 2, 1));
+        assert_eq!(report.tenants[0].count, 0, "tenant a sent nothing");
     }
 
     #[test]

@@ -27,6 +27,11 @@ const DEFAULT_LEAKS: &str = "probes.leaks == 0";
 /// not conclude is the service failing it: a 5xx, no answer, a payroll run that never
 /// completes (how a job that trips over the tenant walls shows).
 const DEFAULT_PROBE_FAILURES: &str = "probes.failures == 0";
+/// A noisy neighbour nobody judges is a probe that cannot fail: by default the others may
+/// not be refused for the flood's sake, and the flood (twice its plan's limit by default, so
+/// about half of it over the limit) must have been held to its plan.
+const DEFAULT_OTHERS_LIMITED: &str = "tenant.*.rate_limited < 1%";
+const DEFAULT_FLOOD_LIMITED: &str = "noisy_neighbour.rate_limited > 20%";
 
 /// The spec's thresholds in order, then the defaults it does not already cover.
 /// `probes` says whether the run probes (two or more tenants).
@@ -41,8 +46,14 @@ pub fn for_run(spec: &ScenarioSpec, probes: bool) -> Result<Vec<Threshold>, Thre
         out.push(parsed);
     }
     let covers = |metric: Metric| {
-        out.iter()
-            .any(|t| t.metric == metric && t.phase.is_none() && t.endpoint.is_none())
+        out.iter().any(|t| {
+            t.metric == metric && t.phase.is_none() && t.endpoint.is_none() && t.tenant.is_none()
+        })
+    };
+    let covers_each_tenant = |metric: Metric| {
+        out.iter().any(|t| {
+            t.metric == metric && t.tenant == Some(gauntlet_reports::threshold::TenantScope::Each)
+        })
     };
     let mut defaults = Vec::new();
     if !covers(Metric::Http(
@@ -60,6 +71,15 @@ pub fn for_run(spec: &ScenarioSpec, probes: bool) -> Result<Vec<Threshold>, Thre
         );
     if probes && healthy_run && !covers(Metric::ProbeFailures) {
         defaults.push(DEFAULT_PROBE_FAILURES);
+    }
+    if spec.noisy_neighbour().is_some() {
+        let rate_limited = Metric::Http(gauntlet_reports::threshold::HttpMetric::RateLimited);
+        if !covers_each_tenant(rate_limited) {
+            defaults.push(DEFAULT_OTHERS_LIMITED);
+        }
+        if !covers(Metric::NoisyNeighbourRateLimited) {
+            defaults.push(DEFAULT_FLOOD_LIMITED);
+        }
     }
     for text in defaults {
         // Constants of this module: a parse failure is a bug caught by the test below.
@@ -79,6 +99,8 @@ mod tests {
         assert!(parse_threshold(DEFAULT_ERROR_RATE).is_ok());
         assert!(parse_threshold(DEFAULT_LEAKS).is_ok());
         assert!(parse_threshold(DEFAULT_PROBE_FAILURES).is_ok());
+        assert!(parse_threshold(DEFAULT_OTHERS_LIMITED).is_ok());
+        assert!(parse_threshold(DEFAULT_FLOOD_LIMITED).is_ok());
         let smoke = ScenarioSpec::load("smoke").unwrap();
         let all = for_run(&smoke, true).unwrap();
         assert_eq!(
@@ -115,6 +137,29 @@ mod tests {
                 .any(|t| t.metric == Metric::ProbeFailures),
             "no probes, no probe thresholds"
         );
+    }
+
+    #[test]
+    fn a_noisy_neighbour_is_always_judged() {
+        let text = "version = 1\ndescription = \"x\"\nthresholds = [\"tenant.*.error_rate < 1%\"]\n\
+            [[stages]]\nname = \"a\"\nkind = \"hold\"\nduration = \"10s\"\nusers = 1\n\
+            [noisy_neighbour]\nstage = \"a\"\n";
+        let spec = ScenarioSpec::from_toml_str(text, "n.toml").unwrap();
+        let written: Vec<String> = for_run(&spec, true)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for expected in [
+            DEFAULT_OTHERS_LIMITED,
+            DEFAULT_FLOOD_LIMITED,
+            DEFAULT_ERROR_RATE,
+        ] {
+            assert!(
+                written.iter().any(|w| w == expected),
+                "{expected} in {written:?}"
+            );
+        }
     }
 
     #[test]

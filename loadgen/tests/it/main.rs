@@ -8,6 +8,7 @@ mod cli;
 mod fuzz;
 mod merge;
 mod noise;
+mod noisy;
 mod probes;
 mod report;
 mod run;

@@ -109,7 +109,7 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
     let clean = local::start(on_stack(), in_process(Some(spec), Defects::default()))
         .await
         .expect("clean service");
-    let fixture = local::fixture(clean.seeded().expect("seeded"));
+    let fixture = clean.fixture.clone();
     let started = std::time::Instant::now();
     let results = probe::run_catalogue(&clean.base_url, fixture.clone())
         .await

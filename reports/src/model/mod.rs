@@ -14,6 +14,7 @@ mod noise;
 mod run;
 mod scenario;
 mod sections;
+mod tenants;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,7 @@ pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,
     LedgerSection, ProbeResult, ProbesSection, ResourceSample, ResourcesSection,
 };
+pub use tenants::{NoisyNeighbourSection, TenantReport};
 
 /// Version of the `report.json` layout. Bumped on any incompatible change.
 ///
@@ -91,6 +93,17 @@ pub struct Report {
     /// Defaulted when absent, like `scenario_results`.
     #[serde(default)]
     pub endpoint_series: Vec<EndpointSeries>,
+    /// The virtual users' requests per tenant, in the fixture's order (empty when the run
+    /// did not know its tenants). Defaulted when absent, like `scenario_results`.
+    #[serde(default)]
+    pub tenants: Vec<TenantReport>,
+    /// The same, counting only requests sent while the noisy neighbour flooded (empty without
+    /// one): what `tenant.*` thresholds judge when the run had a flood. Defaulted when absent.
+    #[serde(default)]
+    pub tenants_during_flood: Vec<TenantReport>,
+    /// The noisy-neighbour flood, when the scenario had one. Defaulted when absent.
+    #[serde(default)]
+    pub noisy_neighbour: NoisyNeighbourSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -319,6 +332,9 @@ pub struct ThresholdResult {
     pub phase: Option<PhaseKind>,
     /// Endpoint the threshold is restricted to, if any.
     pub endpoint: Option<String>,
+    /// Tenant the threshold is restricted to (a label, or `*` for each tenant), if any.
+    #[serde(default)]
+    pub tenant: Option<String>,
     /// Comparison operator.
     pub op: Op,
     /// The limit, in `unit`.
@@ -372,6 +388,9 @@ impl Report {
             baseline: BaselineSection::default(),
             environment: EnvironmentSection::default(),
             endpoint_series: Vec::new(),
+            tenants: Vec::new(),
+            tenants_during_flood: Vec::new(),
+            noisy_neighbour: NoisyNeighbourSection::default(),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod markdown;
 mod scenario;
 mod sections;
 mod svg;
+mod tenants;
 
 use crate::model::{Report, SCHEMA_VERSION};
 

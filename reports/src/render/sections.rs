@@ -18,6 +18,7 @@ pub(crate) fn document(r: &Report) -> Document {
         super::scenario::stress(r),
         super::scenario::spike(r),
         super::scenario::trends(r),
+        super::tenants::section(r),
         probes(r),
         super::chaos::section(r),
         super::chaos::ledger(&r.ledger),

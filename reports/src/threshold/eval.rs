@@ -1,32 +1,34 @@
 //! Threshold evaluation: look up the observed value in a report and compare. A threshold whose
 //! data the run does not have fails with a reason instead of panicking or silently passing.
 
-use super::{HttpMetric, Metric, Threshold};
+use super::{HttpMetric, Metric, TenantScope, Threshold};
 use crate::format;
-use crate::model::{EndpointReport, Report, ThresholdResult};
+use crate::model::{EndpointReport, Report, TenantReport, ThresholdResult};
 
 /// Evaluate one threshold against `report`.
 pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
-    let (observed, reason) = match observe(t, report) {
-        Ok(v) => (Some(v), None),
-        Err(why) => (None, Some(why)),
-    };
-    let pass = observed.is_some_and(|v| t.op.holds(v, t.limit));
-    let reason = match (pass, observed, reason) {
-        (true, _, _) => None,
-        (false, Some(v), _) => Some(format!(
-            "observed {} but expected {} {}",
-            format::value(v, t.metric.unit()),
-            t.op.as_str(),
-            format::value(t.limit, t.metric.unit())
-        )),
-        (false, None, why) => why,
+    let (observed, pass, reason) = match (&t.tenant, t.metric) {
+        (Some(TenantScope::Each), Metric::Http(stat)) => judge_each_tenant(t, stat, report),
+        _ => {
+            let (observed, why) = match observe(t, report) {
+                Ok(v) => (Some(v), None),
+                Err(why) => (None, Some(why)),
+            };
+            let pass = observed.is_some_and(|v| t.op.holds(v, t.limit));
+            let reason = match (pass, observed) {
+                (true, _) => None,
+                (false, Some(v)) => Some(mismatch(t, v)),
+                (false, None) => why,
+            };
+            (observed, pass, reason)
+        }
     };
     ThresholdResult {
         expression: t.to_string(),
         metric: t.metric,
         phase: t.phase,
         endpoint: t.endpoint.clone(),
+        tenant: t.tenant.as_ref().map(|s| s.as_str().to_owned()),
         op: t.op,
         limit: t.limit,
         observed,
@@ -34,6 +36,94 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
         pass,
         reason,
     }
+}
+
+fn mismatch(t: &Threshold, observed: f64) -> String {
+    format!(
+        "observed {} but expected {} {}",
+        format::value(observed, t.metric.unit()),
+        t.op.as_str(),
+        format::value(t.limit, t.metric.unit())
+    )
+}
+
+/// `tenant.*`: every tenant that sent requests is judged on its own. The observed value is
+/// the worst one (the first failing tenant's when some failed), and the reason names every
+/// tenant that failed, so one bad tenant cannot hide behind the others' average.
+fn judge_each_tenant(
+    t: &Threshold,
+    stat: HttpMetric,
+    report: &Report,
+) -> (Option<f64>, bool, Option<String>) {
+    let judged: Vec<(&str, f64)> = judged_tenants(report)
+        .iter()
+        .filter(|r| r.count > 0 && r.label != report.noisy_neighbour.tenant)
+        .filter_map(|r| Some((r.label.as_str(), tenant_value(stat, r).ok()?)))
+        .collect();
+    if judged.is_empty() {
+        return (
+            None,
+            false,
+            Some("no data: no tenant's requests were recorded".to_owned()),
+        );
+    }
+    let failed: Vec<&(&str, f64)> = judged
+        .iter()
+        .filter(|(_, v)| !t.op.holds(*v, t.limit))
+        .collect();
+    if let Some((label, value)) = failed.first() {
+        let names: Vec<&str> = failed.iter().map(|(l, _)| *l).collect();
+        let reason = format!(
+            "tenant {label}: {} ({} of {} tenants failed: {})",
+            mismatch(t, *value),
+            failed.len(),
+            judged.len(),
+            names.join(", ")
+        );
+        return (Some(*value), false, Some(reason));
+    }
+    // All held: report the one closest to the limit.
+    let worst = judged
+        .iter()
+        .map(|(_, v)| *v)
+        .max_by(|a, b| {
+            let (a, b) = ((a - t.limit).abs(), (b - t.limit).abs());
+            b.total_cmp(&a)
+        })
+        .unwrap_or(0.0);
+    (Some(worst), true, None)
+}
+
+/// What `tenant.<label>.*` judges: with a noisy neighbour, the requests sent while it
+/// flooded (the question those thresholds exist for); otherwise the whole run.
+fn judged_tenants(report: &Report) -> &[TenantReport] {
+    if report.noisy_neighbour.enabled && !report.tenants_during_flood.is_empty() {
+        &report.tenants_during_flood
+    } else {
+        &report.tenants
+    }
+}
+
+/// A statistic of one tenant's requests.
+fn tenant_value(stat: HttpMetric, r: &TenantReport) -> Result<f64, String> {
+    let needs_requests = !matches!(stat, HttpMetric::Count | HttpMetric::Rps);
+    if needs_requests && r.count == 0 {
+        return Err(format!("no data: tenant {} sent no requests", r.label));
+    }
+    let l = &r.latency;
+    Ok(match stat {
+        HttpMetric::P50 => l.p50_us as f64,
+        HttpMetric::P90 => l.p90_us as f64,
+        HttpMetric::P95 => l.p95_us as f64,
+        HttpMetric::P99 => l.p99_us as f64,
+        HttpMetric::P999 => l.p999_us as f64,
+        HttpMetric::Max => l.max_us as f64,
+        HttpMetric::Avg => l.mean_us as f64,
+        HttpMetric::ErrorRate => r.error_rate,
+        HttpMetric::RateLimited => r.rate_limited_rate,
+        HttpMetric::Rps => r.rps,
+        HttpMetric::Count => r.count as f64,
+    })
 }
 
 /// Evaluate every threshold, store the results in `report.thresholds` (declaration order),
@@ -74,6 +164,14 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             .recovery_time_us
             .map(|us| us as f64)
             .ok_or_else(|| "no data: no recovery was measured".to_owned()),
+        Metric::NoisyNeighbourRateLimited => {
+            let n = &report.noisy_neighbour;
+            if !n.enabled {
+                return Err("no data: the run had no noisy neighbour".to_owned());
+            }
+            n.rate_limited_rate()
+                .ok_or_else(|| "no data: the noisy neighbour sent nothing".to_owned())
+        }
         Metric::AlertsFired => {
             if !report.alerts.enabled {
                 return Err("no data: alerts were not monitored".to_owned());
@@ -84,6 +182,26 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
 }
 
 fn observe_http(t: &Threshold, m: HttpMetric, report: &Report) -> Result<f64, String> {
+    if let Some(TenantScope::Named(label)) = &t.tenant {
+        let tenants = judged_tenants(report);
+        let tenant = tenants.iter().find(|r| &r.label == label).ok_or_else(|| {
+            let known: Vec<&str> = tenants.iter().map(|r| r.label.as_str()).collect();
+            format!(
+                "no data: no tenant labelled {label:?} (the run's tenants: {})",
+                known.join(", ")
+            )
+        })?;
+        return tenant_value(m, tenant);
+    }
+    if m == HttpMetric::RateLimited {
+        // 429s are counted per tenant; the whole run's share is their sum.
+        let count: u64 = report.tenants.iter().map(|r| r.count).sum();
+        if count == 0 {
+            return Err("no data: no tenant's requests were recorded".to_owned());
+        }
+        let limited: u64 = report.tenants.iter().map(|r| r.rate_limited).sum();
+        return Ok(limited as f64 / count as f64);
+    }
     let (total, endpoints) = match t.phase {
         None => (&report.total, &report.endpoints),
         Some(kind) => match report.phase(kind) {
@@ -114,5 +232,6 @@ fn observe_http(t: &Threshold, m: HttpMetric, report: &Report) -> Result<f64, St
         HttpMetric::ErrorRate => stats.error_rate,
         HttpMetric::Rps => stats.rps,
         HttpMetric::Count => stats.count as f64,
+        HttpMetric::RateLimited => unreachable!("answered from the tenants above"),
     })
 }

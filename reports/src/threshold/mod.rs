@@ -5,16 +5,23 @@
 //!
 //! ```text
 //! threshold := [ "during" PHASE ":" ] METRIC [ "{" "endpoint" "=" STRING "}" ] OP NUMBER [UNIT]
+//!            | "tenant." TENANT "." STAT OP NUMBER [UNIT]
 //! PHASE     := baseline | fault | recovery
-//! METRIC    := http.(p50|p90|p95|p99|p999|max|avg|error_rate|rps|count)
+//! METRIC    := http.(p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited)
 //!            | probes.(leaks|failures) | ledger.(lost|duplicated|acked)
-//!            | recovery.time | alerts.fired
+//!            | recovery.time | alerts.fired | noisy_neighbour.rate_limited
+//! TENANT    := a tenant's label ([A-Za-z0-9_-]+) | "*"   (each tenant but the noisy neighbour)
+//! STAT      := p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited
 //! OP        := < | <= | > | >= | == | !=
 //! UNIT      := us | ms | s | m        (latency metrics and recovery.time: required)
 //!            | %                     (error_rate: optional, a bare number is a fraction)
 //! ```
 //!
-//! Phases and endpoint selectors apply to `http.*` metrics only.
+//! In a run with a noisy neighbour, `tenant.<label>.*` judges the requests sent while it
+//! flooded (`tenants_during_flood`); otherwise the whole run (`tenants`).
+//!
+//! Phases and endpoint selectors apply to `http.*` metrics only, and not to
+//! `http.rate_limited` (429s are counted per tenant, over the whole run).
 
 pub mod eval;
 pub mod parse;
@@ -52,6 +59,38 @@ pub enum HttpMetric {
     Rps,
     /// Number of requests.
     Count,
+    /// Requests answered 429 / all requests (counted per tenant; whole run only).
+    RateLimited,
+}
+
+impl HttpMetric {
+    /// The statistic's name after `http.` or `tenant.<label>.`.
+    pub fn stat_name(self) -> &'static str {
+        Metric::Http(self)
+            .name()
+            .strip_prefix("http.")
+            .unwrap_or("unknown")
+    }
+}
+
+/// Which tenants a `tenant.<label>.<stat>` threshold judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    /// `tenant.*`: each tenant that carried virtual users, judged one by one (the noisy
+    /// neighbour carries none, so it is never among them).
+    Each,
+    /// One tenant, by its label.
+    Named(String),
+}
+
+impl TenantScope {
+    /// As written between `tenant.` and the statistic.
+    pub fn as_str(&self) -> &str {
+        match self {
+            TenantScope::Each => "*",
+            TenantScope::Named(label) => label,
+        }
+    }
 }
 
 /// What a threshold measures.
@@ -73,10 +112,12 @@ pub enum Metric {
     RecoveryTime,
     /// `alerts.fired`: alert rules that fired.
     AlertsFired,
+    /// `noisy_neighbour.rate_limited`: the share of the flood answered 429.
+    NoisyNeighbourRateLimited,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 19] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -87,6 +128,7 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
     ("http.error_rate", Metric::Http(HttpMetric::ErrorRate)),
     ("http.rps", Metric::Http(HttpMetric::Rps)),
     ("http.count", Metric::Http(HttpMetric::Count)),
+    ("http.rate_limited", Metric::Http(HttpMetric::RateLimited)),
     ("probes.leaks", Metric::ProbeLeaks),
     ("probes.failures", Metric::ProbeFailures),
     ("ledger.lost", Metric::LedgerLost),
@@ -94,6 +136,10 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
     ("ledger.acked", Metric::LedgerAcked),
     ("recovery.time", Metric::RecoveryTime),
     ("alerts.fired", Metric::AlertsFired),
+    (
+        "noisy_neighbour.rate_limited",
+        Metric::NoisyNeighbourRateLimited,
+    ),
 ];
 
 impl Metric {
@@ -110,7 +156,9 @@ impl Metric {
     pub fn unit(self) -> ValueUnit {
         use HttpMetric as H;
         match self {
-            Metric::Http(H::ErrorRate) => ValueUnit::Ratio,
+            Metric::Http(H::ErrorRate | H::RateLimited) | Metric::NoisyNeighbourRateLimited => {
+                ValueUnit::Ratio
+            }
             Metric::Http(H::Rps) => ValueUnit::PerSecond,
             Metric::Http(H::Count) => ValueUnit::Count,
             Metric::Http(_) | Metric::RecoveryTime => ValueUnit::Microseconds,
@@ -283,6 +331,8 @@ pub struct Threshold {
     pub metric: Metric,
     /// Endpoint restriction (`{endpoint="GET /employees"}`), if any.
     pub endpoint: Option<String>,
+    /// Tenant restriction (`tenant.<label>.p95`), if any; the metric is then an `http.*` one.
+    pub tenant: Option<TenantScope>,
     /// Comparison operator.
     pub op: Op,
     /// The number as written (e.g. `300`), so printing reproduces the input.
@@ -307,7 +357,12 @@ impl fmt::Display for Threshold {
         if let Some(p) = self.phase {
             write!(f, "during {}: ", p.as_str())?;
         }
-        f.write_str(self.metric.name())?;
+        match (&self.tenant, self.metric) {
+            (Some(scope), Metric::Http(stat)) => {
+                write!(f, "tenant.{}.{}", scope.as_str(), stat.stat_name())?
+            }
+            _ => f.write_str(self.metric.name())?,
+        }
         if let Some(e) = &self.endpoint {
             write!(
                 f,

@@ -1,7 +1,7 @@
 //! Threshold parser: a small hand-written scanner so every error can point at the exact byte
 //! (and column) that broke the expression.
 
-use super::{METRIC_NAMES, Metric, Op, Suffix, Threshold};
+use super::{HttpMetric, METRIC_NAMES, Metric, Op, Suffix, TenantScope, Threshold};
 use crate::model::{PhaseKind, ValueUnit};
 
 /// What went wrong while parsing a threshold.
@@ -49,6 +49,18 @@ pub enum ParseErrorKind {
     /// The unit does not fit the metric (e.g. `ms` on a count).
     #[error("unit does not fit the metric: {0}")]
     UnitMismatch(&'static str),
+    /// `tenant.` was not followed by a label (letters, digits, `_`, `-`) or `*`.
+    #[error("expected a tenant label or `*` after `tenant.`")]
+    ExpectedTenant,
+    /// The statistic after `tenant.<label>.` is not an `http.*` statistic.
+    #[error(
+        "unknown tenant statistic (expected p50, p90, p95, p99, p999, max, avg, error_rate, rps, count or rate_limited)"
+    )]
+    UnknownTenantStat,
+    /// `http.rate_limited` under a phase or endpoint selector: 429s are counted per tenant
+    /// over the whole run.
+    #[error("http.rate_limited takes no phase or endpoint selector")]
+    RateLimitedSelector,
     /// Text left over after a complete threshold.
     #[error("unexpected text after the threshold")]
     TrailingInput,
@@ -77,11 +89,19 @@ pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
     }
     let phase = parse_phase(&mut c)?;
     let metric_at = c.pos;
-    let metric = parse_metric(&mut c)?;
+    let (metric, tenant) = match parse_tenant(&mut c)? {
+        Some((scope, stat)) => (Metric::Http(stat), Some(scope)),
+        None => (parse_metric(&mut c)?, None),
+    };
     let endpoint = parse_tags(&mut c)?;
-    if (phase.is_some() || endpoint.is_some()) && !metric.is_http() {
+    let selected = phase.is_some() || endpoint.is_some();
+    if selected && (!metric.is_http() || tenant.is_some()) {
         c.pos = metric_at;
         return Err(c.error(ParseErrorKind::SelectorNotAllowed));
+    }
+    if selected && metric == Metric::Http(HttpMetric::RateLimited) {
+        c.pos = metric_at;
+        return Err(c.error(ParseErrorKind::RateLimitedSelector));
     }
     c.skip_ws();
     let op = parse_op(&mut c)?;
@@ -96,6 +116,7 @@ pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
         phase,
         metric,
         endpoint,
+        tenant,
         op,
         literal,
         suffix,
@@ -185,6 +206,39 @@ fn parse_metric(c: &mut Cursor<'_>) -> Result<Metric, ThresholdParseError> {
         None => {
             c.pos = at;
             Err(c.error(ParseErrorKind::UnknownMetric))
+        }
+    }
+}
+
+/// `tenant.<label>.<stat>` (or `tenant.*.<stat>`), when the metric starts with `tenant.`.
+fn parse_tenant(
+    c: &mut Cursor<'_>,
+) -> Result<Option<(TenantScope, HttpMetric)>, ThresholdParseError> {
+    if !c.eat("tenant.") {
+        return Ok(None);
+    }
+    let scope = if c.eat("*") {
+        TenantScope::Each
+    } else {
+        let label = c.take_while(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-');
+        if label.is_empty() {
+            return Err(c.error(ParseErrorKind::ExpectedTenant));
+        }
+        TenantScope::Named(label.to_owned())
+    };
+    if !c.eat(".") {
+        return Err(c.error(ParseErrorKind::UnknownTenantStat));
+    }
+    let at = c.pos;
+    let stat = c.take_while(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    match METRIC_NAMES.iter().find_map(|(name, m)| match m {
+        Metric::Http(h) if name.strip_prefix("http.") == Some(stat) => Some(*h),
+        _ => None,
+    }) {
+        Some(h) => Ok(Some((scope, h))),
+        None => {
+            c.pos = at;
+            Err(c.error(ParseErrorKind::UnknownTenantStat))
         }
     }
 }

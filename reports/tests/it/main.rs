@@ -11,5 +11,6 @@ mod render;
 mod scenario;
 mod schema;
 mod support;
+mod tenants;
 mod threshold;
 mod verdict;

@@ -170,6 +170,7 @@ fn record(
         latency_us,
         status,
         outcome,
+        tenant: user.get_session_data::<super::Session>().map(|s| s.tenant),
         setup: user.get_session_data::<SetupUser>().is_some(),
         probe: user
             .get_session_data::<super::Session>()

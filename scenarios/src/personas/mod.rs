@@ -60,6 +60,9 @@ pub struct Sample {
     /// Sent by the once-per-run setup or sweeps (goose's `test_start`/`test_stop`), which
     /// goose's own metrics do not count.
     pub setup: bool,
+    /// Index of the sender's tenant in the fixture, when the sender had a session (a virtual
+    /// user after its login); the per-tenant statistics count it there.
+    pub tenant: Option<usize>,
     /// Sent by a `prober` virtual user or a probe sweep: counted in the probe column, kept out
     /// of the endpoint statistics and error counts (probes are mostly fast refusals that would
     /// flatter the percentiles, and a leak is the probe's verdict, not a service error).

@@ -139,6 +139,22 @@ pub enum Problem {
     /// the fault error carries several names, and every other spec error would pay for them.
     #[error("{0}")]
     Fault(Box<gauntlet_chaos::EntryError>),
+    /// `noisy_neighbour.stage` names no stage of the spec.
+    #[error("no stage is named {name:?}; the stages are: {known}")]
+    UnknownStage {
+        /// The name as written.
+        name: String,
+        /// The spec's stage names.
+        known: String,
+    },
+    /// `noisy_neighbour.rate` is neither a percentage of the plan's limit nor a rate.
+    #[error(
+        "invalid flood rate {text:?}; write a share of the tenant's plan limit up to 1000% (e.g. \"200%\") or requests per second up to 5000 (e.g. \"20/s\")"
+    )]
+    InvalidFloodRate {
+        /// The text as written.
+        text: String,
+    },
     /// A chaos fault starts at or after the end of the last stage, so it would never run.
     #[error("fault starts at {start:?}, but the stages end at {total:?}")]
     FaultAfterEnd {

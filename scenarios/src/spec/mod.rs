@@ -9,6 +9,7 @@
 
 mod error;
 mod model;
+mod noisy;
 mod plan;
 mod raw;
 mod validate;
@@ -20,6 +21,7 @@ pub use model::{
     PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
     ThinkTime, Threshold, UserTarget,
 };
+pub use noisy::{FloodRate, MAX_FLOOD_FRACTION, MAX_FLOOD_RPS, NoisyNeighbour};
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};
 pub use validate::{MAX_DURATION, MAX_PERCENT, SPEC_VERSION};
 

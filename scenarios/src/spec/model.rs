@@ -218,6 +218,7 @@ pub struct ScenarioSpec {
     /// Byte span of each chaos entry's `fault` value, indexed like `chaos`.
     pub(crate) chaos_spans: Vec<Range<usize>>,
     pub(crate) service_process: bool,
+    pub(crate) noisy_neighbour: Option<super::noisy::NoisyNeighbour>,
 }
 
 impl ScenarioSpec {
@@ -297,6 +298,11 @@ impl ScenarioSpec {
     /// (faults on the service itself), as if `--service-process` had been given.
     pub fn service_process(&self) -> bool {
         self.service_process
+    }
+
+    /// The noisy-neighbour flood, when the spec has a `[noisy_neighbour]` section.
+    pub fn noisy_neighbour(&self) -> Option<&super::noisy::NoisyNeighbour> {
+        self.noisy_neighbour.as_ref()
     }
 
     /// Sum of the unscaled stage durations.

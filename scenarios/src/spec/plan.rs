@@ -43,6 +43,8 @@ pub struct LoadPlan {
     pub think_time: ThinkTime,
     /// Faults with scaled offsets and durations.
     pub chaos: Vec<ScheduledFault>,
+    /// The noisy-neighbour flood; it runs through `stages[noisy_neighbour.stage]`.
+    pub noisy_neighbour: Option<super::noisy::NoisyNeighbour>,
 }
 
 /// One stage with absolute users and scaled timing.
@@ -134,6 +136,7 @@ impl ScenarioSpec {
             personas: self.persona_shares(),
             think_time: self.think_time,
             chaos: self.planned_faults(duration_scale, start),
+            noisy_neighbour: self.noisy_neighbour.clone(),
         })
     }
 

@@ -40,6 +40,14 @@ pub(crate) struct RawSpec {
     pub chaos: Vec<RawChaos>,
     #[serde(default)]
     pub service_process: bool,
+    pub noisy_neighbour: Option<RawNoisyNeighbour>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNoisyNeighbour {
+    pub stage: Spanned<String>,
+    pub rate: Option<Spanned<String>>,
 }
 
 /// Per-profile overrides; a profile not named here keeps its built-in size.

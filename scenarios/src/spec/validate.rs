@@ -33,7 +33,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, path: impl Into<String>, problem: Problem) -> SpecError {
+    pub(crate) fn err(
+        &self,
+        span: Range<usize>,
+        path: impl Into<String>,
+        problem: Problem,
+    ) -> SpecError {
         SpecError::at(self.origin, self.source, span, path, problem)
     }
 
@@ -65,6 +70,7 @@ impl Ctx<'_> {
             .map(|(i, c)| self.fault(i, c, total))
             .collect::<Result<Vec<_>, _>>()?;
         let chaos_spans = raw.chaos.iter().map(|c| c.fault.span()).collect();
+        let noisy_neighbour = self.noisy_neighbour(raw.noisy_neighbour, &stages)?;
         Ok(ScenarioSpec {
             name: name.to_owned(),
             origin: self.origin.to_owned(),
@@ -84,6 +90,7 @@ impl Ctx<'_> {
             chaos,
             chaos_spans,
             service_process: raw.service_process,
+            noisy_neighbour,
         })
     }
 

@@ -5,7 +5,7 @@
 use gauntlet_scenarios::LoadPlan;
 use gauntlet_scenarios::hrms::{Fixture, Role, TenantFixture, UserCredential};
 use hrms::config::Argon2Settings;
-use hrms::ratelimit::Tier;
+use hrms::ratelimit::{EndpointClass, Tier, TierTable};
 use hrms::seed::{SeedSpec, SeededData};
 
 /// Tiers in the order seeded tenants get them: largest first, so that a small data set is not
@@ -19,15 +19,26 @@ pub(crate) const TIERS_LARGEST_FIRST: [Tier; 4] = [
 
 /// The profile's data set. Tiers are assigned largest first so that the small profile's two
 /// tenants are not both throttled by the free tier, while medium and larger cover every tier.
+///
+/// A plan with a noisy neighbour gets one tenant more, last and on the free plan: the flood's
+/// own (it carries no virtual users), so the profile's tenants all stay the measured others,
+/// and the smallest plan's limit is the cheapest flood for two cores to send.
 pub fn seed_spec(plan: &LoadPlan, seed: u64) -> SeedSpec {
     let employees = plan.size.employees_per_tenant as usize;
+    let tenants = plan.size.tenants as usize;
+    let mut tiers: Vec<Tier> = (0..tenants)
+        .map(|i| TIERS_LARGEST_FIRST[i % TIERS_LARGEST_FIRST.len()])
+        .collect();
+    if plan.noisy_neighbour.is_some() {
+        tiers.push(Tier::Free);
+    }
     SeedSpec {
-        tenants: plan.size.tenants as usize,
+        tenants: tiers.len(),
         employees_per_tenant: employees,
         // One department (and manager) per ~12 employees, at least one, at most eight.
         departments_per_tenant: (employees / 12).clamp(1, 8),
         seed,
-        tiers: TIERS_LARGEST_FIRST.to_vec(),
+        tiers,
         argon2: Argon2Settings::CHEAP,
         ..SeedSpec::default()
     }
@@ -46,8 +57,9 @@ fn group(role: Role, e: usize, departments: usize) -> Option<u32> {
     u32::try_from(g).ok()
 }
 
-/// The scenarios' fixture of what the seeder wrote.
-pub fn fixture(seeded: &SeededData) -> Fixture {
+/// The scenarios' fixture of what the seeder wrote; `limits` is the service's rate-limit
+/// table, for each tenant's sustained read limit.
+pub fn fixture(seeded: &SeededData, limits: &TierTable) -> Fixture {
     let role = |r: hrms::auth::Role| match r {
         hrms::auth::Role::Employee => Role::Employee,
         hrms::auth::Role::Manager => Role::Manager,
@@ -75,6 +87,11 @@ pub fn fixture(seeded: &SeededData) -> Fixture {
                 employee_ids: t.employee_ids.iter().map(|id| id.to_string()).collect(),
                 department_ids: t.department_ids.iter().map(|id| id.to_string()).collect(),
                 share: share_of(t.tier),
+                label: None,
+                name: Some(t.name.clone()),
+                tier: Some(t.tier.as_str().to_owned()),
+                read_limit_per_sec: Some(limits.get(t.tier, EndpointClass::Read).refill_per_sec),
+                reserved: false,
             })
             .collect(),
     }

@@ -112,6 +112,7 @@ async fn start_on(stack: &Stack, options: Options) -> anyhow::Result<LocalServic
     let mut settings = settings::for_run(stack, proxies.as_ref(), options.defects);
     settings.auth.operator_token = options.operator_token.map(hrms::config::Secret::new);
     let seed = options.seed.as_ref();
+    let limits = settings.rate_limit.tiers;
     let (runner, seeded) = match options.placement {
         Placement::InProcess => in_process(settings, seed).await?,
         Placement::ChildProcess => child_process(&settings, seed).await?,
@@ -122,7 +123,10 @@ async fn start_on(stack: &Stack, options: Options) -> anyhow::Result<LocalServic
     };
     Ok(LocalService {
         base_url,
-        fixture: seeded.as_ref().map(fixture).unwrap_or_default(),
+        fixture: seeded
+            .as_ref()
+            .map(|s| fixture(s, &limits))
+            .unwrap_or_default(),
         backend: report_backend(stack.backend()),
         seeded,
         runner,

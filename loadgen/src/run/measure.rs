@@ -1,0 +1,152 @@
+//! The measured part of a run: the sweeps and a scrape before, the attack with its
+//! companions (monitor, progress, chaos schedule, noisy neighbour), a scrape, the ledger's
+//! read-back and the sweeps after, and the service stopped.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use gauntlet_reports::model::{Backend, Wiring};
+use gauntlet_scenarios::LoadPlan;
+use gauntlet_scenarios::personas::{Ctx, RequestSink};
+
+use super::recorder::Recorder;
+use super::signal::Interrupt;
+use super::sut::Sut;
+use super::{
+    RunConfig, attack, chaos, flood, judge, ledger, monitor, now_unix_us, probe, progress, raw,
+    scrape,
+};
+use crate::logging::service_log::ServiceLog;
+
+/// What the measured part leaves behind.
+pub(super) struct Measured {
+    pub(super) recorder: Arc<Recorder>,
+    pub(super) goose: Result<std::collections::BTreeMap<String, u64>, attack::AttackError>,
+    pub(super) service: Option<scrape::Counts>,
+    pub(super) finished_unix_us: u64,
+    pub(super) backend: Backend,
+    pub(super) wiring: Wiring,
+    pub(super) base_url: String,
+    pub(super) monitored: monitor::Monitored,
+    /// Whether the process CPU includes the in-process service.
+    pub(super) local: bool,
+    pub(super) chaos: chaos::ChaosLog,
+    pub(super) ledger: Option<gauntlet_reports::model::LedgerSection>,
+    /// The probe catalogue's results before and after the load.
+    pub(super) sweeps: Vec<gauntlet_reports::model::ProbeResult>,
+    /// The noisy neighbour's flood, when the plan had one.
+    pub(super) flooded: Option<flood::Flooded>,
+    /// Each fixture tenant's name and plan, by index, for the per-tenant section.
+    pub(super) tenant_meta: Vec<(Option<String>, Option<String>)>,
+}
+
+/// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
+pub(super) async fn measure(
+    config: &RunConfig,
+    plan: &LoadPlan,
+    faults: &[chaos::Planned],
+    sut: Sut,
+    interrupt: &Interrupt,
+    raw_samples: Option<raw::RawSamples>,
+) -> Measured {
+    let client = reqwest::Client::new();
+    let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
+    let before = scrape::scrape(&client, sut.base_url()).await;
+    // Exact stage percentiles for the stress and spike analyses.
+    let histograms = judge::keeps_histograms(plan);
+    let started = now_unix_us();
+    ServiceLog::set_origin(started);
+    // The noisy neighbour's tenant is reserved: the personas use only the others.
+    let flood = flood::Flood::plan(plan, sut.fixture())
+        .inspect_err(|e| tracing::warn!(error = %format!("{e:#}"), "no noisy neighbour"))
+        .ok()
+        .flatten();
+    let mut fixture = sut.fixture().clone();
+    if let Some(f) = &flood {
+        fixture.tenants[f.tenant()].reserved = true;
+    }
+    let tenant_meta = fixture
+        .tenants
+        .iter()
+        .map(|t| (t.name.clone(), t.tier.clone()))
+        .collect();
+    let recorder = Recorder::with_tenants(started, histograms, fixture.labels());
+    let recorder = Arc::new(recorder.with_raw_samples(raw_samples));
+    // Bounded even if the stop is never sent: the plan's length plus generous slack.
+    let max_ticks = plan.total_duration.as_secs() * 2 + 120;
+    let monitor = monitor::Monitor::start(sut.base_url(), max_ticks, sut.own_pids().await);
+    let sink: Arc<dyn RequestSink> = recorder.clone();
+    let ctx = Arc::new(Ctx::new(sink, fixture));
+    let progress = (!config.quiet).then(|| {
+        let recorder = Arc::clone(&recorder);
+        tokio::spawn(progress::report(recorder, plan.clone(), Instant::now()))
+    });
+    let keeper = tokio::spawn({
+        let interrupt = interrupt.clone();
+        async move { interrupt.keep_goose_informed().await }
+    });
+    let load_over = AtomicBool::new(false);
+    let attack = async {
+        let out = attack::run(&ctx, plan, sut.base_url()).await;
+        load_over.store(true, Ordering::Relaxed);
+        out
+    };
+    let flooding = async {
+        match &flood {
+            Some(f) => Some(flood::run(f, sut.base_url(), &recorder, started, &load_over).await),
+            None => None,
+        }
+    };
+    let both = async { tokio::join!(attack, flooding) };
+    let ((goose, flooded), chaos) =
+        chaos::alongside(faults, sut.chaos_handles(), &recorder, both).await;
+    keeper.abort();
+    let monitored = monitor.stop().await;
+    if let Some(p) = progress {
+        p.abort();
+        progress::finish();
+    }
+    let finished_unix_us = now_unix_us();
+    let after = scrape::scrape(&client, sut.base_url()).await;
+    let ledger = match &sut {
+        Sut::Local(s) => match s.stack() {
+            Some(stack) => {
+                let writes = recorder.take_writes();
+                ledger::verify(writes, &s.base_url, &s.fixture, stack.postgres.url())
+                    .await
+                    .inspect_err(
+                        |e| tracing::warn!(error = %format!("{e:#}"), "ledger not read back"),
+                    )
+                    .ok()
+            }
+            None => None,
+        },
+        Sut::Remote { .. } => None,
+    };
+    sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
+    let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
+    // A child service's CPU is its own, not the generator's.
+    let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
+    sut.stop().await;
+    Measured {
+        recorder,
+        goose,
+        // A restarted service counts from zero again: its counters no longer cross-check.
+        service: before
+            .zip(after)
+            .filter(|_| !chaos.service_restarted())
+            .map(|(b, a)| scrape::delta(&b, &a)),
+        finished_unix_us,
+        backend,
+        wiring,
+        base_url,
+        monitored,
+        local,
+        chaos,
+        ledger,
+        sweeps,
+        flooded,
+        tenant_meta,
+    }
+}
