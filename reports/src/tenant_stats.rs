@@ -138,6 +138,7 @@ pub fn merge_noisy_neighbour(
                 o.sent += n.sent;
                 o.ok += n.ok;
                 o.rate_limited += n.rate_limited;
+                o.burst += n.burst;
                 o.other += n.other;
                 o.skipped += n.skipped;
                 o.problem = o.problem.take().or_else(|| n.problem.clone());

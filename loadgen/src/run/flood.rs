@@ -102,6 +102,9 @@ struct Counts {
     ok: AtomicU64,
     limited: AtomicU64,
     other: AtomicU64,
+    /// Answers before the first 429 (the burst draining), and whether one has come.
+    burst: AtomicU64,
+    refused_once: AtomicBool,
 }
 
 /// What a flood leaves: the report's section, and its requests per endpoint for the
@@ -211,6 +214,11 @@ async fn send(
         tokio::spawn(async move {
             counts.sent.fetch_add(1, Ordering::Relaxed);
             let status = request.send().await.map(|r| r.status().as_u16());
+            if status.as_ref().is_ok_and(|s| *s == 429) {
+                counts.refused_once.store(true, Ordering::Relaxed);
+            } else if !counts.refused_once.load(Ordering::Relaxed) {
+                counts.burst.fetch_add(1, Ordering::Relaxed);
+            }
             let bucket = match status {
                 Ok(200..=299) => &counts.ok,
                 Ok(429) => &counts.limited,
@@ -232,6 +240,7 @@ async fn send(
     section.ok = counts.ok.load(Ordering::Relaxed);
     section.rate_limited = counts.limited.load(Ordering::Relaxed);
     section.other = counts.other.load(Ordering::Relaxed);
+    section.burst = counts.burst.load(Ordering::Relaxed);
     section
 }
 

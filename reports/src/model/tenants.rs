@@ -62,6 +62,10 @@ pub struct NoisyNeighbourSection {
     pub ok: u64,
     /// Answered 429: the limiter holding the flooder to its plan.
     pub rate_limited: u64,
+    /// Answered before the first 429: the plan's burst allowance draining. Left out of the
+    /// share refused, so the share does not depend on how long the stage is.
+    #[serde(default)]
+    pub burst: u64,
     /// Anything else (other statuses, no answer).
     pub other: u64,
     /// Ticks of the schedule skipped because too many flood requests were still in flight
@@ -72,8 +76,11 @@ pub struct NoisyNeighbourSection {
 }
 
 impl NoisyNeighbourSection {
-    /// `rate_limited / sent`, or `None` when nothing was sent.
+    /// The share of the flood refused once its burst was spent: `rate_limited / (sent -
+    /// burst)`, 0 when no request was ever refused, `None` when nothing was sent past
+    /// the burst.
     pub fn rate_limited_rate(&self) -> Option<f64> {
-        (self.sent > 0).then(|| self.rate_limited as f64 / self.sent as f64)
+        let past_burst = self.sent.saturating_sub(self.burst);
+        (past_burst > 0).then(|| self.rate_limited as f64 / past_burst as f64)
     }
 }

@@ -29,10 +29,11 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
             )),
             strong(format!("{} sent", n.sent)),
             text(format!(
-                ", {} answered 2xx, {} answered 429 ({}), {} other; {} ticks skipped.",
+                ", {} answered 2xx, {} answered 429 ({} of those past the first {} that spent its burst), {} other; {} ticks skipped.",
                 n.ok,
                 n.rate_limited,
                 format::percent(n.rate_limited_rate().unwrap_or(0.0)),
+                n.burst,
                 n.other,
                 n.skipped
             )),

@@ -169,8 +169,12 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             if !n.enabled {
                 return Err("no data: the run had no noisy neighbour".to_owned());
             }
-            n.rate_limited_rate()
-                .ok_or_else(|| "no data: the noisy neighbour sent nothing".to_owned())
+            n.rate_limited_rate().ok_or_else(|| {
+                format!(
+                    "no data: the noisy neighbour sent {} requests, none past its plan's burst",
+                    n.sent
+                )
+            })
         }
         Metric::AlertsFired => {
             if !report.alerts.enabled {

@@ -47,6 +47,7 @@ fn report() -> Report {
         sent: 100,
         ok: 55,
         rate_limited: 45,
+        burst: 10,
         other: 0,
         skipped: 0,
         problem: None,
@@ -123,7 +124,8 @@ fn each_tenant_is_judged_alone_over_the_flood() {
     let whole = judge("http.rate_limited < 1%", &r);
     assert_eq!(whole.observed, Some(5.0 / 400.0));
     let flood = judge("noisy_neighbour.rate_limited > 20%", &r);
-    assert!(flood.pass && flood.observed == Some(0.45));
+    // 45 refused of the 90 sent after the burst of 10 was spent.
+    assert!(flood.pass && flood.observed == Some(0.5), "{flood:?}");
     assert_eq!(
         judge("tenant.acme.rate_limited < 1%", &r).tenant.as_deref(),
         Some("acme")
@@ -145,6 +147,11 @@ fn without_a_noisy_neighbour_there_is_no_data_not_a_pass() {
     let mut empty = Report::empty(run_info("load"));
     empty.noisy_neighbour.enabled = true;
     assert!(!judge("tenant.*.p95 < 1s", &empty).pass);
+    // A flood that never got past its burst cannot say whether it was held.
+    empty.noisy_neighbour.sent = 20;
+    empty.noisy_neighbour.burst = 20;
+    let short = judge("noisy_neighbour.rate_limited > 20%", &empty);
+    assert!(!short.pass && short.reason.unwrap().contains("none past its plan's burst"));
 }
 
 #[test]
@@ -155,6 +162,7 @@ fn merge_adds_tenants_and_floods_and_markdown_shows_them() {
     assert_eq!(merged.tenants_during_flood[1].rate_limited, 10);
     assert_eq!(merged.noisy_neighbour.sent, 200);
     assert_eq!(merged.noisy_neighbour.rate_limited, 90);
+    assert_eq!(merged.noisy_neighbour.burst, 20);
     let md = markdown::render(&report());
     assert!(md.contains("Noisy neighbour"), "{md}");
     assert!(md.contains("| acme | — | 100 | 5 | 5% | 5 | 5% |"), "{md}");
