@@ -139,6 +139,7 @@ pub fn merge_noisy_neighbour(
                 o.ok += n.ok;
                 o.rate_limited += n.rate_limited;
                 o.burst += n.burst;
+                o.plan_burst = o.plan_burst.or(n.plan_burst);
                 o.other += n.other;
                 o.skipped += n.skipped;
                 o.problem = o.problem.take().or_else(|| n.problem.clone());

@@ -105,6 +105,8 @@ struct Counts {
     /// Answers before the first 429 (the burst draining), and whether one has come.
     burst: AtomicU64,
     refused_once: AtomicBool,
+    /// `RateLimit-Limit` of the latest answer carrying it (0: none yet).
+    plan_burst: AtomicU64,
 }
 
 /// What a flood leaves: the report's section, and its requests per endpoint for the
@@ -213,7 +215,18 @@ async fn send(
         let counts = Arc::clone(&counts);
         tokio::spawn(async move {
             counts.sent.fetch_add(1, Ordering::Relaxed);
-            let status = request.send().await.map(|r| r.status().as_u16());
+            let answer = request.send().await;
+            if let Some(limit) = answer.as_ref().ok().and_then(|r| {
+                r.headers()
+                    .get("ratelimit-limit")?
+                    .to_str()
+                    .ok()?
+                    .parse::<u64>()
+                    .ok()
+            }) {
+                counts.plan_burst.store(limit, Ordering::Relaxed);
+            }
+            let status = answer.map(|r| r.status().as_u16());
             if status.as_ref().is_ok_and(|s| *s == 429) {
                 counts.refused_once.store(true, Ordering::Relaxed);
             } else if !counts.refused_once.load(Ordering::Relaxed) {
@@ -241,6 +254,7 @@ async fn send(
     section.rate_limited = counts.limited.load(Ordering::Relaxed);
     section.other = counts.other.load(Ordering::Relaxed);
     section.burst = counts.burst.load(Ordering::Relaxed);
+    section.plan_burst = Some(counts.plan_burst.load(Ordering::Relaxed)).filter(|b| *b > 0);
     section
 }
 

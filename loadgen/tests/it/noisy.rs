@@ -114,6 +114,10 @@ fn a_limiter_shared_by_all_tenants_fails_the_run() {
     // flooder is never held to its own plan: the isolation failure shows on its side.
     let t = threshold(&report, "noisy_neighbour.rate_limited > 20%");
     assert_eq!(t["pass"], false, "{t:#}");
+    assert_eq!(
+        t["observed"], 0.0,
+        "sent past its burst and never refused: {t:#}"
+    );
 }
 
 #[test]

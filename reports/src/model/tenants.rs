@@ -66,6 +66,9 @@ pub struct NoisyNeighbourSection {
     /// share refused, so the share does not depend on how long the stage is.
     #[serde(default)]
     pub burst: u64,
+    /// The plan's burst as the service announced it (`RateLimit-Limit`), when it did.
+    #[serde(default)]
+    pub plan_burst: Option<u64>,
     /// Anything else (other statuses, no answer).
     pub other: u64,
     /// Ticks of the schedule skipped because too many flood requests were still in flight
@@ -77,10 +80,14 @@ pub struct NoisyNeighbourSection {
 
 impl NoisyNeighbourSection {
     /// The share of the flood refused once its burst was spent: `rate_limited / (sent -
-    /// burst)`, 0 when no request was ever refused, `None` when nothing was sent past
-    /// the burst.
+    /// burst)`. When nothing was ever refused it is 0 — unless the flood was too short to
+    /// spend the plan's announced burst, or sent nothing, which says nothing (`None`).
     pub fn rate_limited_rate(&self) -> Option<f64> {
-        let past_burst = self.sent.saturating_sub(self.burst);
-        (past_burst > 0).then(|| self.rate_limited as f64 / past_burst as f64)
+        if self.rate_limited == 0 {
+            let too_short = self.plan_burst.is_some_and(|b| self.sent <= b);
+            return (self.sent > 0 && !too_short).then_some(0.0);
+        }
+        let past_burst = self.sent.saturating_sub(self.burst).max(1);
+        Some(self.rate_limited as f64 / past_burst as f64)
     }
 }

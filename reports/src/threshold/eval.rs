@@ -171,8 +171,9 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             }
             n.rate_limited_rate().ok_or_else(|| {
                 format!(
-                    "no data: the noisy neighbour sent {} requests, none past its plan's burst",
-                    n.sent
+                    "no data: the noisy neighbour sent {} requests, not more than its plan's burst ({})",
+                    n.sent,
+                    n.plan_burst.map_or_else(|| "unknown".to_owned(), |b| b.to_string())
                 )
             })
         }

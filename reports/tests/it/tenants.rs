@@ -48,6 +48,7 @@ fn report() -> Report {
         ok: 55,
         rate_limited: 45,
         burst: 10,
+        plan_burst: Some(20),
         other: 0,
         skipped: 0,
         problem: None,
@@ -147,11 +148,23 @@ fn without_a_noisy_neighbour_there_is_no_data_not_a_pass() {
     let mut empty = Report::empty(run_info("load"));
     empty.noisy_neighbour.enabled = true;
     assert!(!judge("tenant.*.p95 < 1s", &empty).pass);
-    // A flood that never got past its burst cannot say whether it was held.
+    // A flood that never got past its plan's burst cannot say whether it was held...
     empty.noisy_neighbour.sent = 20;
     empty.noisy_neighbour.burst = 20;
+    empty.noisy_neighbour.plan_burst = Some(20);
     let short = judge("noisy_neighbour.rate_limited > 20%", &empty);
-    assert!(!short.pass && short.reason.unwrap().contains("none past its plan's burst"));
+    assert!(
+        !short.pass
+            && short
+                .reason
+                .unwrap()
+                .contains("not more than its plan's burst (20)")
+    );
+    // ...one that sent well past it and was never refused was not held.
+    empty.noisy_neighbour.sent = 600;
+    empty.noisy_neighbour.burst = 600;
+    let unheld = judge("noisy_neighbour.rate_limited > 20%", &empty);
+    assert_eq!((unheld.pass, unheld.observed), (false, Some(0.0)));
 }
 
 #[test]
