@@ -3,7 +3,7 @@
 
 use super::{HttpMetric, Metric, TenantScope, Threshold};
 use crate::format;
-use crate::model::{EndpointReport, Report, TenantReport, ThresholdResult};
+use crate::model::{EndpointReport, LatencySummary, Report, TenantReport, ThresholdResult};
 
 /// Evaluate one threshold against `report`.
 pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
@@ -106,11 +106,39 @@ fn judged_tenants(report: &Report) -> &[TenantReport] {
 
 /// A statistic of one tenant's requests.
 fn tenant_value(stat: HttpMetric, r: &TenantReport) -> Result<f64, String> {
+    let figures = Figures {
+        count: r.count,
+        error_rate: r.error_rate,
+        rps: r.rps,
+        latency: &r.latency,
+        rate_limited: Some(r.rate_limited_rate),
+    };
+    read(stat, &figures, || {
+        format!("no data: tenant {} sent no requests", r.label)
+    })
+}
+
+/// What any `http.*` statistic is read from, whoever the requests were (the run, a phase,
+/// an endpoint, a tenant).
+struct Figures<'a> {
+    count: u64,
+    error_rate: f64,
+    rps: f64,
+    latency: &'a LatencySummary,
+    /// The share answered 429, where it was counted (per tenant only).
+    rate_limited: Option<f64>,
+}
+
+fn read(
+    stat: HttpMetric,
+    f: &Figures<'_>,
+    no_requests: impl FnOnce() -> String,
+) -> Result<f64, String> {
     let needs_requests = !matches!(stat, HttpMetric::Count | HttpMetric::Rps);
-    if needs_requests && r.count == 0 {
-        return Err(format!("no data: tenant {} sent no requests", r.label));
+    if needs_requests && f.count == 0 {
+        return Err(no_requests());
     }
-    let l = &r.latency;
+    let l = f.latency;
     Ok(match stat {
         HttpMetric::P50 => l.p50_us as f64,
         HttpMetric::P90 => l.p90_us as f64,
@@ -119,10 +147,12 @@ fn tenant_value(stat: HttpMetric, r: &TenantReport) -> Result<f64, String> {
         HttpMetric::P999 => l.p999_us as f64,
         HttpMetric::Max => l.max_us as f64,
         HttpMetric::Avg => l.mean_us as f64,
-        HttpMetric::ErrorRate => r.error_rate,
-        HttpMetric::RateLimited => r.rate_limited_rate,
-        HttpMetric::Rps => r.rps,
-        HttpMetric::Count => r.count as f64,
+        HttpMetric::ErrorRate => f.error_rate,
+        HttpMetric::Rps => f.rps,
+        HttpMetric::Count => f.count as f64,
+        HttpMetric::RateLimited => f
+            .rate_limited
+            .ok_or_else(|| "no data: 429s are counted per tenant only".to_owned())?,
     })
 }
 
@@ -221,22 +251,14 @@ fn observe_http(t: &Threshold, m: HttpMetric, report: &Report) -> Result<f64, St
             .find(|e| &e.name == name)
             .ok_or_else(|| format!("no data: no requests to endpoint {name:?}"))?,
     };
-    let needs_requests = !matches!(m, HttpMetric::Count | HttpMetric::Rps);
-    if needs_requests && stats.count == 0 {
-        return Err("no data: no requests were recorded".to_owned());
-    }
-    let l = &stats.latency;
-    Ok(match m {
-        HttpMetric::P50 => l.p50_us as f64,
-        HttpMetric::P90 => l.p90_us as f64,
-        HttpMetric::P95 => l.p95_us as f64,
-        HttpMetric::P99 => l.p99_us as f64,
-        HttpMetric::P999 => l.p999_us as f64,
-        HttpMetric::Max => l.max_us as f64,
-        HttpMetric::Avg => l.mean_us as f64,
-        HttpMetric::ErrorRate => stats.error_rate,
-        HttpMetric::Rps => stats.rps,
-        HttpMetric::Count => stats.count as f64,
-        HttpMetric::RateLimited => unreachable!("answered from the tenants above"),
+    let figures = Figures {
+        count: stats.count,
+        error_rate: stats.error_rate,
+        rps: stats.rps,
+        latency: &stats.latency,
+        rate_limited: None,
+    };
+    read(m, &figures, || {
+        "no data: no requests were recorded".to_owned()
     })
 }
