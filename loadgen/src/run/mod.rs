@@ -19,6 +19,7 @@ mod baseline;
 pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
+pub mod drill;
 pub mod generator;
 mod judge;
 pub mod ledger;
@@ -112,6 +113,8 @@ struct Prepared {
     remote_fixture: Option<Fixture>,
     out_dir: PathBuf,
     chaos: Vec<chaos::Planned>,
+    /// The backup-and-restore drill, when the spec has one.
+    drill: Option<drill::Planned>,
     /// The service runs in a child process (the flag or the spec asked for it).
     service_process: bool,
 }
@@ -197,7 +200,13 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         )));
     }
     let chaos = chaos::plan(&spec, &plan, local, service_process).map_err(Failure::bad_input)?;
-    if local {
+    let drill = spec
+        .drill()
+        .map(|d| drill::plan(d, config.duration_scale, plan.total_duration));
+    if drill.is_some() {
+        refuse_drill_without_own_servers(config)?;
+        drill::add_default_thresholds(&mut thresholds);
+    } else if local {
         ledger::add_default_thresholds(&mut thresholds);
     }
     let out_dir = config
@@ -211,8 +220,28 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         remote_fixture,
         out_dir,
         chaos,
+        drill,
         service_process,
     })
+}
+
+/// A drill destroys the database it restores: never someone else's (`--target`, or the
+/// external backend's `DATABASE_URL`). Exit 2, before anything starts.
+fn refuse_drill_without_own_servers(config: &RunConfig) -> Result<(), Failure> {
+    let why = match &config.target {
+        Target::Remote { .. } => Some("--target names a deployment"),
+        Target::Local(p) if p.backend == gauntlet_testcontainers::BackendChoice::External => {
+            Some("the external backend uses DATABASE_URL's server")
+        }
+        Target::Local(_) => None,
+    };
+    match why {
+        Some(why) => Err(Failure::bad_input(anyhow::anyhow!(
+            "{}: a backup drill destroys the database it restores, so it only runs against              Postgres that gauntlet provisions itself (--backend docker or native); {why}.              To drill a staging database, restore a copy of it into a provisioned server              first (docs/drills.md)",
+            config.scenario
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn now_unix_us() -> u64 {
@@ -235,6 +264,8 @@ struct Measured {
     local: bool,
     chaos: chaos::ChaosLog,
     ledger: Option<gauntlet_reports::model::LedgerSection>,
+    /// The drill's section, for a drill.
+    drill: Option<gauntlet_reports::model::DrillSection>,
     /// The probe catalogue's results before and after the load.
     sweeps: Vec<gauntlet_reports::model::ProbeResult>,
 }
@@ -257,12 +288,21 @@ pub struct Sidecar {
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
 async fn measure(
     config: &RunConfig,
-    plan: &LoadPlan,
-    faults: &[chaos::Planned],
+    prepared: &Prepared,
     sut: Sut,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Measured {
+    let (plan, faults) = (&prepared.plan, &prepared.chaos[..]);
+    // Before any load: turning WAL archiving on restarts Postgres.
+    let drill_site = match (&prepared.drill, sut.stack()) {
+        (Some(d), Some(stack)) => Some(drill::Prepared {
+            plan: d,
+            postgres: &stack.postgres,
+            site: drill::prepare(d, &stack.postgres).await,
+        }),
+        _ => None,
+    };
     let client = reqwest::Client::new();
     let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
     let before = scrape::scrape(&client, sut.base_url()).await;
@@ -285,7 +325,10 @@ async fn measure(
         async move { interrupt.keep_goose_informed().await }
     });
     let attack = attack::run(&ctx, plan, sut.base_url());
-    let (goose, chaos) = chaos::alongside(faults, sut.chaos_handles(), &recorder, attack).await;
+    let service = (sut.base_url(), sut.fixture());
+    let attack = drill::alongside(drill_site, service, &recorder, attack);
+    let ((goose, drill_log), chaos) =
+        chaos::alongside(faults, sut.chaos_handles(), &recorder, attack).await;
     keeper.abort();
     let monitored = monitor.stop().await;
     if let Some(p) = progress {
@@ -294,11 +337,12 @@ async fn measure(
     }
     let finished_unix_us = now_unix_us();
     let after = scrape::scrape(&client, sut.base_url()).await;
-    let ledger = match &sut {
+    let writes = recorder.take_writes();
+    let read_back = match &sut {
         Sut::Local(s) => match s.stack() {
             Some(stack) => {
-                let writes = recorder.take_writes();
-                ledger::verify(writes, &s.base_url, &s.fixture, stack.postgres.url())
+                let plain = writes.iter().map(|(w, _)| w.clone()).collect();
+                ledger::verify(plain, &s.base_url, &s.fixture, stack.postgres.url())
                     .await
                     .inspect_err(
                         |e| tracing::warn!(error = %format!("{e:#}"), "ledger not read back"),
@@ -309,11 +353,22 @@ async fn measure(
         },
         Sut::Remote { .. } => None,
     };
+    let lost = read_back.as_ref().map(|r| &r.lost_ids);
+    let drill = prepared
+        .drill
+        .as_ref()
+        .zip(drill_log.as_ref())
+        .map(|(d, log)| drill::section(d, log, &writes, lost, started));
+    let ledger = read_back.map(|r| r.section);
     sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
     let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
     // A child service's CPU is its own, not the generator's.
     let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
     sut.stop().await;
+    // The restored server served the read-back and the sweeps; it goes after the service.
+    if let Some(server) = drill_log.and_then(|l| l.restored) {
+        let _ = server.shutdown().await;
+    }
     Measured {
         recorder,
         goose,
@@ -330,6 +385,7 @@ async fn measure(
         local,
         chaos,
         ledger,
+        drill,
         sweeps,
     }
 }
@@ -342,15 +398,7 @@ async fn attack_and_record(
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
-    let m = measure(
-        config,
-        &prepared.plan,
-        &prepared.chaos,
-        sut,
-        interrupt,
-        raw_samples,
-    )
-    .await;
+    let m = measure(config, prepared, sut, interrupt, raw_samples).await;
     let goose = m
         .goose
         .context("running the attack")
@@ -372,6 +420,9 @@ async fn attack_and_record(
     chaos_report::fill(&mut report, m.chaos);
     if let Some(ledger) = m.ledger {
         report.ledger = ledger;
+    }
+    if let Some(drill) = m.drill {
+        report.drill = drill;
     }
     align_stages(&mut report, m.recorder.plan_started_unix_us());
     let mon = &m.monitored;

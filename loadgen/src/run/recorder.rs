@@ -39,8 +39,9 @@ pub struct Recorder {
     /// `--raw-samples`: every sample the run records also goes to the CSV writer. Only sent
     /// to while `run` is locked and present, so the file holds exactly what the report counts.
     raw: Mutex<Option<RawSamples>>,
-    /// Ledgered writes (acknowledged or unanswered), for the read-back after the attack.
-    writes: Mutex<Vec<Write>>,
+    /// Ledgered writes (acknowledged or unanswered) with the unix time (µs) their answer
+    /// arrived, for the read-back after the attack (a drill dates what it lost by it).
+    writes: Mutex<Vec<(Write, u64)>>,
 }
 
 impl Recorder {
@@ -113,8 +114,8 @@ impl Recorder {
         }
     }
 
-    /// Takes the ledgered writes out.
-    pub fn take_writes(&self) -> Vec<Write> {
+    /// Takes the ledgered writes out, each with the unix time (µs) its answer arrived.
+    pub fn take_writes(&self) -> Vec<(Write, u64)> {
         std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -194,8 +195,9 @@ impl RequestSink for Recorder {
     }
 
     fn write(&self, write: &Write) {
+        let at = super::now_unix_us();
         let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        writes.push(write.clone());
+        writes.push((write.clone(), at));
     }
 
     fn probe(&self, kind: &'static str, name: &'static str, verdict: ProbeVerdict) {

@@ -10,6 +10,7 @@
 //!   renders, byte for byte the same.
 
 mod baseline;
+mod drill;
 mod noise;
 mod run;
 mod scenario;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::threshold::{Metric, Op};
 
+pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
 pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
@@ -91,6 +93,10 @@ pub struct Report {
     /// Defaulted when absent, like `scenario_results`.
     #[serde(default)]
     pub endpoint_series: Vec<EndpointSeries>,
+    /// The backup-and-restore drill's measurements (RTO, RPO, backups); `enabled: false` for
+    /// every other run. Defaulted when absent, like `scenario_results`.
+    #[serde(default)]
+    pub drill: DrillSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -372,6 +378,7 @@ impl Report {
             baseline: BaselineSection::default(),
             environment: EnvironmentSection::default(),
             endpoint_series: Vec::new(),
+            drill: DrillSection::default(),
         }
     }
 

@@ -10,6 +10,7 @@
 mod baseline;
 mod chaos;
 mod charts;
+mod drill;
 pub mod console;
 mod document;
 pub mod html;

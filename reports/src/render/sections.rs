@@ -19,6 +19,7 @@ pub(crate) fn document(r: &Report) -> Document {
         super::scenario::spike(r),
         super::scenario::trends(r),
         probes(r),
+        super::drill::section(r),
         super::chaos::section(r),
         super::chaos::ledger(&r.ledger),
         alerts(r),

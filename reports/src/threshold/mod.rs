@@ -8,9 +8,9 @@
 //! PHASE     := baseline | fault | recovery
 //! METRIC    := http.(p50|p90|p95|p99|p999|max|avg|error_rate|rps|count)
 //!            | probes.(leaks|failures) | ledger.(lost|duplicated|acked)
-//!            | recovery.time | alerts.fired
+//!            | recovery.time | alerts.fired | drill.(rto|rpo|lost)
 //! OP        := < | <= | > | >= | == | !=
-//! UNIT      := us | ms | s | m        (latency metrics and recovery.time: required)
+//! UNIT      := us | ms | s | m | h    (latency metrics, recovery.time, drill.rto|rpo: required)
 //!            | %                     (error_rate: optional, a bare number is a fraction)
 //! ```
 //!
@@ -73,10 +73,16 @@ pub enum Metric {
     RecoveryTime,
     /// `alerts.fired`: alert rules that fired.
     AlertsFired,
+    /// `drill.rto`: from a drill's disaster until the service answered with restored data.
+    DrillRto,
+    /// `drill.rpo`: a drill's data-loss window.
+    DrillRpo,
+    /// `drill.lost`: acknowledged writes a drill's restore lost.
+    DrillLost,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 20] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -94,6 +100,9 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
     ("ledger.acked", Metric::LedgerAcked),
     ("recovery.time", Metric::RecoveryTime),
     ("alerts.fired", Metric::AlertsFired),
+    ("drill.rto", Metric::DrillRto),
+    ("drill.rpo", Metric::DrillRpo),
+    ("drill.lost", Metric::DrillLost),
 ];
 
 impl Metric {
@@ -113,7 +122,9 @@ impl Metric {
             Metric::Http(H::ErrorRate) => ValueUnit::Ratio,
             Metric::Http(H::Rps) => ValueUnit::PerSecond,
             Metric::Http(H::Count) => ValueUnit::Count,
-            Metric::Http(_) | Metric::RecoveryTime => ValueUnit::Microseconds,
+            Metric::Http(_) | Metric::RecoveryTime | Metric::DrillRto | Metric::DrillRpo => {
+                ValueUnit::Microseconds
+            }
             _ => ValueUnit::Count,
         }
     }
@@ -245,6 +256,8 @@ pub enum Suffix {
     Seconds,
     /// `m`
     Minutes,
+    /// `h` (a drill's RTO and RPO are claimed in hours)
+    Hours,
     /// `%`
     Percent,
 }
@@ -258,6 +271,7 @@ impl Suffix {
             Suffix::Millis => "ms",
             Suffix::Seconds => "s",
             Suffix::Minutes => "m",
+            Suffix::Hours => "h",
             Suffix::Percent => "%",
         }
     }
@@ -269,6 +283,7 @@ impl Suffix {
             Suffix::Millis => 1e3,
             Suffix::Seconds => 1e6,
             Suffix::Minutes => 60e6,
+            Suffix::Hours => 3600e6,
             Suffix::Percent => 0.01,
         }
     }

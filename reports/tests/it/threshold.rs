@@ -88,7 +88,7 @@ fn errors_carry_kind_offset_column_and_offending_text() {
     assert_eq!(
         err("http.p95 < 300"),
         (
-            ParseErrorKind::UnitMismatch("a time needs a unit: us, ms, s or m"),
+            ParseErrorKind::UnitMismatch("a time needs a unit: us, ms, s, m or h"),
             14,
             15,
             "end of input".into()

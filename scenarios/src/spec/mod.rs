@@ -7,6 +7,7 @@
 //! 3. serde reads the [`raw`] shape (unknown fields, wrong types) and [`validate`] checks the
 //!    values (durations, user counts, weights) using the spans it kept.
 
+mod drill;
 mod error;
 mod model;
 mod plan;
@@ -16,8 +17,9 @@ mod validate;
 use std::path::Path;
 
 pub use error::{Problem, SpecError, line_column};
+pub use drill::DEFAULT_ARCHIVE_TIMEOUT;
 pub use model::{
-    PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
+    ArchiveHealth, Drill, DrillDisaster, DrillStrategy, PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
     ThinkTime, Threshold, UserTarget,
 };
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};

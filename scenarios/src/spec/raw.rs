@@ -40,6 +40,20 @@ pub(crate) struct RawSpec {
     pub chaos: Vec<RawChaos>,
     #[serde(default)]
     pub service_process: bool,
+    pub drill: Option<RawDrill>,
+}
+
+/// `[drill]`: a backup-and-restore drill run beside the load.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDrill {
+    pub strategy: super::model::DrillStrategy,
+    pub backup_every: Spanned<String>,
+    pub archive_timeout: Option<Spanned<String>>,
+    pub disaster: super::model::DrillDisaster,
+    pub disaster_at: Spanned<String>,
+    #[serde(default)]
+    pub archive: super::model::ArchiveHealth,
 }
 
 /// Per-profile overrides; a profile not named here keeps its built-in size.

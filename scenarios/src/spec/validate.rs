@@ -33,7 +33,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, span: Range<usize>, path: impl Into<String>, problem: Problem) -> SpecError {
+    pub(super) fn err(&self, span: Range<usize>, path: impl Into<String>, problem: Problem) -> SpecError {
         SpecError::at(self.origin, self.source, span, path, problem)
     }
 
@@ -84,6 +84,11 @@ impl Ctx<'_> {
             chaos,
             chaos_spans,
             service_process: raw.service_process,
+            drill: raw
+                .drill
+                .as_ref()
+                .map(|d| self.drill(d, total))
+                .transpose()?,
         })
     }
 
@@ -95,7 +100,7 @@ impl Ctx<'_> {
         Ok(text.to_owned())
     }
 
-    fn duration(&self, value: &Spanned<String>, path: &str) -> Result<Duration, SpecError> {
+    pub(super) fn duration(&self, value: &Spanned<String>, path: &str) -> Result<Duration, SpecError> {
         let text = value.get_ref();
         let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
             let problem = Problem::InvalidDuration {
@@ -114,7 +119,7 @@ impl Ctx<'_> {
         Ok(parsed)
     }
 
-    fn positive_duration(
+    pub(super) fn positive_duration(
         &self,
         value: &Spanned<String>,
         path: &str,
