@@ -57,7 +57,11 @@ impl NativePlace {
         body: &str,
         data: Option<&std::path::Path>,
     ) -> Result<String, BackupError> {
-        let bin = self.bins.postgres.parent().unwrap_or(std::path::Path::new("/"));
+        // The tools beside the server's real binary (PATH may hold a symlink to it alone):
+        // a base backup must come from the server's own major version.
+        let real = std::fs::canonicalize(&self.bins.postgres)
+            .unwrap_or_else(|_| self.bins.postgres.clone());
+        let bin = real.parent().unwrap_or(std::path::Path::new("/"));
         let mut command = tokio::process::Command::new("sh");
         command
             .arg("-c")
