@@ -58,7 +58,10 @@ mod tests {
 
     #[test]
     fn the_window_runs_from_the_oldest_lost_write_to_the_disaster() {
-        let l = loss(&[w(100, false), w(400, true), w(700, true), w(1200, true)], 1000);
+        let l = loss(
+            &[w(100, false), w(400, true), w(700, true), w(1200, true)],
+            1000,
+        );
         assert_eq!(l.acked_before, 3);
         assert_eq!(l.lost, 3);
         assert_eq!(l.lost_after, 1);

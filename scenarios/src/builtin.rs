@@ -21,7 +21,10 @@ const BUILTINS: [(&str, &str); 13] = [
     ("service-kill", include_str!("../builtin/service-kill.toml")),
     ("durability", include_str!("../builtin/durability.toml")),
     // A drill: backups under load, a disaster, a restore; RTO and RPO measured.
-    ("backup-restore", include_str!("../builtin/backup-restore.toml")),
+    (
+        "backup-restore",
+        include_str!("../builtin/backup-restore.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

@@ -433,7 +433,13 @@ impl DockerServer {
         }
         if let Some(volume) = self.volume.take() {
             // Still in use by the other server of a drill: the last one removes it.
-            let _ = self.docker.remove_volume(&volume, None::<bollard::query_parameters::RemoveVolumeOptions>).await;
+            let _ = self
+                .docker
+                .remove_volume(
+                    &volume,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
+                .await;
         }
         Ok(())
     }

@@ -46,7 +46,10 @@ pub fn add_default_thresholds(thresholds: &mut Vec<gauntlet_reports::Threshold>)
         ("drill.rpo < 1h", Metric::DrillRpo),
         ("ledger.duplicated == 0", Metric::LedgerDuplicated),
     ] {
-        if !thresholds.iter().any(|t| t.metric == metric && t.phase.is_none()) {
+        if !thresholds
+            .iter()
+            .any(|t| t.metric == metric && t.phase.is_none())
+        {
             // Constants: a parse failure is a bug caught by the test below.
             if let Ok(t) = gauntlet_reports::parse_threshold(text) {
                 thresholds.push(t);
@@ -103,7 +106,14 @@ pub async fn alongside<F: Future>(
     };
     let (out, ()) = match site {
         Some(site) => {
-            let run = run(drill.plan, site, drill.postgres, service, recorder, &mut log);
+            let run = run(
+                drill.plan,
+                site,
+                drill.postgres,
+                service,
+                recorder,
+                &mut log,
+            );
             tokio::join!(attack, run)
         }
         None => (attack.await, ()),
@@ -155,7 +165,8 @@ async fn run(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let origin = Instant::now() - Duration::from_micros(super::now_unix_us().saturating_sub(started));
+    let origin =
+        Instant::now() - Duration::from_micros(super::now_unix_us().saturating_sub(started));
     let mut next = Duration::ZERO;
     while next < drill.disaster_at {
         tokio::time::sleep_until((origin + next).into()).await;
@@ -244,7 +255,9 @@ async fn wait_answering(base_url: &str, fixture: &Fixture) -> Result<(), String>
 fn has_rows(body: &serde_json::Value) -> bool {
     match body {
         serde_json::Value::Array(a) => !a.is_empty(),
-        serde_json::Value::Object(o) => o.values().any(|v| v.as_array().is_some_and(|a| !a.is_empty())),
+        serde_json::Value::Object(o) => o
+            .values()
+            .any(|v| v.as_array().is_some_and(|a| !a.is_empty())),
         _ => false,
     }
 }
@@ -289,7 +302,11 @@ pub fn section(
             .map(|(table, before)| TableCounts {
                 table: (*table).to_owned(),
                 before: *before,
-                after: log.after.iter().find(|(t, _)| t == table).and_then(|(_, n)| *n),
+                after: log
+                    .after
+                    .iter()
+                    .find(|(t, _)| t == table)
+                    .and_then(|(_, n)| *n),
             })
             .collect(),
         ..DrillSection::default()

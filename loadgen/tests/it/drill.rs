@@ -42,7 +42,10 @@ fn assert_in_every_format(dir: &Path) {
     for (name, text) in [("report.md", &md), ("report.html", &html)] {
         assert!(text.contains("Backup and restore drill"), "{name}");
         assert!(text.contains("RTO"), "{name}");
-        assert!(text.contains("drill.rpo &lt; 1h") || text.contains("drill.rpo < 1h"), "{name}");
+        assert!(
+            text.contains("drill.rpo &lt; 1h") || text.contains("drill.rpo < 1h"),
+            "{name}"
+        );
     }
     assert!(junit.contains("drill.rto"), "{junit}");
 }
@@ -65,7 +68,10 @@ fn basebackup_wal_bounded_by_the_archive_timeout(backend: &str) {
     let d = drill(&report);
     assert_eq!(d["failure"], Value::Null, "{d:#}");
     assert!(d["backups"].as_array().unwrap().len() >= 2, "{d:#}");
-    assert!(d["backups"][0]["size_bytes"].as_u64().unwrap() > 1_000_000, "{d:#}");
+    assert!(
+        d["backups"][0]["size_bytes"].as_u64().unwrap() > 1_000_000,
+        "{d:#}"
+    );
     let rto = d["rto_us"].as_u64().expect("an RTO");
     let restore = d["restore_duration_us"].as_u64().expect("a restore time");
     assert!(rto >= restore && rto < 60_000_000, "{d:#}");
@@ -138,7 +144,8 @@ fn pg_dump_loses_every_write_since_the_dump_and_fails_an_rpo_shorter_than_its_ag
     assert_eq!(d["failure"], Value::Null, "{d:#}");
     assert_eq!(d["backups"].as_array().unwrap().len(), 1, "{d:#}");
     let dump = &d["backups"][0];
-    let dump_end = dump["start_offset_us"].as_u64().unwrap() + dump["duration_us"].as_u64().unwrap();
+    let dump_end =
+        dump["start_offset_us"].as_u64().unwrap() + dump["duration_us"].as_u64().unwrap();
     let disaster = d["disaster_offset_us"].as_u64().unwrap();
     // Everything acknowledged between the dump and the disaster is gone: the oldest lost write
     // is no later than a second after the dump ended.

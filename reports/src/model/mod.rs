@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::threshold::{Metric, Op};
 
-pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
+pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
     MAX_SERIES_POINTS,

@@ -39,7 +39,10 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
         strong(or_dash(d.rpo_us, duration_us)),
         text(" · lost acknowledged writes "),
         strong(or_dash(d.lost, |n| n.to_string())),
-        text(format!(" of {} acknowledged before the disaster", d.acked_before_disaster)),
+        text(format!(
+            " of {} acknowledged before the disaster",
+            d.acked_before_disaster
+        )),
     ]);
     if let Some(why) = &d.failure {
         s.push(vec![text("The drill failed: "), strong(why.clone())]);

@@ -10,9 +10,9 @@
 mod baseline;
 mod chaos;
 mod charts;
-mod drill;
 pub mod console;
 mod document;
+mod drill;
 pub mod html;
 pub mod junit;
 pub mod markdown;

@@ -148,7 +148,9 @@ pub enum Problem {
         total: Duration,
     },
     /// A drill's disaster is not inside the load, or no backup can be taken before it.
-    #[error("the disaster at {at:?} must come after the first backup (at 0 s) and before the stages end at {total:?}")]
+    #[error(
+        "the disaster at {at:?} must come after the first backup (at 0 s) and before the stages end at {total:?}"
+    )]
     DisasterOutsideLoad {
         /// The configured offset.
         at: Duration,

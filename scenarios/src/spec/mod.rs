@@ -16,11 +16,11 @@ mod validate;
 
 use std::path::Path;
 
-pub use error::{Problem, SpecError, line_column};
 pub use drill::DEFAULT_ARCHIVE_TIMEOUT;
+pub use error::{Problem, SpecError, line_column};
 pub use model::{
-    ArchiveHealth, Drill, DrillDisaster, DrillStrategy, PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
-    ThinkTime, Threshold, UserTarget,
+    ArchiveHealth, Drill, DrillDisaster, DrillStrategy, PersonaWeights, ProfileName, ProfileSize,
+    ScenarioKind, ScenarioSpec, Stage, StageKind, ThinkTime, Threshold, UserTarget,
 };
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};
 pub use validate::{MAX_DURATION, MAX_PERCENT, SPEC_VERSION};

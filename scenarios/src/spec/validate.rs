@@ -33,7 +33,12 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub(super) fn err(&self, span: Range<usize>, path: impl Into<String>, problem: Problem) -> SpecError {
+    pub(super) fn err(
+        &self,
+        span: Range<usize>,
+        path: impl Into<String>,
+        problem: Problem,
+    ) -> SpecError {
         SpecError::at(self.origin, self.source, span, path, problem)
     }
 
@@ -100,7 +105,11 @@ impl Ctx<'_> {
         Ok(text.to_owned())
     }
 
-    pub(super) fn duration(&self, value: &Spanned<String>, path: &str) -> Result<Duration, SpecError> {
+    pub(super) fn duration(
+        &self,
+        value: &Spanned<String>,
+        path: &str,
+    ) -> Result<Duration, SpecError> {
         let text = value.get_ref();
         let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
             let problem = Problem::InvalidDuration {

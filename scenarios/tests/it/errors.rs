@@ -389,15 +389,31 @@ fn a_drill_parses_and_its_mistakes_name_line_and_field() {
     assert_eq!(drill.archive_timeout, std::time::Duration::from_secs(2));
     assert_eq!(drill.disaster_at, std::time::Duration::from_secs(20));
     let cases = [
-        (base.replace("\"20s\"", "\"40s\""), "drill.disaster_at", "before the stages end"),
-        (base.replace("\"2s\"", "\"1500ms\""), "drill.archive_timeout", "whole seconds"),
+        (
+            base.replace("\"20s\"", "\"40s\""),
+            "drill.disaster_at",
+            "before the stages end",
+        ),
+        (
+            base.replace("\"2s\"", "\"1500ms\""),
+            "drill.archive_timeout",
+            "whole seconds",
+        ),
         (
             base.replace("basebackup+wal", "pg_dump"),
             "drill.archive_timeout",
             "only applies to strategy",
         ),
-        (base.replace("bad_delete", "meteor"), "drill", "unknown variant `meteor`"),
-        (base.replace("\"10s\"", "\"0s\""), "drill.backup_every", "zero"),
+        (
+            base.replace("bad_delete", "meteor"),
+            "drill",
+            "unknown variant `meteor`",
+        ),
+        (
+            base.replace("\"10s\"", "\"0s\""),
+            "drill.backup_every",
+            "zero",
+        ),
     ];
     for (text, field, says) in cases {
         let err = with_drill(&text).expect_err(&text).to_string();

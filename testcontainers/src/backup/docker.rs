@@ -76,28 +76,34 @@ impl DockerPlace {
             return Err(BackupError::Tool {
                 what: what.to_owned(),
                 status: code.to_string(),
-                output: output.trim().chars().rev().take(1500).collect::<Vec<_>>().into_iter().rev().collect(),
+                output: output
+                    .trim()
+                    .chars()
+                    .rev()
+                    .take(1500)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect(),
             });
         }
         Ok(output)
     }
 
     /// Removes the data directory under the running server, then kills the container.
+    /// Postgres is PID 1 and may die of the removal first, taking the `exec` (exit 137) and
+    /// the container with it: either way the data is gone and the server is down.
     pub(super) async fn destroy(&self, server: &Server) -> Result<(), BackupError> {
         if let Inner::Docker(s) = &server.inner {
             let cmd = ["sh", "-c", "rm -rf /var/lib/postgresql/data"]
                 .map(str::to_owned)
                 .to_vec();
-            let (code, output) = s.exec(cmd, Vec::new()).await?;
-            if code != 0 {
-                return Err(BackupError::Tool {
-                    what: "removing the data directory".into(),
-                    status: code.to_string(),
-                    output,
-                });
-            }
+            let removed = s.exec(cmd, Vec::new()).await;
+            tracing::debug!(?removed, "data directory removed under the server");
         }
-        server.kill().await?;
+        if let Err(e) = server.kill().await {
+            tracing::debug!(error = %e, "the container was already down");
+        }
         Ok(())
     }
 
@@ -116,9 +122,8 @@ impl DockerPlace {
             volume: Some(self.volume.clone()),
             host_port: old.url().port(),
             pgdata: prep.map(|_| RESTORED_DATA.to_owned()),
-            prepare: prep.map(|p| {
-                format!("export DATA={RESTORED_DATA}\nmkdir -p {ROOT}/restored\n{p}")
-            }),
+            prepare: prep
+                .map(|p| format!("export DATA={RESTORED_DATA}\nmkdir -p {ROOT}/restored\n{p}")),
         };
         let server = DockerServer::start_with(
             s.engine().clone(),

@@ -156,18 +156,18 @@ pub enum BackupError {
     #[error("there is no backup to restore from")]
     NoBackup,
     /// A query against the server failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {error}")]
     Sql {
         /// What was being asked.
         what: &'static str,
-        /// The driver's error.
-        source: sqlx::Error,
+        /// The driver's error (in the message, so not a `source`).
+        error: sqlx::Error,
     },
     /// A lifecycle control failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Control(#[from] ControlError),
     /// The restored server could not be set up or did not become ready.
-    #[error("{0}")]
+    #[error(transparent)]
     Provision(#[from] ProvisionError),
 }
 
@@ -213,8 +213,12 @@ impl BackupSite {
             place,
             taken: Vec::new(),
         };
-        site.sh(server, "making the backup directories", &script::make_dirs(site.root()))
-            .await?;
+        site.sh(
+            server,
+            "making the backup directories",
+            &script::make_dirs(site.root()),
+        )
+        .await?;
         if config.strategy == Strategy::BaseBackupWal {
             let command = script::archive_command(site.root(), config.archive_command);
             let timeout = config.archive_timeout.as_secs().max(1);
@@ -228,9 +232,9 @@ impl BackupSite {
                 sqlx::query(sqlx::AssertSqlSafe(statement))
                     .execute(&mut conn)
                     .await
-                    .map_err(|source| BackupError::Sql {
+                    .map_err(|error| BackupError::Sql {
                         what: "turning WAL archiving on",
-                        source,
+                        error,
                     })?;
             }
             let _ = conn.close().await;
@@ -281,9 +285,9 @@ impl BackupSite {
             sqlx::query_scalar("SELECT last_archived_wal FROM pg_stat_archiver")
                 .fetch_one(&mut conn)
                 .await
-                .map_err(|source| BackupError::Sql {
+                .map_err(|error| BackupError::Sql {
                     what: "reading pg_stat_archiver",
-                    source,
+                    error,
                 })?;
         let _ = conn.close().await;
         // pg_basebackup waits until the backup's last segment is archived, so there is one.
@@ -316,43 +320,43 @@ impl BackupSite {
                 let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
                     .fetch_one(&mut conn)
                     .await
-                    .map_err(|source| BackupError::Sql {
+                    .map_err(|error| BackupError::Sql {
                         what: "reading the WAL position",
-                        source,
+                        error,
                     })?;
                 sqlx::query("DROP DATABASE postgres WITH (FORCE)")
                     .execute(&mut conn)
                     .await
-                    .map_err(|source| BackupError::Sql {
+                    .map_err(|error| BackupError::Sql {
                         what: "dropping the database",
-                        source,
+                        error,
                     })?;
                 let _ = conn.close().await;
                 RecoveryTarget::BeforeLsn(lsn)
             }
             Disaster::BadDelete => {
                 let mut conn = connect(server).await?;
-                let mut tx = conn.begin().await.map_err(|source| BackupError::Sql {
+                let mut tx = conn.begin().await.map_err(|error| BackupError::Sql {
                     what: "opening the bad transaction",
-                    source,
+                    error,
                 })?;
                 let xid: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
                     .fetch_one(&mut *tx)
                     .await
-                    .map_err(|source| BackupError::Sql {
+                    .map_err(|error| BackupError::Sql {
                         what: "reading the bad transaction's id",
-                        source,
+                        error,
                     })?;
                 sqlx::query("DELETE FROM attendance")
                     .execute(&mut *tx)
                     .await
-                    .map_err(|source| BackupError::Sql {
+                    .map_err(|error| BackupError::Sql {
                         what: "the bad delete",
-                        source,
+                        error,
                     })?;
-                tx.commit().await.map_err(|source| BackupError::Sql {
+                tx.commit().await.map_err(|error| BackupError::Sql {
                     what: "committing the bad delete",
-                    source,
+                    error,
                 })?;
                 let _ = conn.close().await;
                 RecoveryTarget::BeforeXid(xid)
@@ -408,26 +412,24 @@ impl BackupSite {
     /// Switches to a new WAL segment and waits until the archiver has it (bounded).
     async fn flush_archive(&self, server: &Server) -> Result<(), BackupError> {
         let mut conn = connect_to(server, "template1").await?;
-        let segment: String =
-            sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())::text")
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|source| BackupError::Sql {
-                    what: "switching the WAL segment",
-                    source,
-                })?;
+        let segment: String = sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())::text")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|error| BackupError::Sql {
+                what: "switching the WAL segment",
+                error,
+            })?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let last: Option<String> =
                 sqlx::query_scalar("SELECT last_archived_wal FROM pg_stat_archiver")
                     .fetch_one(&mut conn)
                     .await
-                    .map_err(|source| BackupError::Sql {
+                    .map_err(|error| BackupError::Sql {
                         what: "reading pg_stat_archiver",
-                        source,
+                        error,
                     })?;
-            if last.as_deref().is_some_and(|l| l >= segment.as_str()) || Instant::now() > deadline
-            {
+            if last.as_deref().is_some_and(|l| l >= segment.as_str()) || Instant::now() > deadline {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -472,10 +474,10 @@ pub async fn row_counts(server: &Server) -> Vec<(&'static str, Option<u64>)> {
                 let sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"));
                 sqlx::query_scalar::<_, i64>(sql)
             }
-                .fetch_one(c)
-                .await
-                .ok()
-                .and_then(|n| u64::try_from(n).ok()),
+            .fetch_one(c)
+            .await
+            .ok()
+            .and_then(|n| u64::try_from(n).ok()),
             None => None,
         };
         out.push((table, count));
@@ -492,9 +494,9 @@ async fn connect_to(server: &Server, database: &str) -> Result<sqlx::PgConnectio
     url.set_path(database);
     let attempt = sqlx::PgConnection::connect(url.as_str());
     match tokio::time::timeout(Duration::from_secs(10), attempt).await {
-        Ok(result) => result.map_err(|source| BackupError::Sql {
+        Ok(result) => result.map_err(|error| BackupError::Sql {
             what: "connecting to Postgres",
-            source,
+            error,
         }),
         Err(_) => Err(BackupError::Tool {
             what: "connecting to Postgres".into(),

@@ -15,7 +15,11 @@ fn q(text: &str) -> String {
 
 /// The archive and backup directories under `root`.
 pub fn make_dirs(root: &str) -> String {
-    format!("set -eu\nmkdir -p {}/archive {}/backups\n", q(root), q(root))
+    format!(
+        "set -eu\nmkdir -p {}/archive {}/backups\n",
+        q(root),
+        q(root)
+    )
 }
 
 /// `archive_command`: copy, never overwrite (a second copy of a segment name means two
@@ -113,7 +117,10 @@ mod tests {
 
     #[test]
     fn the_seeded_archive_command_copies_nothing() {
-        assert_eq!(archive_command("/x", ArchiveCommand::SilentlyBroken), "true");
+        assert_eq!(
+            archive_command("/x", ArchiveCommand::SilentlyBroken),
+            "true"
+        );
         assert!(archive_command("/x", ArchiveCommand::Copy).contains("cp %p /x/archive/%f"));
     }
 }
