@@ -36,6 +36,29 @@ pub struct Planned {
     pub disaster_at: Duration,
 }
 
+/// A drill destroys the database it restores: never someone else's (`--target`, or the
+/// external backend's `DATABASE_URL`). Exit 2, before anything starts.
+pub(super) fn refuse_without_own_servers(
+    config: &super::RunConfig,
+) -> Result<(), crate::exit::Failure> {
+    let why = match &config.target {
+        super::Target::Remote { .. } => Some("--target names a deployment"),
+        super::Target::Local(p)
+            if p.backend == gauntlet_testcontainers::BackendChoice::External =>
+        {
+            Some("the external backend uses DATABASE_URL's server")
+        }
+        super::Target::Local(_) => None,
+    };
+    match why {
+        Some(why) => Err(crate::exit::Failure::bad_input(anyhow::anyhow!(
+            "{}: a backup drill destroys the database it restores, so it only runs against              Postgres that gauntlet provisions itself (--backend docker or native); {why}.              To drill a staging database, restore a copy of it into a provisioned server              first (docs/drills.md)",
+            config.scenario
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Default thresholds of a drill, unless the spec already has them: the claims under test
 /// (`RTO < 2 hours, RPO < 1 hour`), and no duplicated write. `ledger.lost == 0` is not one:
 /// a restore loses what its RPO allows, and `drill.lost` / `drill.rpo` judge that.
@@ -130,6 +153,19 @@ pub struct Prepared<'a> {
     pub postgres: &'a Server,
     /// From [`prepare`].
     pub site: Result<BackupSite, String>,
+}
+
+/// The drill of a run that has one, with its site prepared (on the run's own Postgres).
+pub async fn site<'a>(
+    plan: Option<&'a Planned>,
+    stack: Option<&'a gauntlet_testcontainers::Stack>,
+) -> Option<Prepared<'a>> {
+    let (plan, stack) = plan.zip(stack)?;
+    Some(Prepared {
+        plan,
+        postgres: &stack.postgres,
+        site: prepare(plan, &stack.postgres).await,
+    })
 }
 
 /// Prepares the site before any load: turning archiving on restarts Postgres.

@@ -204,7 +204,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         .drill()
         .map(|d| drill::plan(d, config.duration_scale, plan.total_duration));
     if drill.is_some() {
-        refuse_drill_without_own_servers(config)?;
+        drill::refuse_without_own_servers(config)?;
         drill::add_default_thresholds(&mut thresholds);
     } else if local {
         ledger::add_default_thresholds(&mut thresholds);
@@ -223,25 +223,6 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         drill,
         service_process,
     })
-}
-
-/// A drill destroys the database it restores: never someone else's (`--target`, or the
-/// external backend's `DATABASE_URL`). Exit 2, before anything starts.
-fn refuse_drill_without_own_servers(config: &RunConfig) -> Result<(), Failure> {
-    let why = match &config.target {
-        Target::Remote { .. } => Some("--target names a deployment"),
-        Target::Local(p) if p.backend == gauntlet_testcontainers::BackendChoice::External => {
-            Some("the external backend uses DATABASE_URL's server")
-        }
-        Target::Local(_) => None,
-    };
-    match why {
-        Some(why) => Err(Failure::bad_input(anyhow::anyhow!(
-            "{}: a backup drill destroys the database it restores, so it only runs against              Postgres that gauntlet provisions itself (--backend docker or native); {why}.              To drill a staging database, restore a copy of it into a provisioned server              first (docs/drills.md)",
-            config.scenario
-        ))),
-        None => Ok(()),
-    }
 }
 
 fn now_unix_us() -> u64 {
@@ -295,14 +276,7 @@ async fn measure(
 ) -> Measured {
     let (plan, faults) = (&prepared.plan, &prepared.chaos[..]);
     // Before any load: turning WAL archiving on restarts Postgres.
-    let drill_site = match (&prepared.drill, sut.stack()) {
-        (Some(d), Some(stack)) => Some(drill::Prepared {
-            plan: d,
-            postgres: &stack.postgres,
-            site: drill::prepare(d, &stack.postgres).await,
-        }),
-        _ => None,
-    };
+    let drill_site = drill::site(prepared.drill.as_ref(), sut.stack()).await;
     let client = reqwest::Client::new();
     let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
     let before = scrape::scrape(&client, sut.base_url()).await;

@@ -15,12 +15,16 @@
 mod docker;
 mod native;
 mod script;
+mod sql;
 
 use std::time::{Duration, Instant, SystemTime};
 
 use sqlx::Connection;
 
 pub use docker::ROOT as DOCKER_ROOT;
+pub use sql::{COUNTED_TABLES, row_counts};
+
+use sql::{connect, connect_to, quote};
 
 use crate::{Backend, ControlError, ProvisionError, Server, server::Inner};
 
@@ -185,15 +189,6 @@ enum Place {
     Native(native::NativePlace),
     Docker(docker::DockerPlace),
 }
-
-/// Tables whose rows a drill counts before and after.
-pub const COUNTED_TABLES: [&str; 5] = [
-    "tenants",
-    "users",
-    "employees",
-    "attendance",
-    "leave_requests",
-];
 
 impl BackupSite {
     /// Makes the backup directories and, for `basebackup+wal`, turns archiving on (a restart:
@@ -460,53 +455,4 @@ impl BackupSite {
             Place::Docker(p) => p.sh(server, what, body).await,
         }
     }
-}
-
-/// Rows per table of [`COUNTED_TABLES`] (a table that cannot be read, e.g. after a dropped
-/// database, counts as `None`).
-pub async fn row_counts(server: &Server) -> Vec<(&'static str, Option<u64>)> {
-    let mut out = Vec::new();
-    let mut conn = connect(server).await.ok();
-    for table in COUNTED_TABLES {
-        let count = match conn.as_mut() {
-            Some(c) => {
-                // Table names from the constant list above.
-                let sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"));
-                sqlx::query_scalar::<_, i64>(sql)
-            }
-            .fetch_one(c)
-            .await
-            .ok()
-            .and_then(|n| u64::try_from(n).ok()),
-            None => None,
-        };
-        out.push((table, count));
-    }
-    out
-}
-
-async fn connect(server: &Server) -> Result<sqlx::PgConnection, BackupError> {
-    connect_to(server, "postgres").await
-}
-
-async fn connect_to(server: &Server, database: &str) -> Result<sqlx::PgConnection, BackupError> {
-    let mut url = server.url().clone();
-    url.set_path(database);
-    let attempt = sqlx::PgConnection::connect(url.as_str());
-    match tokio::time::timeout(Duration::from_secs(10), attempt).await {
-        Ok(result) => result.map_err(|error| BackupError::Sql {
-            what: "connecting to Postgres",
-            error,
-        }),
-        Err(_) => Err(BackupError::Tool {
-            what: "connecting to Postgres".into(),
-            status: "timeout".into(),
-            output: "no answer within 10 s".into(),
-        }),
-    }
-}
-
-/// A SQL string literal.
-fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
