@@ -312,7 +312,7 @@ pub fn section(
         strategy: Some(drill.spec.strategy),
         disaster: Some(drill.spec.disaster),
         archive_timeout_us: (drill.spec.strategy == DrillStrategy::BaseBackupWal)
-            .then(|| drill.spec.archive_timeout.as_micros() as u64),
+            .then_some(drill.spec.archive_timeout.as_micros() as u64),
         backups: log
             .backups
             .iter()
