@@ -75,6 +75,9 @@ fn subject(t: &ThresholdResult) -> String {
         Metric::LedgerDuplicated => "duplicated writes",
         Metric::LedgerAcked => "acknowledged writes",
         Metric::RecoveryTime => "time to recover after the fault",
+        Metric::DrillRto => "time from the disaster until the restored service answered",
+        Metric::DrillRpo => "data-loss window of the restore",
+        Metric::DrillLost => "acknowledged writes lost by the restore",
         other @ (Metric::ProbeLeaks | Metric::ProbeFailures | Metric::AlertsFired) => other.name(),
     };
     match (&t.endpoint, t.tenant.as_deref()) {

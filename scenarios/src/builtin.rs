@@ -6,7 +6,7 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 12] = [
+const BUILTINS: [(&str, &str); 13] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
@@ -20,6 +20,11 @@ const BUILTINS: [(&str, &str); 12] = [
     ("pg-reset", include_str!("../builtin/pg-reset.toml")),
     ("service-kill", include_str!("../builtin/service-kill.toml")),
     ("durability", include_str!("../builtin/durability.toml")),
+    // A drill: backups under load, a disaster, a restore; RTO and RPO measured.
+    (
+        "backup-restore",
+        include_str!("../builtin/backup-restore.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

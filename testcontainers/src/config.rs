@@ -82,6 +82,9 @@ pub struct ProvisionConfig {
     pub changes: SystemChanges,
     /// Who hears about set-up steps (stderr by default; the CLI shows a live line).
     pub observer: Observer,
+    /// A backup drill will run: the docker backend mounts a volume for the WAL archive and the
+    /// backups into Postgres's container, so that a new container can restore from them.
+    pub backup_volume: bool,
 }
 
 impl Default for ProvisionConfig {
@@ -96,6 +99,7 @@ impl Default for ProvisionConfig {
             ready_timeout: Duration::from_secs(60),
             changes: SystemChanges::Allowed,
             observer: Observer::default(),
+            backup_volume: false,
         }
     }
 }

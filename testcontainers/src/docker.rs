@@ -215,6 +215,10 @@ pub struct DockerServer {
     /// `None` once removed by [`DockerServer::remove`]; otherwise testcontainers removes it
     /// when this is dropped.
     container: Option<ContainerAsync<GenericImage>>,
+    /// The image it was started from (a restored server is started from the same one).
+    image: ImageSpec,
+    /// A backup drill's named volume, removed with the last container that uses it.
+    volume: Option<String>,
 }
 
 impl std::fmt::Debug for DockerServer {
@@ -227,6 +231,20 @@ impl std::fmt::Debug for DockerServer {
     }
 }
 
+/// What a container needs beyond the defaults: a backup drill's volume, and for a server
+/// restored from a backup, its port, data directory and the step that prepares it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extras {
+    /// A named volume mounted at [`crate::backup`]'s root (WAL archive and backups).
+    pub volume: Option<String>,
+    /// The host port to publish on (the replaced server's); a free one when `None`.
+    pub host_port: Option<u16>,
+    /// `PGDATA` inside the container, when not the image's own.
+    pub pgdata: Option<String>,
+    /// A shell step run as `postgres` before the entrypoint (fills `PGDATA` from a backup).
+    pub prepare: Option<String>,
+}
+
 impl DockerServer {
     /// Creates and starts a container for `role` from `image`, then waits until it answers.
     pub async fn start_new(
@@ -235,17 +253,34 @@ impl DockerServer {
         image: &ImageSpec,
         ready_timeout: Duration,
     ) -> Result<Self, ProvisionError> {
+        Self::start_with(docker, role, image, ready_timeout, Extras::default()).await
+    }
+
+    /// [`DockerServer::start_new`] with [`Extras`].
+    pub(crate) async fn start_with(
+        docker: Docker,
+        role: Role,
+        image: &ImageSpec,
+        ready_timeout: Duration,
+        extras: Extras,
+    ) -> Result<Self, ProvisionError> {
         // Once per process, like the native backend's lease sweep.
         static SWEPT: tokio::sync::OnceCell<usize> = tokio::sync::OnceCell::const_new();
         SWEPT.get_or_init(|| reap_orphan_containers(&docker)).await;
-        let host_port = free_loopback_port()?;
+        let host_port = match extras.host_port {
+            Some(port) => port,
+            None => free_loopback_port()?,
+        };
         let container_port = role.default_port();
         let (name, tag) = image
             .reference
             .rsplit_once(':')
             .unwrap_or((image.reference.as_str(), "latest"));
-        let mut request = GenericImage::new(name, tag)
-            .with_wait_for(WaitFor::Nothing)
+        let mut generic = GenericImage::new(name, tag).with_wait_for(WaitFor::Nothing);
+        if extras.prepare.is_some() {
+            generic = generic.with_entrypoint("sh");
+        }
+        let mut request = generic
             .with_mapped_port(host_port, container_port.tcp())
             .with_label(LABEL, std::process::id().to_string())
             .with_label(OWNER_START_LABEL, owner_start())
@@ -271,6 +306,25 @@ impl DockerServer {
                 .with_cmd(["postgres", "-c", "fsync=off", "-c", "max_connections=300"]),
             (ImageFlavour::Official, Role::Redis) => request,
         };
+        if let Some(volume) = &extras.volume {
+            request = request.with_mount(testcontainers::core::Mount::volume_mount(
+                volume.clone(),
+                crate::backup::DOCKER_ROOT,
+            ));
+        }
+        if let Some(pgdata) = &extras.pgdata {
+            request = request.with_env_var("PGDATA", pgdata.clone());
+        }
+        if let Some(prepare) = &extras.prepare {
+            // The image's entrypoint runs after the step, as PID 1 (exec), so stop signals
+            // still reach Postgres.
+            let script = format!(
+                "setpriv --reuid=postgres --regid=postgres --init-groups sh -c \"$0\" && \
+                 exec {} postgres",
+                crate::local_image::ENTRYPOINT_PATH
+            );
+            request = request.with_cmd(["-c".to_owned(), script, prepare.clone()]);
+        }
         let container = request
             .start()
             .await
@@ -288,6 +342,8 @@ impl DockerServer {
             ready_timeout,
             docker,
             container: Some(container),
+            image: image.clone(),
+            volume: extras.volume,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -375,7 +431,62 @@ impl DockerServer {
             // A paused container cannot be removed without force; testcontainers forces.
             container.rm().await.map_err(|e| failed("remove", e))?;
         }
+        if let Some(volume) = self.volume.take() {
+            // Still in use by the other server of a drill: the last one removes it.
+            let _ = self
+                .docker
+                .remove_volume(
+                    &volume,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
+                .await;
+        }
         Ok(())
+    }
+
+    /// The image it runs.
+    pub(crate) fn image(&self) -> &ImageSpec {
+        &self.image
+    }
+
+    /// The drill volume, if it has one.
+    pub(crate) fn volume(&self) -> Option<&str> {
+        self.volume.as_deref()
+    }
+
+    /// The engine.
+    pub(crate) fn engine(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The configured readiness deadline.
+    pub(crate) fn ready_timeout(&self) -> Duration {
+        self.ready_timeout
+    }
+
+    /// Runs `cmd` inside the container to its end: exit code and output (stdout, then stderr).
+    pub(crate) async fn exec(
+        &self,
+        cmd: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> Result<(i64, String), ControlError> {
+        use testcontainers::core::{CmdWaitFor, ExecCommand};
+        let container = self.container("exec")?;
+        let command = ExecCommand::new(cmd)
+            .with_env_vars(env)
+            .with_cmd_ready_condition(CmdWaitFor::exit());
+        let mut result = container
+            .exec(command)
+            .await
+            .map_err(|e| failed("exec", e))?;
+        let mut out = result.stdout_to_vec().await.unwrap_or_default();
+        out.extend(result.stderr_to_vec().await.unwrap_or_default());
+        let code = result
+            .exit_code()
+            .await
+            .map_err(|e| failed("exec", e))?
+            .unwrap_or(-1);
+        Ok((code, String::from_utf8_lossy(&out).into_owned()))
     }
 }
 

@@ -16,6 +16,7 @@
 //! This crate depends on no other workspace crate: the service's tests and the harness both
 //! use it.
 
+pub mod backup;
 pub mod config;
 pub mod detect;
 pub mod docker;

@@ -35,8 +35,20 @@ impl Stack {
                 redis,
             } => {
                 let timeout = config.ready_timeout;
+                let extras = crate::docker::Extras {
+                    volume: config
+                        .backup_volume
+                        .then(|| format!("gauntlet-drill-{}-{}", std::process::id(), unique())),
+                    ..Default::default()
+                };
                 let (pg, rd) = tokio::try_join!(
-                    DockerServer::start_new(docker.clone(), Role::Postgres, &postgres, timeout),
+                    DockerServer::start_with(
+                        docker.clone(),
+                        Role::Postgres,
+                        &postgres,
+                        timeout,
+                        extras
+                    ),
                     DockerServer::start_new(docker, Role::Redis, &redis, timeout),
                 )?;
                 (
@@ -109,4 +121,14 @@ impl Stack {
             }
         }
     }
+}
+
+/// A number no other drill volume of this process has.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos) * 1000 + NEXT.fetch_add(1, Ordering::Relaxed)
 }

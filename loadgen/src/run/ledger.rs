@@ -47,13 +47,22 @@ pub fn add_default_thresholds(thresholds: &mut Vec<Threshold>) {
     }
 }
 
+/// The ledger read back: the section, and the ids of the acknowledged writes it found lost.
+pub struct ReadBack {
+    /// The report's ledger section.
+    pub section: LedgerSection,
+    /// Ids of every lost acknowledged write (the section names a few).
+    pub lost_ids: BTreeSet<String>,
+}
+
 /// Reads every ledgered write back and fills the ledger section.
 pub async fn verify(
     writes: Vec<Write>,
     base_url: &str,
     fixture: &Fixture,
     postgres: &url::Url,
-) -> anyhow::Result<LedgerSection> {
+) -> anyhow::Result<ReadBack> {
+    let mut lost_ids = BTreeSet::new();
     let acked: Vec<&Write> = writes
         .iter()
         .filter(|w| w.acked && w.id.is_some())
@@ -82,6 +91,7 @@ pub async fn verify(
             section.verified += 1;
         } else {
             section.lost += 1;
+            lost_ids.insert(id.to_owned());
             if section.examples.len() < MAX_EXAMPLES {
                 let missing = if in_db { "the API" } else { "Postgres" };
                 section.examples.push(format!(
@@ -107,7 +117,7 @@ pub async fn verify(
         .iter()
         .filter(|w| db.keys.contains_key(&w.idempotency_key))
         .count() as u64;
-    Ok(section)
+    Ok(ReadBack { section, lost_ids })
 }
 
 /// What Postgres holds for the ledgered writes.
@@ -210,7 +220,7 @@ async fn read_api(base_url: &str, fixture: &Fixture, acked: &[&Write]) -> BTreeM
     out
 }
 
-async fn login_hr_admin(
+pub(crate) async fn login_hr_admin(
     client: &reqwest::Client,
     base_url: &str,
     fixture: &Fixture,

@@ -7,15 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use gauntlet_reports::model::{Backend, Wiring};
-use gauntlet_scenarios::LoadPlan;
 use gauntlet_scenarios::personas::{Ctx, RequestSink};
 
 use super::recorder::Recorder;
 use super::signal::Interrupt;
 use super::sut::Sut;
 use super::{
-    RunConfig, attack, chaos, flood, judge, ledger, monitor, now_unix_us, probe, progress, raw,
-    scrape,
+    Prepared, RunConfig, attack, chaos, drill, flood, judge, ledger, monitor, now_unix_us, probe,
+    progress, raw, scrape,
 };
 use crate::logging::service_log::ServiceLog;
 
@@ -33,6 +32,8 @@ pub(super) struct Measured {
     pub(super) local: bool,
     pub(super) chaos: chaos::ChaosLog,
     pub(super) ledger: Option<gauntlet_reports::model::LedgerSection>,
+    /// The drill's section, for a drill.
+    pub(super) drill: Option<gauntlet_reports::model::DrillSection>,
     /// The probe catalogue's results before and after the load.
     pub(super) sweeps: Vec<gauntlet_reports::model::ProbeResult>,
     /// The noisy neighbour's flood, when the plan had one.
@@ -44,12 +45,14 @@ pub(super) struct Measured {
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
 pub(super) async fn measure(
     config: &RunConfig,
-    plan: &LoadPlan,
-    faults: &[chaos::Planned],
+    prepared: &Prepared,
     sut: Sut,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Measured {
+    let (plan, faults) = (&prepared.plan, &prepared.chaos[..]);
+    // Before any load: turning WAL archiving on restarts Postgres.
+    let drill_site = drill::site(prepared.drill.as_ref(), sut.stack()).await;
     let client = reqwest::Client::new();
     let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
     let before = scrape::scrape(&client, sut.base_url()).await;
@@ -92,6 +95,8 @@ pub(super) async fn measure(
         load_over.store(true, Ordering::Relaxed);
         out
     };
+    let service = (sut.base_url(), sut.fixture());
+    let attack = drill::alongside(drill_site, service, &recorder, attack);
     let flooding = async {
         match &flood {
             Some(f) => Some(flood::run(f, sut.base_url(), &recorder, started, &load_over).await),
@@ -99,7 +104,7 @@ pub(super) async fn measure(
         }
     };
     let both = async { tokio::join!(attack, flooding) };
-    let ((goose, flooded), chaos) =
+    let (((goose, drill_log), flooded), chaos) =
         chaos::alongside(faults, sut.chaos_handles(), &recorder, both).await;
     keeper.abort();
     let monitored = monitor.stop().await;
@@ -109,11 +114,12 @@ pub(super) async fn measure(
     }
     let finished_unix_us = now_unix_us();
     let after = scrape::scrape(&client, sut.base_url()).await;
-    let ledger = match &sut {
+    let writes = recorder.take_writes();
+    let read_back = match &sut {
         Sut::Local(s) => match s.stack() {
             Some(stack) => {
-                let writes = recorder.take_writes();
-                ledger::verify(writes, &s.base_url, &s.fixture, stack.postgres.url())
+                let plain = writes.iter().map(|(w, _)| w.clone()).collect();
+                ledger::verify(plain, &s.base_url, &s.fixture, stack.postgres.url())
                     .await
                     .inspect_err(
                         |e| tracing::warn!(error = %format!("{e:#}"), "ledger not read back"),
@@ -124,11 +130,22 @@ pub(super) async fn measure(
         },
         Sut::Remote { .. } => None,
     };
+    let lost = read_back.as_ref().map(|r| &r.lost_ids);
+    let drill = prepared
+        .drill
+        .as_ref()
+        .zip(drill_log.as_ref())
+        .map(|(d, log)| drill::section(d, log, &writes, lost, started));
+    let ledger = read_back.map(|r| r.section);
     sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
     let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
     // A child service's CPU is its own, not the generator's.
     let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
     sut.stop().await;
+    // The restored server served the read-back and the sweeps; it goes after the service.
+    if let Some(server) = drill_log.and_then(|l| l.restored) {
+        let _ = server.shutdown().await;
+    }
     Measured {
         recorder,
         goose,
@@ -145,6 +162,7 @@ pub(super) async fn measure(
         local,
         chaos,
         ledger,
+        drill,
         sweeps,
         flooded,
         tenant_meta,

@@ -19,6 +19,7 @@ mod baseline;
 pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
+pub mod drill;
 mod flood;
 pub mod generator;
 mod judge;
@@ -110,6 +111,8 @@ struct Prepared {
     remote_fixture: Option<Fixture>,
     out_dir: PathBuf,
     chaos: Vec<chaos::Planned>,
+    /// The backup-and-restore drill, when the spec has one.
+    drill: Option<drill::Planned>,
     /// The service runs in a child process (the flag or the spec asked for it).
     service_process: bool,
 }
@@ -199,7 +202,13 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     if let Some(fixture) = &remote_fixture {
         flood::Flood::plan(&plan, fixture).map_err(Failure::bad_input)?;
     }
-    if local {
+    let drill = spec
+        .drill()
+        .map(|d| drill::plan(d, config.duration_scale, plan.total_duration));
+    if drill.is_some() {
+        drill::refuse_without_own_servers(config)?;
+        drill::add_default_thresholds(&mut thresholds);
+    } else if local {
         ledger::add_default_thresholds(&mut thresholds);
     }
     let out_dir = config
@@ -213,6 +222,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         remote_fixture,
         out_dir,
         chaos,
+        drill,
         service_process,
     })
 }
@@ -246,15 +256,7 @@ async fn attack_and_record(
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
-    let m = measure::measure(
-        config,
-        &prepared.plan,
-        &prepared.chaos,
-        sut,
-        interrupt,
-        raw_samples,
-    )
-    .await;
+    let m = measure::measure(config, prepared, sut, interrupt, raw_samples).await;
     let goose = m
         .goose
         .context("running the attack")
@@ -290,6 +292,9 @@ async fn attack_and_record(
     chaos_report::fill(&mut report, m.chaos);
     if let Some(ledger) = m.ledger {
         report.ledger = ledger;
+    }
+    if let Some(drill) = m.drill {
+        report.drill = drill;
     }
     align_stages(&mut report, m.recorder.plan_started_unix_us());
     let mon = &m.monitored;

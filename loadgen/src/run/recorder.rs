@@ -39,8 +39,9 @@ pub struct Recorder {
     /// `--raw-samples`: every sample the run records also goes to the CSV writer. Only sent
     /// to while `run` is locked and present, so the file holds exactly what the report counts.
     raw: Mutex<Option<RawSamples>>,
-    /// Ledgered writes (acknowledged or unanswered), for the read-back after the attack.
-    writes: Mutex<Vec<Write>>,
+    /// Ledgered writes (acknowledged or unanswered) with the unix time (µs) their answer
+    /// arrived, for the read-back after the attack (a drill dates what it lost by it).
+    writes: Mutex<Vec<(Write, u64)>>,
     /// The noisy neighbour is flooding: requests count in the per-tenant figures of its window.
     flooding: AtomicBool,
 }
@@ -133,8 +134,8 @@ impl Recorder {
         self.flooding.store(on, Ordering::Relaxed);
     }
 
-    /// Takes the ledgered writes out.
-    pub fn take_writes(&self) -> Vec<Write> {
+    /// Takes the ledgered writes out, each with the unix time (µs) its answer arrived.
+    pub fn take_writes(&self) -> Vec<(Write, u64)> {
         std::mem::take(&mut *self.writes.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
@@ -219,8 +220,9 @@ impl RequestSink for Recorder {
     }
 
     fn write(&self, write: &Write) {
+        let at = super::now_unix_us();
         let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        writes.push(write.clone());
+        writes.push((write.clone(), at));
     }
 
     fn probe(&self, kind: &'static str, name: &'static str, verdict: ProbeVerdict) {

@@ -68,6 +68,14 @@ impl Sut {
         }
     }
 
+    /// The provisioned servers, when the run owns them.
+    pub(super) fn stack(&self) -> Option<&gauntlet_testcontainers::Stack> {
+        match self {
+            Sut::Local(s) => s.stack(),
+            Sut::Remote { .. } => None,
+        }
+    }
+
     pub(super) fn chaos_handles(&self) -> chaos::Handles<'_> {
         match self {
             Sut::Local(s) => chaos::Handles {
@@ -105,6 +113,11 @@ pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<
                 },
                 defects: local::defects_from_env().map_err(Failure::infrastructure)?,
                 operator_token: None,
+            };
+            // A drill's docker Postgres gets a volume for its archive and backups.
+            let provision = &gauntlet_testcontainers::ProvisionConfig {
+                backup_volume: prepared.drill.is_some(),
+                ..provision.clone()
             };
             let service = local::start(Dependencies::Provision(provision), options)
                 .await

@@ -64,7 +64,9 @@ pub fn for_run(spec: &ScenarioSpec, probes: bool) -> Result<Vec<Threshold>, Thre
     if probes && !covers(Metric::ProbeLeaks) {
         defaults.push(DEFAULT_LEAKS);
     }
+    // A drill is an outage by design, like a fault.
     let healthy_run = spec.chaos().is_empty()
+        && spec.drill().is_none()
         && matches!(
             spec.kind(),
             ScenarioKind::Smoke | ScenarioKind::Load | ScenarioKind::Endurance

@@ -5,6 +5,7 @@ mod baseline;
 mod browser;
 mod chaos;
 mod cli;
+mod drill;
 mod fuzz;
 mod merge;
 mod noise;

@@ -10,6 +10,7 @@
 //!   renders, byte for byte the same.
 
 mod baseline;
+mod drill;
 mod noise;
 mod run;
 mod scenario;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::threshold::{Metric, Op};
 
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
+pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
     MAX_SERIES_POINTS,
@@ -104,6 +106,10 @@ pub struct Report {
     /// The noisy-neighbour flood, when the scenario had one. Defaulted when absent.
     #[serde(default)]
     pub noisy_neighbour: NoisyNeighbourSection,
+    /// The backup-and-restore drill's measurements (RTO, RPO, backups); `enabled: false` for
+    /// every other run. Defaulted when absent, like `scenario_results`.
+    #[serde(default)]
+    pub drill: DrillSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -391,6 +397,7 @@ impl Report {
             tenants: Vec::new(),
             tenants_during_flood: Vec::new(),
             noisy_neighbour: NoisyNeighbourSection::default(),
+            drill: DrillSection::default(),
         }
     }
 

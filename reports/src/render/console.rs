@@ -38,6 +38,7 @@ pub fn render(r: &Report, files: &[(&str, &str)]) -> String {
     {
         let _ = writeln!(out, "  ! {reason}");
     }
+    drill(&mut out, r);
     thresholds(&mut out, r);
     endpoints(&mut out, r);
     if !files.is_empty() {
@@ -48,6 +49,26 @@ pub fn render(r: &Report, files: &[(&str, &str)]) -> String {
         }
     }
     out
+}
+
+/// One line of a drill's measured RTO and RPO (or why there are none).
+fn drill(out: &mut String, r: &Report) {
+    let d = &r.drill;
+    if !d.enabled {
+        return;
+    }
+    let or_dash = |v: Option<u64>| v.map_or_else(|| "—".to_owned(), duration_us);
+    let _ = writeln!(
+        out,
+        "  drill: RTO {}, RPO {} ({} acknowledged writes lost), restore {}",
+        or_dash(d.rto_us),
+        or_dash(d.rpo_us),
+        d.lost.map_or_else(|| "—".to_owned(), |n| n.to_string()),
+        or_dash(d.restore_duration_us)
+    );
+    if let Some(why) = &d.failure {
+        let _ = writeln!(out, "  ! the drill failed: {why}");
+    }
 }
 
 fn thresholds(out: &mut String, r: &Report) {

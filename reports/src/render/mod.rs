@@ -12,6 +12,7 @@ mod chaos;
 mod charts;
 pub mod console;
 mod document;
+mod drill;
 pub mod html;
 pub mod junit;
 pub mod markdown;

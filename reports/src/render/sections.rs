@@ -20,6 +20,7 @@ pub(crate) fn document(r: &Report) -> Document {
         super::scenario::trends(r),
         super::tenants::section(r),
         probes(r),
+        super::drill::section(r),
         super::chaos::section(r),
         super::chaos::ledger(&r.ledger),
         alerts(r),

@@ -207,6 +207,7 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
                 )
             })
         }
+        Metric::DrillRto | Metric::DrillRpo | Metric::DrillLost => observe_drill(t.metric, report),
         Metric::AlertsFired => {
             if !report.alerts.enabled {
                 return Err("no data: alerts were not monitored".to_owned());
@@ -214,6 +215,25 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             Ok(report.alerts.fired() as f64)
         }
     }
+}
+
+/// A drill that failed has no honest figures: every `drill.*` threshold fails with its reason.
+fn observe_drill(metric: Metric, report: &Report) -> Result<f64, String> {
+    let d = &report.drill;
+    if !d.enabled {
+        return Err("no data: the run was not a backup drill".to_owned());
+    }
+    if let Some(why) = &d.failure {
+        return Err(format!("the drill failed: {why}"));
+    }
+    let value = match metric {
+        Metric::DrillRto => d.rto_us,
+        Metric::DrillRpo => d.rpo_us,
+        _ => d.lost,
+    };
+    value
+        .map(|v| v as f64)
+        .ok_or_else(|| "no data: the drill did not get that far".to_owned())
 }
 
 fn observe_http(t: &Threshold, m: HttpMetric, report: &Report) -> Result<f64, String> {

@@ -9,11 +9,11 @@
 //! PHASE     := baseline | fault | recovery
 //! METRIC    := http.(p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited)
 //!            | probes.(leaks|failures) | ledger.(lost|duplicated|acked)
-//!            | recovery.time | alerts.fired | noisy_neighbour.rate_limited
+//!            | recovery.time | alerts.fired | noisy_neighbour.rate_limited | drill.(rto|rpo|lost)
 //! TENANT    := a tenant's label ([A-Za-z0-9_-]+) | "*"   (each tenant but the noisy neighbour)
 //! STAT      := p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited
 //! OP        := < | <= | > | >= | == | !=
-//! UNIT      := us | ms | s | m        (latency metrics and recovery.time: required)
+//! UNIT      := us | ms | s | m | h    (latency metrics, recovery.time, drill.rto|rpo: required)
 //!            | %                     (error_rate: optional, a bare number is a fraction)
 //! ```
 //!
@@ -114,10 +114,16 @@ pub enum Metric {
     AlertsFired,
     /// `noisy_neighbour.rate_limited`: the share of the flood answered 429.
     NoisyNeighbourRateLimited,
+    /// `drill.rto`: from a drill's disaster until the service answered with restored data.
+    DrillRto,
+    /// `drill.rpo`: a drill's data-loss window.
+    DrillRpo,
+    /// `drill.lost`: acknowledged writes a drill's restore lost.
+    DrillLost,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 19] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 22] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -140,6 +146,9 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 19] = [
         "noisy_neighbour.rate_limited",
         Metric::NoisyNeighbourRateLimited,
     ),
+    ("drill.rto", Metric::DrillRto),
+    ("drill.rpo", Metric::DrillRpo),
+    ("drill.lost", Metric::DrillLost),
 ];
 
 impl Metric {
@@ -161,7 +170,9 @@ impl Metric {
             }
             Metric::Http(H::Rps) => ValueUnit::PerSecond,
             Metric::Http(H::Count) => ValueUnit::Count,
-            Metric::Http(_) | Metric::RecoveryTime => ValueUnit::Microseconds,
+            Metric::Http(_) | Metric::RecoveryTime | Metric::DrillRto | Metric::DrillRpo => {
+                ValueUnit::Microseconds
+            }
             _ => ValueUnit::Count,
         }
     }
@@ -293,6 +304,8 @@ pub enum Suffix {
     Seconds,
     /// `m`
     Minutes,
+    /// `h` (a drill's RTO and RPO are claimed in hours)
+    Hours,
     /// `%`
     Percent,
 }
@@ -306,6 +319,7 @@ impl Suffix {
             Suffix::Millis => "ms",
             Suffix::Seconds => "s",
             Suffix::Minutes => "m",
+            Suffix::Hours => "h",
             Suffix::Percent => "%",
         }
     }
@@ -317,6 +331,7 @@ impl Suffix {
             Suffix::Millis => 1e3,
             Suffix::Seconds => 1e6,
             Suffix::Minutes => 60e6,
+            Suffix::Hours => 3600e6,
             Suffix::Percent => 0.01,
         }
     }

@@ -44,7 +44,7 @@ pub enum ParseErrorKind {
     #[error("expected a number")]
     ExpectedNumber,
     /// The unit suffix is not known.
-    #[error("unknown unit (expected us, ms, s, m or %)")]
+    #[error("unknown unit (expected us, ms, s, m, h or %)")]
     UnknownUnit,
     /// The unit does not fit the metric (e.g. `ms` on a count).
     #[error("unit does not fit the metric: {0}")]
@@ -332,6 +332,7 @@ fn parse_suffix(c: &mut Cursor<'_>, metric: Metric) -> Result<Suffix, ThresholdP
         "ms" => Suffix::Millis,
         "s" => Suffix::Seconds,
         "m" => Suffix::Minutes,
+        "h" => Suffix::Hours,
         "%" => Suffix::Percent,
         _ => {
             c.pos = at;
@@ -348,7 +349,7 @@ fn parse_suffix(c: &mut Cursor<'_>, metric: Metric) -> Result<Suffix, ThresholdP
     }
     c.pos = at;
     let why = match metric.unit() {
-        ValueUnit::Microseconds => "a time needs a unit: us, ms, s or m",
+        ValueUnit::Microseconds => "a time needs a unit: us, ms, s, m or h",
         ValueUnit::Ratio => "a rate takes % or a plain fraction",
         ValueUnit::Count | ValueUnit::PerSecond => "this metric takes a plain number",
     };

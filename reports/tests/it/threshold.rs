@@ -88,7 +88,7 @@ fn errors_carry_kind_offset_column_and_offending_text() {
     assert_eq!(
         err("http.p95 < 300"),
         (
-            ParseErrorKind::UnitMismatch("a time needs a unit: us, ms, s or m"),
+            ParseErrorKind::UnitMismatch("a time needs a unit: us, ms, s, m or h"),
             14,
             15,
             "end of input".into()
@@ -98,7 +98,13 @@ fn errors_carry_kind_offset_column_and_offending_text() {
         err("http.p95 < 300ms extra"),
         (ParseErrorKind::TrailingInput, 17, 18, "extra".into())
     );
-    assert_eq!(err("http.p95 < 3h").0, ParseErrorKind::UnknownUnit);
+    assert_eq!(err("http.p95 < 3d").0, ParseErrorKind::UnknownUnit);
+    // Hours are a time unit (a drill's claims are written in them), and only a time's.
+    assert_eq!(parse_threshold("drill.rto < 2h").unwrap().limit, 7_200e6);
+    assert_eq!(
+        err("drill.lost < 2h").0,
+        ParseErrorKind::UnitMismatch("this metric takes a plain number")
+    );
     assert_eq!(
         err("http.rps > 5%").0,
         ParseErrorKind::UnitMismatch("this metric takes a plain number")

@@ -163,6 +163,25 @@ pub enum Problem {
         /// Sum of all stage durations.
         total: Duration,
     },
+    /// A drill's disaster is not inside the load, or no backup can be taken before it.
+    #[error(
+        "the disaster at {at:?} must come after the first backup (at 0 s) and before the stages end at {total:?}"
+    )]
+    DisasterOutsideLoad {
+        /// The configured offset.
+        at: Duration,
+        /// Sum of all stage durations.
+        total: Duration,
+    },
+    /// A drill setting that only one strategy reads was given for the other.
+    #[error("`{field}` only applies to strategy \"basebackup+wal\" (WAL archiving)")]
+    OnlyForWal {
+        /// The field.
+        field: &'static str,
+    },
+    /// `archive_timeout` is below Postgres's one-second resolution, or not whole seconds.
+    #[error("archive_timeout must be whole seconds, at least 1s (Postgres's unit)")]
+    ArchiveTimeout,
 }
 
 fn path_prefix(path: &str) -> String {

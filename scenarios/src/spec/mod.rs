@@ -7,6 +7,7 @@
 //! 3. serde reads the [`raw`] shape (unknown fields, wrong types) and [`validate`] checks the
 //!    values (durations, user counts, weights) using the spans it kept.
 
+mod drill;
 mod error;
 mod model;
 mod noisy;
@@ -16,10 +17,11 @@ mod validate;
 
 use std::path::Path;
 
+pub use drill::DEFAULT_ARCHIVE_TIMEOUT;
 pub use error::{Problem, SpecError, line_column};
 pub use model::{
-    PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
-    ThinkTime, Threshold, UserTarget,
+    ArchiveHealth, Drill, DrillDisaster, DrillStrategy, PersonaWeights, ProfileName, ProfileSize,
+    ScenarioKind, ScenarioSpec, Stage, StageKind, ThinkTime, Threshold, UserTarget,
 };
 pub use noisy::{FloodRate, MAX_FLOOD_FRACTION, MAX_FLOOD_RPS, NoisyNeighbour};
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};

@@ -175,6 +175,40 @@ impl Default for ThinkTime {
     }
 }
 
+/// A drill's strategy and disaster are the report's own enums (the drill section names them),
+/// one definition rather than two kept in step.
+pub use gauntlet_reports::model::{DrillDisaster, DrillStrategy};
+
+/// What the WAL archive command does: copy, or the seeded silent failure that a drill must
+/// catch (`archive = "silently_broken"`: exits 0 without copying).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveHealth {
+    /// Every finished WAL segment is copied into the archive.
+    #[default]
+    Copy,
+    /// SEEDED FAULT: the command exits 0 without copying.
+    SilentlyBroken,
+}
+
+/// `[drill]`: backups on a schedule while the load runs, a disaster at a planned offset, a
+/// restore into a new server, with RTO and RPO measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    /// How backups are taken.
+    pub strategy: DrillStrategy,
+    /// The first backup at the start of the load, then one every this long (scaled).
+    pub backup_every: Duration,
+    /// `archive_timeout` of the server (WAL strategy; not scaled: it is a server setting).
+    pub archive_timeout: Duration,
+    /// What destroys the data.
+    pub disaster: DrillDisaster,
+    /// When, from the start of the load (scaled).
+    pub disaster_at: Duration,
+    /// The archive command's health (a seeded fault for the drill's own tests).
+    pub archive: ArchiveHealth,
+}
+
 /// A threshold exactly as written; the reports crate parses it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
@@ -219,6 +253,7 @@ pub struct ScenarioSpec {
     pub(crate) chaos_spans: Vec<Range<usize>>,
     pub(crate) service_process: bool,
     pub(crate) noisy_neighbour: Option<super::noisy::NoisyNeighbour>,
+    pub(crate) drill: Option<Drill>,
 }
 
 impl ScenarioSpec {
@@ -303,6 +338,11 @@ impl ScenarioSpec {
     /// The noisy-neighbour flood, when the spec has a `[noisy_neighbour]` section.
     pub fn noisy_neighbour(&self) -> Option<&super::noisy::NoisyNeighbour> {
         self.noisy_neighbour.as_ref()
+    }
+
+    /// The backup-and-restore drill (`[drill]`), when the spec is one.
+    pub fn drill(&self) -> Option<&Drill> {
+        self.drill.as_ref()
     }
 
     /// Sum of the unscaled stage durations.

@@ -41,6 +41,7 @@ pub(crate) struct RawSpec {
     #[serde(default)]
     pub service_process: bool,
     pub noisy_neighbour: Option<RawNoisyNeighbour>,
+    pub drill: Option<RawDrill>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +49,19 @@ pub(crate) struct RawSpec {
 pub(crate) struct RawNoisyNeighbour {
     pub stage: Spanned<String>,
     pub rate: Option<Spanned<String>>,
+}
+
+/// `[drill]`: a backup-and-restore drill run beside the load.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDrill {
+    pub strategy: super::model::DrillStrategy,
+    pub backup_every: Spanned<String>,
+    pub archive_timeout: Option<Spanned<String>>,
+    pub disaster: super::model::DrillDisaster,
+    pub disaster_at: Spanned<String>,
+    #[serde(default)]
+    pub archive: super::model::ArchiveHealth,
 }
 
 /// Per-profile overrides; a profile not named here keeps its built-in size.

@@ -91,6 +91,11 @@ impl Ctx<'_> {
             chaos_spans,
             service_process: raw.service_process,
             noisy_neighbour,
+            drill: raw
+                .drill
+                .as_ref()
+                .map(|d| self.drill(d, total))
+                .transpose()?,
         })
     }
 
@@ -102,7 +107,11 @@ impl Ctx<'_> {
         Ok(text.to_owned())
     }
 
-    fn duration(&self, value: &Spanned<String>, path: &str) -> Result<Duration, SpecError> {
+    pub(super) fn duration(
+        &self,
+        value: &Spanned<String>,
+        path: &str,
+    ) -> Result<Duration, SpecError> {
         let text = value.get_ref();
         let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
             let problem = Problem::InvalidDuration {
@@ -121,7 +130,7 @@ impl Ctx<'_> {
         Ok(parsed)
     }
 
-    fn positive_duration(
+    pub(super) fn positive_duration(
         &self,
         value: &Spanned<String>,
         path: &str,

@@ -3,7 +3,7 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 13] = [
     "smoke",
     "load",
     "stress",
@@ -16,6 +16,7 @@ const NAMES: [&str; 12] = [
     "pg-reset",
     "service-kill",
     "durability",
+    "backup-restore",
 ];
 
 #[test]

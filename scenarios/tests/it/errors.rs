@@ -374,3 +374,51 @@ fn unknown_fault_target_or_attribute_names_line_and_field() {
         assert!(err.contains(field), "{err}");
     }
 }
+
+/// VALID (30 s of stages, 36 lines) with a `[drill]` table starting on line 37.
+fn with_drill(drill: &str) -> Result<ScenarioSpec, SpecError> {
+    ScenarioSpec::from_toml_str(&format!("{VALID}\n[drill]\n{drill}"), ORIGIN)
+}
+
+#[test]
+fn a_drill_parses_and_its_mistakes_name_line_and_field() {
+    let base = "strategy = \"basebackup+wal\"\nbackup_every = \"10s\"\n\
+                archive_timeout = \"2s\"\ndisaster = \"bad_delete\"\ndisaster_at = \"20s\"\n";
+    let spec = with_drill(base).expect("a valid drill");
+    let drill = spec.drill().expect("the drill");
+    assert_eq!(drill.archive_timeout, std::time::Duration::from_secs(2));
+    assert_eq!(drill.disaster_at, std::time::Duration::from_secs(20));
+    let cases = [
+        (
+            base.replace("\"20s\"", "\"40s\""),
+            "drill.disaster_at",
+            "before the stages end",
+        ),
+        (
+            base.replace("\"2s\"", "\"1500ms\""),
+            "drill.archive_timeout",
+            "whole seconds",
+        ),
+        (
+            base.replace("basebackup+wal", "pg_dump"),
+            "drill.archive_timeout",
+            "only applies to strategy",
+        ),
+        (
+            base.replace("bad_delete", "meteor"),
+            "drill",
+            "unknown variant `meteor`",
+        ),
+        (
+            base.replace("\"10s\"", "\"0s\""),
+            "drill.backup_every",
+            "zero",
+        ),
+    ];
+    for (text, field, says) in cases {
+        let err = with_drill(&text).expect_err(&text).to_string();
+        assert!(err.starts_with(&format!("{ORIGIN}:")), "{err}");
+        assert!(err.contains(field), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+}

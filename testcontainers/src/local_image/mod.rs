@@ -39,7 +39,7 @@ pub const RECIPE_VERSION: u32 = 1;
 /// Environment variable naming a Debian mirror URI, overriding the host's apt sources.
 pub const MIRROR_ENV: &str = "GAUNTLET_DEBIAN_MIRROR";
 
-const ENTRYPOINT_PATH: &str = "/usr/local/bin/gauntlet-entrypoint";
+pub(crate) const ENTRYPOINT_PATH: &str = "/usr/local/bin/gauntlet-entrypoint";
 const SOURCE_FILES: &[&str] = &["/etc/apt/sources.list"];
 const SOURCE_DIR: &str = "/etc/apt/sources.list.d";
 

@@ -1,8 +1,8 @@
 //! The native backend: `postgres` and `redis-server` as child processes in a temp dir.
 
 pub mod binaries;
-mod postgres;
-mod process;
+pub(crate) mod postgres;
+pub(crate) mod process;
 pub(crate) mod reaper;
 mod redis;
 
@@ -96,6 +96,39 @@ impl NativeServer {
         };
         server.wait_ready().await?;
         Ok(server)
+    }
+
+    /// A Postgres on `port` (the port of the server it replaces, so clients keep their URL)
+    /// serving `data` inside `dir`, which the caller prepared (a restored backup, or a fresh
+    /// copy of the template); waits until it answers.
+    pub(crate) async fn start_postgres_in(
+        dir: TempDir,
+        data: &std::path::Path,
+        port: u16,
+        bins: &NativeBinaries,
+        ready_timeout: Duration,
+    ) -> Result<Self, ProvisionError> {
+        let spec = postgres::launch_spec(bins, data, dir.path(), port)?;
+        let url = format!(
+            "postgres://{user}:{user}@127.0.0.1:{port}/postgres",
+            user = postgres::SUPERUSER
+        );
+        let url = Url::parse(&url).map_err(|e| ProvisionError::InvalidConfig(e.to_string()))?;
+        let process = ManagedProcess::spawn(spec)?;
+        let server = Self {
+            role: Role::Postgres,
+            url,
+            ready_timeout,
+            process,
+            dir,
+        };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    /// The configured readiness deadline.
+    pub(crate) fn ready_timeout(&self) -> Duration {
+        self.ready_timeout
     }
 
     /// The URL clients use; unchanged by any lifecycle control.

@@ -134,12 +134,25 @@ pub fn prepare_instance(
             std::io::Error::other(format!("cp exited with {status}")),
         ));
     }
+    launch_spec(bins, &data, instance_dir, port)
+}
+
+/// The launch spec of a server on the data directory `data` (already in place, owned by the
+/// server account), with its log and socket in `instance_dir`.
+pub fn launch_spec(
+    bins: &NativeBinaries,
+    data: &Path,
+    instance_dir: &Path,
+    port: u16,
+) -> Result<LaunchSpec, ProvisionError> {
+    let account = server_account()?;
+    give_to(instance_dir, account)?;
     let log_path = instance_dir.join("postgres.log");
     std::fs::File::create(&log_path).map_err(|e| ProvisionError::io("creating postgres.log", e))?;
     give_to(&log_path, account)?;
     Ok(LaunchSpec {
         program: bins.postgres.clone(),
-        args: server_args(&data, instance_dir, port),
+        args: server_args(data, instance_dir, port),
         run_as: account,
         log_path,
         stop_signal: Signal::SIGINT,
@@ -174,7 +187,7 @@ fn server_args(data: &Path, socket_dir: &Path, port: u16) -> Vec<String> {
     args
 }
 
-fn give_to(path: &Path, account: Option<(Uid, Gid)>) -> Result<(), ProvisionError> {
+pub(crate) fn give_to(path: &Path, account: Option<(Uid, Gid)>) -> Result<(), ProvisionError> {
     if let Some((uid, gid)) = account {
         chown(path, Some(uid), Some(gid))
             .map_err(|e| ProvisionError::io(format!("chown {}", path.display()), e.into()))?;
