@@ -319,6 +319,9 @@ pub struct ThresholdResult {
     pub phase: Option<PhaseKind>,
     /// Endpoint the threshold is restricted to, if any.
     pub endpoint: Option<String>,
+    /// The alert rule of an `alert.<name>.fired` threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
     /// Comparison operator.
     pub op: Op,
     /// The limit, in `unit`.

@@ -14,6 +14,9 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
     let pass = observed.is_some_and(|v| t.op.holds(v, t.limit));
     let reason = match (pass, observed, reason) {
         (true, _, _) => None,
+        (false, Some(v), _) if t.metric == Metric::AlertFired => {
+            Some(alert_failure(t, v > 0.0, report))
+        }
         (false, Some(v), _) => Some(format!(
             "observed {} but expected {} {}",
             format::value(v, t.metric.unit()),
@@ -27,6 +30,7 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
         metric: t.metric,
         phase: t.phase,
         endpoint: t.endpoint.clone(),
+        alert: t.alert.clone(),
         op: t.op,
         limit: t.limit,
         observed,
@@ -80,6 +84,41 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             }
             Ok(report.alerts.fired() as f64)
         }
+        Metric::AlertFired => {
+            if !report.alerts.enabled {
+                return Err("no data: alerts were not monitored".to_owned());
+            }
+            let name = t.alert.as_deref().unwrap_or_default();
+            let record = report.alerts.alerts.iter().find(|a| a.name == name);
+            match record {
+                Some(a) => Ok(if a.fired_at_offset_us.is_some() {
+                    1.0
+                } else {
+                    0.0
+                }),
+                None => Err(format!("no data: no alert rule named {name:?}")),
+            }
+        }
+    }
+}
+
+/// Why an `alert.<name>.fired` threshold failed, in the words of alerting: an expected alert
+/// that stayed silent is a gap in the alerting, one that fired unasked is noise.
+fn alert_failure(t: &Threshold, fired: bool, report: &Report) -> String {
+    let name = t.alert.as_deref().unwrap_or_default();
+    let at = report
+        .alerts
+        .alerts
+        .iter()
+        .find(|a| a.name == name)
+        .and_then(|a| a.fired_at_offset_us);
+    match (fired, at) {
+        (true, Some(us)) => format!(
+            "noisy alert: {name} fired at +{}",
+            format::value(us as f64, crate::model::ValueUnit::Microseconds)
+        ),
+        (true, None) => format!("noisy alert: {name} fired"),
+        (false, _) => format!("alerting gap: {name} never fired"),
     }
 }
 

@@ -8,7 +8,7 @@
 //! PHASE     := baseline | fault | recovery
 //! METRIC    := http.(p50|p90|p95|p99|p999|max|avg|error_rate|rps|count)
 //!            | probes.(leaks|failures) | ledger.(lost|duplicated|acked)
-//!            | recovery.time | alerts.fired
+//!            | recovery.time | alerts.fired | alert.NAME.fired
 //! OP        := < | <= | > | >= | == | !=
 //! UNIT      := us | ms | s | m        (latency metrics and recovery.time: required)
 //!            | %                     (error_rate: optional, a bare number is a fraction)
@@ -73,10 +73,13 @@ pub enum Metric {
     RecoveryTime,
     /// `alerts.fired`: alert rules that fired.
     AlertsFired,
+    /// `alert.<name>.fired`: 1 when the named rule fired, else 0 (the name is
+    /// [`Threshold::alert`]).
+    AlertFired,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 18] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -94,6 +97,8 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 17] = [
     ("ledger.acked", Metric::LedgerAcked),
     ("recovery.time", Metric::RecoveryTime),
     ("alerts.fired", Metric::AlertsFired),
+    // Written with the rule's name in place of `<name>`; never matched literally.
+    ("alert.<name>.fired", Metric::AlertFired),
 ];
 
 impl Metric {
@@ -283,6 +288,8 @@ pub struct Threshold {
     pub metric: Metric,
     /// Endpoint restriction (`{endpoint="GET /employees"}`), if any.
     pub endpoint: Option<String>,
+    /// The alert rule of `alert.<name>.fired`.
+    pub alert: Option<String>,
     /// Comparison operator.
     pub op: Op,
     /// The number as written (e.g. `300`), so printing reproduces the input.
@@ -307,7 +314,10 @@ impl fmt::Display for Threshold {
         if let Some(p) = self.phase {
             write!(f, "during {}: ", p.as_str())?;
         }
-        f.write_str(self.metric.name())?;
+        match &self.alert {
+            Some(name) => write!(f, "alert.{name}.fired")?,
+            None => f.write_str(self.metric.name())?,
+        }
         if let Some(e) = &self.endpoint {
             write!(
                 f,

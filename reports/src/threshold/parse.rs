@@ -77,7 +77,7 @@ pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
     }
     let phase = parse_phase(&mut c)?;
     let metric_at = c.pos;
-    let metric = parse_metric(&mut c)?;
+    let (metric, alert) = parse_metric(&mut c)?;
     let endpoint = parse_tags(&mut c)?;
     if (phase.is_some() || endpoint.is_some()) && !metric.is_http() {
         c.pos = metric_at;
@@ -96,6 +96,7 @@ pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
         phase,
         metric,
         endpoint,
+        alert,
         op,
         literal,
         suffix,
@@ -177,16 +178,35 @@ fn parse_phase(c: &mut Cursor<'_>) -> Result<Option<PhaseKind>, ThresholdParseEr
     Ok(Some(kind))
 }
 
-fn parse_metric(c: &mut Cursor<'_>) -> Result<Metric, ThresholdParseError> {
+/// A metric name, and the rule's name for `alert.<name>.fired`.
+fn parse_metric(c: &mut Cursor<'_>) -> Result<(Metric, Option<String>), ThresholdParseError> {
     let at = c.pos;
     let word = c.take_while(is_ident);
-    match METRIC_NAMES.iter().find(|(n, _)| *n == word) {
-        Some((_, m)) => Ok(*m),
+    let alert = word
+        .strip_prefix("alert.")
+        .and_then(|w| w.strip_suffix(".fired"))
+        .filter(|name| is_rule_name(name));
+    if let Some(name) = alert {
+        return Ok((Metric::AlertFired, Some(name.to_owned())));
+    }
+    match METRIC_NAMES
+        .iter()
+        .find(|(n, m)| *n == word && *m != Metric::AlertFired)
+    {
+        Some((_, m)) => Ok((*m, None)),
         None => {
             c.pos = at;
             Err(c.error(ParseErrorKind::UnknownMetric))
         }
     }
+}
+
+/// An alerting rule's name as Prometheus allows it (a metric name without `:`).
+fn is_rule_name(name: &str) -> bool {
+    name.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 /// `{endpoint="..."}` (optional). Strings support `\"` and `\\` escapes.
