@@ -17,8 +17,8 @@ use std::path::Path;
 
 pub use error::{Problem, SpecError, line_column};
 pub use model::{
-    PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind,
-    ThinkTime, Threshold, UserTarget,
+    ExpectedAlert, PersonaWeights, ProfileName, ProfileSize, ScenarioKind, ScenarioSpec, Stage,
+    StageKind, ThinkTime, Threshold, UserTarget,
 };
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};
 pub use validate::{MAX_DURATION, MAX_PERCENT, SPEC_VERSION};

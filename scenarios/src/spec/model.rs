@@ -218,6 +218,17 @@ pub struct ScenarioSpec {
     /// Byte span of each chaos entry's `fault` value, indexed like `chaos`.
     pub(crate) chaos_spans: Vec<Range<usize>>,
     pub(crate) service_process: bool,
+    /// `expect_alerts = [...]`, when the spec states it.
+    pub(crate) expect_alerts: Option<Vec<ExpectedAlert>>,
+}
+
+/// An alert rule a spec expects its run to fire, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedAlert {
+    /// The rule's name (`alert:` in the rules file); the harness checks that it exists.
+    pub name: String,
+    /// Byte span of the TOML string in the spec's source, for `file:line:column` errors.
+    pub span: Range<usize>,
 }
 
 impl ScenarioSpec {
@@ -297,6 +308,12 @@ impl ScenarioSpec {
     /// (faults on the service itself), as if `--service-process` had been given.
     pub fn service_process(&self) -> bool {
         self.service_process
+    }
+
+    /// `expect_alerts = [...]`: the alert rules the run must fire (every other rule must stay
+    /// silent); `None` when the spec says nothing about alerts, and nothing is expected of them.
+    pub fn expect_alerts(&self) -> Option<&[ExpectedAlert]> {
+        self.expect_alerts.as_deref()
     }
 
     /// Sum of the unscaled stage durations.

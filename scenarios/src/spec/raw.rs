@@ -40,6 +40,8 @@ pub(crate) struct RawSpec {
     pub chaos: Vec<RawChaos>,
     #[serde(default)]
     pub service_process: bool,
+    /// Alert rules the run's faults must fire; every other rule must stay silent.
+    pub expect_alerts: Option<Vec<Spanned<String>>>,
 }
 
 /// Per-profile overrides; a profile not named here keeps its built-in size.

@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::error::{Problem, SpecError};
 use super::model::{
-    PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, ThinkTime, Threshold, UserTarget,
+    ExpectedAlert, PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, ThinkTime,
+    Threshold, UserTarget,
 };
 use super::raw::{RawChaos, RawPersonas, RawProfile, RawSpec, RawStage, RawThinkTime};
 
@@ -84,6 +85,15 @@ impl Ctx<'_> {
             chaos,
             chaos_spans,
             service_process: raw.service_process,
+            expect_alerts: raw.expect_alerts.map(|names| {
+                names
+                    .iter()
+                    .map(|n| ExpectedAlert {
+                        name: n.get_ref().trim().to_owned(),
+                        span: n.span(),
+                    })
+                    .collect()
+            }),
         })
     }
 
