@@ -14,6 +14,7 @@
 //! with verdict `aborted`, removes what was provisioned and exits 130.
 
 pub mod ab;
+pub mod alerts;
 pub mod attack;
 mod baseline;
 pub mod chaos;
@@ -88,6 +89,10 @@ pub struct RunConfig {
     pub service_process: bool,
     /// `--through-proxies`: the fault proxies in the dependency path even without faults.
     pub through_proxies: bool,
+    /// `--prometheus`: the deployment's Prometheus whose alerts a `--target` run reads.
+    pub prometheus: Option<url::Url>,
+    /// `--no-alerts`: no Prometheus, no alerts section.
+    pub no_alerts: bool,
 }
 
 /// Where the system under test comes from.
@@ -114,6 +119,8 @@ struct Prepared {
     chaos: Vec<chaos::Planned>,
     /// The service runs in a child process (the flag or the spec asked for it).
     service_process: bool,
+    /// Whether a Prometheus evaluates the alert rules in this run.
+    alerting: bool,
 }
 
 /// Runs a scenario to its verdict.
@@ -159,8 +166,9 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
             return finish(&config, &prepared, report, cross, &Sidecar::default());
         }
     };
+    let alerting = alerts::start(&config, &prepared, &sut).await?;
     let (mut report, cross, sidecar) =
-        attack_and_record(&config, &prepared, sut, &interrupt, raw_samples).await?;
+        attack_and_record(&config, &prepared, sut, alerting, &interrupt, raw_samples).await?;
     output::close_service_log(&mut report, service_log);
     if let Some(writer) = raw_writer {
         writer.finish().map_err(Failure::infrastructure)?;
@@ -200,6 +208,13 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     if local {
         ledger::add_default_thresholds(&mut thresholds);
     }
+    let alerting = !config.no_alerts && (local || config.prometheus.is_some());
+    if alerting {
+        let names = alerts::rules::alert_names(alerts::rules::RULES)
+            .context("the embedded rules file")
+            .map_err(Failure::infrastructure)?;
+        thresholds.extend(alerts::expectations(&spec, &names).map_err(Failure::bad_input)?);
+    }
     let out_dir = config
         .out
         .clone()
@@ -212,6 +227,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         out_dir,
         chaos,
         service_process,
+        alerting,
     })
 }
 
@@ -237,6 +253,8 @@ struct Measured {
     ledger: Option<gauntlet_reports::model::LedgerSection>,
     /// The probe catalogue's results before and after the load.
     sweeps: Vec<gauntlet_reports::model::ProbeResult>,
+    /// What the run's Prometheus said about the alerts.
+    alerts: Option<alerts::Finished>,
 }
 
 /// `analysis.json`: the monitor's raw samples and generator detail the report has no place
@@ -260,6 +278,7 @@ async fn measure(
     plan: &LoadPlan,
     faults: &[chaos::Planned],
     sut: Sut,
+    alerting: Option<alerts::Alerting>,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Measured {
@@ -274,6 +293,9 @@ async fn measure(
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
     let monitor = monitor::Monitor::start(sut.base_url(), max_ticks, sut.own_pids().await);
+    let alert_watch = alerting
+        .as_ref()
+        .map(|a| a.watch(max_ticks + alerts::SETTLE_LIMIT.as_secs()));
     let sink: Arc<dyn RequestSink> = recorder.clone();
     let ctx = Arc::new(Ctx::new(sink, sut.fixture().clone()));
     let progress = (!config.quiet).then(|| {
@@ -310,6 +332,11 @@ async fn measure(
         Sut::Remote { .. } => None,
     };
     sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
+    // Before the service stops: its going away would fire the health alert.
+    let alerts = match (alerting, alert_watch) {
+        (Some(a), Some(w)) => Some(a.finish(w, !interrupt.is_set()).await),
+        _ => None,
+    };
     let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
     // A child service's CPU is its own, not the generator's.
     let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
@@ -331,6 +358,7 @@ async fn measure(
         chaos,
         ledger,
         sweeps,
+        alerts,
     }
 }
 
@@ -339,6 +367,7 @@ async fn attack_and_record(
     config: &RunConfig,
     prepared: &Prepared,
     sut: Sut,
+    alerting: Option<alerts::Alerting>,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
@@ -347,6 +376,7 @@ async fn attack_and_record(
         &prepared.plan,
         &prepared.chaos,
         sut,
+        alerting,
         interrupt,
         raw_samples,
     )
@@ -370,6 +400,9 @@ async fn attack_and_record(
     report.probes.results = probes;
     report.probes.absorb(m.sweeps, recorder::MAX_EXAMPLES);
     chaos_report::fill(&mut report, m.chaos);
+    if let Some(alerts) = m.alerts {
+        alerts.fill(&mut report);
+    }
     if let Some(ledger) = m.ledger {
         report.ledger = ledger;
     }

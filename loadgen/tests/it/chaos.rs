@@ -119,6 +119,53 @@ fn postgres_killed_under_load(backend: &str) {
     assert_eq!(ledger["enabled"], true);
     assert_eq!(ledger["duplicated"], 0, "{ledger:#}");
     assert_eq!(ledger["verified"], ledger["acked"], "{ledger:#}");
+    assert_alerts_fired_and_resolved(
+        &report,
+        start,
+        &["HrmsHealthCheckFailing", "HrmsHighErrorRate"],
+    );
+}
+
+/// The run's Prometheus fired exactly the `expected` alerts, after the fault began, and each
+/// resolved before the run ended; the timeline and the hypotheses say so.
+fn assert_alerts_fired_and_resolved(report: &Value, fault_start_us: u64, expected: &[&str]) {
+    let alerts = &report["alerts"];
+    assert_eq!(alerts["enabled"], true, "{alerts:#}");
+    let timeline = events(report);
+    for a in alerts["alerts"].as_array().expect("alerts") {
+        let name = a["name"].as_str().unwrap();
+        let fired = a["fired_at_offset_us"].as_u64();
+        if !expected.contains(&name) {
+            assert_eq!(fired, None, "{name} fired unexpectedly: {alerts:#}");
+            continue;
+        }
+        assert_eq!(a["expected"], true, "{a:#}");
+        let fired = fired.unwrap_or_else(|| panic!("{name} never fired: {alerts:#}"));
+        let resolved = a["resolved_at_offset_us"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} never resolved: {alerts:#}"));
+        assert!(fired > fault_start_us && resolved > fired, "{a:#}");
+        eprintln!(
+            "{name}: fired {:.1} s after the fault began, resolved {:.1} s after it fired",
+            (fired - fault_start_us) as f64 / 1e6,
+            (resolved - fired) as f64 / 1e6
+        );
+        for (kind, words) in [("alert_firing", "firing"), ("alert_resolved", "resolved")] {
+            let line = format!("alert {name} {words}");
+            assert!(
+                timeline.iter().any(|(k, m)| k == kind && *m == line),
+                "no {kind} {line:?} in {timeline:?}"
+            );
+        }
+        let hypothesis = format!("alert.{name}.fired == 1");
+        let found = report["chaos"]["hypotheses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == hypothesis.as_str())
+            .unwrap_or_else(|| panic!("no hypothesis {hypothesis}"));
+        assert_eq!(found["pass"], true, "{found:#}");
+    }
 }
 
 #[test]
