@@ -157,14 +157,24 @@ fn assert_alerts_fired_and_resolved(report: &Value, fault_start_us: u64, expecte
                 "no {kind} {line:?} in {timeline:?}"
             );
         }
-        let hypothesis = format!("alert.{name}.fired == 1");
-        let found = report["chaos"]["hypotheses"]
+        let expression = format!("alert.{name}.fired == 1");
+        let threshold = report["thresholds"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|h| h["name"] == hypothesis.as_str())
-            .unwrap_or_else(|| panic!("no hypothesis {hypothesis}"));
-        assert_eq!(found["pass"], true, "{found:#}");
+            .find(|t| t["expression"] == expression.as_str())
+            .unwrap_or_else(|| panic!("no threshold {expression}"));
+        assert_eq!(threshold["pass"], true, "{threshold:#}");
+        // In a run with faults it is also one of the experiment's hypotheses.
+        if !report["chaos"]["faults"].as_array().unwrap().is_empty() {
+            let hypotheses = report["chaos"]["hypotheses"].as_array().unwrap();
+            assert!(
+                hypotheses
+                    .iter()
+                    .any(|h| h["name"] == expression.as_str() && h["pass"] == true),
+                "no passing hypothesis {expression}: {hypotheses:#?}"
+            );
+        }
     }
 }
 
@@ -337,14 +347,15 @@ fn redis_down_degrades_rate_limiting_instead_of_failing_requests() {
     assert_eq!(report["ledger"]["lost"], 0, "{:#}", report["ledger"]);
 }
 
-/// service-kill is 24 s of load with the service killed from 8 s to 12 s; × 0.4 that is 9.6 s
-/// with the kill from 3.2 s to 4.8 s and 4.8 s to recover.
+/// service-kill is 24 s of load with the service killed from 8 s to 12 s, unscaled: the health
+/// alert needs about a second to see a failed scrape beside its `for: 3s`, so a kill scaled
+/// much below 4 s would be gone before the alert could fire.
 #[test]
 fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
     let dir = out_dir("service-kill");
     let output = gauntlet()
         .env("GAUNTLET_BACKEND", "native")
-        .args(["run", "service-kill", "--quiet", "--duration-scale", "0.4"])
+        .args(["run", "service-kill", "--quiet", "--duration-scale", "1"])
         .arg("--out")
         .arg(dir.path())
         .output()
@@ -372,6 +383,10 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
         "{fault:#}"
     );
     assert_recovered_and_nothing_lost(&report);
+    let start = report["chaos"]["faults"][0]["start_offset_us"]
+        .as_u64()
+        .expect("fault start");
+    assert_alerts_fired_and_resolved(&report, start, &["HrmsHealthCheckFailing"]);
 
     // The child service is gone with the run: nothing listens on its port any more.
     let target: url::Url = report["run"]["target"]
@@ -384,6 +399,39 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "the service still listens on {addr}"
     );
+}
+
+/// The two alert experiments, scaled by half: each drives its alert over the threshold, and the
+/// run's Prometheus fires it and (after the load) resolves it.
+#[test]
+fn pool_exhaustion_fires_the_db_connections_alert_and_a_tenant_flood_the_rate_limit_alert() {
+    for (scenario, expected) in [
+        (
+            "pg-pool-exhaustion",
+            &["HrmsDbConnectionsHigh", "HrmsHealthCheckFailing"][..],
+        ),
+        ("tenant-flood", &["HrmsRateLimitNearlyExhausted"][..]),
+    ] {
+        let dir = out_dir(scenario);
+        let output = gauntlet()
+            .args([
+                "run",
+                scenario,
+                "--quiet",
+                "--duration-scale",
+                EXPERIMENT_SCALE,
+            ])
+            .arg("--out")
+            .arg(dir.path())
+            .output()
+            .expect("gauntlet runs");
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        let report = read_json(&dir.path().join("report.json"));
+        let start = report["chaos"]["faults"][0]["start_offset_us"]
+            .as_u64()
+            .unwrap_or(0);
+        assert_alerts_fired_and_resolved(&report, start, expected);
+    }
 }
 
 #[test]

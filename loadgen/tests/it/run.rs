@@ -186,6 +186,8 @@ fn list_shows_every_builtin_with_its_description() {
         "redis-pause",
         "pg-reset",
         "service-kill",
+        "pg-pool-exhaustion",
+        "tenant-flood",
     ] {
         let line = stdout
             .lines()
