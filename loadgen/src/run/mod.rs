@@ -210,10 +210,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     }
     let alerting = !config.no_alerts && (local || config.prometheus.is_some());
     if alerting {
-        let names = alerts::rules::alert_names(alerts::rules::RULES)
-            .context("the embedded rules file")
-            .map_err(Failure::infrastructure)?;
-        thresholds.extend(alerts::expectations(&spec, &names).map_err(Failure::bad_input)?);
+        thresholds.extend(alerts::expectations(&spec)?);
     }
     let out_dir = config
         .out

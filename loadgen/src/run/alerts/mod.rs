@@ -171,8 +171,15 @@ pub(super) async fn start(
 }
 
 /// The thresholds `expect_alerts` stands for, or none when the spec does not say; an unknown
-/// rule name is an error naming its place in the spec.
-pub fn expectations(spec: &ScenarioSpec, names: &[String]) -> anyhow::Result<Vec<Threshold>> {
+/// rule name is bad input naming its place in the spec.
+pub(super) fn expectations(spec: &ScenarioSpec) -> Result<Vec<Threshold>, Failure> {
+    let names = rules::alert_names(rules::RULES)
+        .context("the embedded rules file")
+        .map_err(Failure::infrastructure)?;
+    expectations_among(spec, &names).map_err(Failure::bad_input)
+}
+
+fn expectations_among(spec: &ScenarioSpec, names: &[String]) -> anyhow::Result<Vec<Threshold>> {
     let Some(expected) = spec.expect_alerts() else {
         return Ok(Vec::new());
     };
