@@ -331,7 +331,7 @@ async fn measure(
     sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
     // Before the service stops: its going away would fire the health alert.
     let alerts = match (alerting, alert_watch) {
-        (Some(a), Some(w)) => Some(a.finish(w, !interrupt.is_set()).await),
+        (Some(a), Some(w)) => Some(a.finish(w, interrupt).await),
         _ => None,
     };
     let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());

@@ -25,6 +25,7 @@ use gauntlet_testcontainers::ProvisionConfig;
 use anyhow::Context;
 use prometheus::{LocalPrometheus, Scrape};
 
+use super::signal::Interrupt;
 use super::sut::Sut;
 use super::{Prepared, RunConfig, Target};
 use crate::exit::Failure;
@@ -79,14 +80,12 @@ impl Alerting {
         Watcher::start(&self.url, max_reads)
     }
 
-    /// After the load: lets what is pending or firing resolve (up to [`SETTLE_LIMIT`], unless
-    /// `settle` is false: an interrupted run ends now), stops
+    /// After the load: lets what is pending or firing resolve (up to [`SETTLE_LIMIT`]; an
+    /// interrupted run stops waiting at once), stops
     /// the watcher and the local Prometheus. Call before the service stops, or its going away
     /// would fire the health alert.
-    pub async fn finish(self, watcher: Watcher, settle: bool) -> Finished {
-        if settle {
-            watcher.settle(SETTLE_LIMIT).await;
-        }
+    pub async fn finish(self, watcher: Watcher, interrupt: &Interrupt) -> Finished {
+        watcher.settle(SETTLE_LIMIT, || interrupt.is_set()).await;
         let observed = watcher.stop().await;
         if let Some(local) = self.local {
             local.stop().await;

@@ -118,11 +118,12 @@ impl Watcher {
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Keeps reading until no rule is pending or firing, or `limit` has passed: an alert that
-    /// fired during the run gets the chance to resolve, on the clock of its own rule.
-    pub async fn settle(&self, limit: Duration) {
+    /// Keeps reading until no rule is pending or firing, `limit` has passed or `give_up` says
+    /// so (Ctrl-C): an alert that fired during the run gets the chance to resolve, on the
+    /// clock of its own rule.
+    pub async fn settle(&self, limit: Duration, give_up: impl Fn() -> bool) {
         let deadline = Instant::now() + limit;
-        while self.snapshot().any_active() && Instant::now() < deadline {
+        while self.snapshot().any_active() && Instant::now() < deadline && !give_up() {
             tokio::time::sleep(INTERVAL).await;
         }
     }
