@@ -78,6 +78,9 @@ pub enum Command {
     /// Manage the local Postgres+Redis container image.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// The alert rules every run evaluates (the seed's six alerts).
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Run a scenario (built-in name or spec file) and write its report.
     // Boxed: the run flags dwarf every other subcommand's.
     Run(Box<RunArgs>),
@@ -345,6 +348,13 @@ pub struct FuzzArgs {
     pub defect: Vec<String>,
 }
 
+/// `gauntlet alerts …`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Print the Prometheus alerting-rules file, as committed, for a deployment's Prometheus.
+    Export,
+}
+
 /// `gauntlet image …`.
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
@@ -404,6 +414,13 @@ pub struct RunArgs {
     /// proxies' cost stays out of the numbers). Two runs, with and without, show that cost.
     #[arg(long, conflicts_with = "target")]
     pub through_proxies: bool,
+    /// With `--target`: read the alerts from this Prometheus (loaded with `gauntlet alerts
+    /// export`'s rules) [default: no alerts section]. Local runs start their own.
+    #[arg(long, value_name = "URL", requires = "target")]
+    pub prometheus: Option<url::Url>,
+    /// Run without a Prometheus: no alert rules evaluated, no `alerts` section.
+    #[arg(long, conflicts_with = "prometheus")]
+    pub no_alerts: bool,
 }
 
 fn parse_profile(raw: &str) -> Result<ProfileName, String> {

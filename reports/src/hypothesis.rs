@@ -27,10 +27,16 @@ pub fn derive(report: &Report) -> Vec<Hypothesis> {
 /// Whether a threshold states a chaos hypothesis: it targets a phase, recovery or the ledger.
 /// JUnit reports these as chaos cases rather than plain thresholds.
 pub fn is_hypothesis(t: &ThresholdResult) -> bool {
-    t.phase.is_some() || t.metric == Metric::RecoveryTime || t.metric.is_ledger()
+    t.phase.is_some()
+        || t.metric == Metric::RecoveryTime
+        || t.metric.is_ledger()
+        || t.metric == Metric::AlertFired
 }
 
 fn hypothesis(t: &ThresholdResult) -> Hypothesis {
+    if t.metric == Metric::AlertFired {
+        return alert_hypothesis(t);
+    }
     let subject = subject(t);
     let limit = format::value(t.limit, t.unit);
     let expected = match (t.op, t.limit == 0.0, t.unit) {
@@ -78,13 +84,39 @@ fn subject(t: &ThresholdResult) -> String {
         Metric::DrillRto => "time from the disaster until the restored service answered",
         Metric::DrillRpo => "data-loss window of the restore",
         Metric::DrillLost => "acknowledged writes lost by the restore",
-        other @ (Metric::ProbeLeaks | Metric::ProbeFailures | Metric::AlertsFired) => other.name(),
+        other @ (Metric::ProbeLeaks
+        | Metric::ProbeFailures
+        | Metric::AlertsFired
+        | Metric::AlertFired) => other.name(),
     };
     match (&t.endpoint, t.tenant.as_deref()) {
         (Some(e), _) => format!("{what} of {e}"),
         (None, Some("*")) => format!("{what} of each tenant"),
         (None, Some(tenant)) => format!("{what} of tenant {tenant}"),
         (None, None) => what.to_owned(),
+    }
+}
+
+/// `alert.<name>.fired == 1` (the fault must fire it) or `== 0` (it must stay silent).
+fn alert_hypothesis(t: &ThresholdResult) -> Hypothesis {
+    let name = t.alert.as_deref().unwrap_or_default();
+    // Observed values are 0 (silent) and 1 (fired): the threshold says which one passes.
+    let must_fire = t.op.holds(1.0, t.limit) && !t.op.holds(0.0, t.limit);
+    let expected = if must_fire {
+        format!("alert {name} fires")
+    } else {
+        format!("alert {name} stays silent")
+    };
+    let observed = match (&t.reason, t.observed) {
+        (Some(why), _) => why.clone(),
+        (None, Some(v)) if v > 0.0 => format!("{name} fired"),
+        (None, _) => format!("{name} stayed silent"),
+    };
+    Hypothesis {
+        name: t.expression.clone(),
+        expected,
+        observed,
+        pass: t.pass,
     }
 }
 

@@ -341,6 +341,7 @@ fn merge_sections(out: &mut Report, reports: &[Report], start: u64) {
         .collect();
 
     out.alerts.enabled = reports.iter().any(|r| r.alerts.enabled);
+    out.alerts.prometheus = reports.iter().find_map(|r| r.alerts.prometheus.clone());
     out.alerts.alerts = merge_alerts(reports, start);
 
     out.resources.samples = reports
@@ -374,6 +375,11 @@ fn merge_alerts(reports: &[Report], start: u64) -> Vec<AlertRecord> {
                     ..AlertRecord::default()
                 });
             m.expected |= a.expected;
+            let pending = a.pending_at_offset_us.map(|x| x + d);
+            m.pending_at_offset_us = match (m.pending_at_offset_us, pending) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
             let fired = a.fired_at_offset_us.map(|x| x + d);
             m.fired_at_offset_us = match (m.fired_at_offset_us, fired) {
                 (Some(x), Some(y)) => Some(x.min(y)),

@@ -35,6 +35,10 @@ pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
     for t in report.thresholds.iter().filter(|t| !t.pass) {
         failed = true;
         let detail = match t.observed {
+            // 0 or 1 says little; the reason says "alerting gap" or "noisy alert" and when.
+            Some(_) if t.metric == crate::threshold::Metric::AlertFired => {
+                t.reason.clone().unwrap_or_default()
+            }
             Some(v) => format!("observed {}", format::value(v, t.unit)),
             None => t.reason.clone().unwrap_or_else(|| "no data".to_owned()),
         };

@@ -6,7 +6,7 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 13] = [
+const BUILTINS: [(&str, &str); 15] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
@@ -25,6 +25,12 @@ const BUILTINS: [(&str, &str); 13] = [
         "backup-restore",
         include_str!("../builtin/backup-restore.toml"),
     ),
+    // Alert experiments: each drives one of the seed's alerts over its threshold.
+    (
+        "pg-pool-exhaustion",
+        include_str!("../builtin/pg-pool-exhaustion.toml"),
+    ),
+    ("tenant-flood", include_str!("../builtin/tenant-flood.toml")),
 ];
 
 /// Names of the built-in scenarios.

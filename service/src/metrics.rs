@@ -1,8 +1,10 @@
-//! Prometheus metrics: what the harness's monitor scrapes each second to build its alert
-//! timeline (error rate, DB pool saturation, queue depth, rate-limit abuse, memory).
+//! Prometheus metrics: what the alert rules (`service/alerts/hrms.rules.yml`) read — error
+//! rate, dependency health, DB pool saturation, queue depth, rate-limit abuse — and what the
+//! harness's monitor samples each second for its trends (memory too).
 //!
-//! Request metrics are recorded by a middleware as they happen; pool, queue, rate-limit and
-//! RSS gauges are sampled at scrape time, so they are exact at the moment of the scrape.
+//! Request metrics are recorded by a middleware as they happen; pool, queue, rate-limit,
+//! dependency and RSS gauges are sampled at scrape time, so they are exact at the moment of
+//! the scrape.
 
 use std::time::Instant;
 
@@ -41,6 +43,19 @@ pub struct TenantClassLabels {
     pub class: &'static str,
 }
 
+/// Labels of the dependency health gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DependencyLabels {
+    /// `postgres` or `redis`.
+    pub dependency: &'static str,
+}
+
+/// How long a scrape waits for each dependency's probe: as close to readiness's own 1 s as a
+/// scraper asking every second allows (it gives up at 1 s, and a frozen Postgres must show up
+/// as `hrms_dependency_up 0`, not as a failed scrape of everything else). Much shorter would
+/// call a merely slow database down: 300 ms fired the health alert under 200 ms of latency.
+const SCRAPE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// All metrics of the service.
 pub struct Metrics {
     registry: Registry,
@@ -63,6 +78,9 @@ pub struct Metrics {
     /// Decisions taken by the per-process fallback because Redis was unreachable.
     pub rate_limit_degraded: Counter,
     process_rss: Gauge,
+    /// 1 when the dependency answers the readiness probe, 0 when not: what the health-check
+    /// alert reads (a service that answers but cannot reach Postgres is not healthy).
+    dependency_up: Family<DependencyLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -105,6 +123,7 @@ impl Metrics {
             rate_limited: Family::default(),
             rate_limit_degraded: Counter::default(),
             process_rss: Gauge::default(),
+            dependency_up: Family::default(),
             registry: Registry::default(),
         };
         m.register_all(&mut registry);
@@ -174,6 +193,11 @@ impl Metrics {
             "Resident set size",
             m.process_rss.clone(),
         );
+        registry.register(
+            "dependency_up",
+            "1 when the dependency answers the readiness probe (SELECT 1, PING), else 0",
+            m.dependency_up.clone(),
+        );
     }
 
     /// Records one finished request.
@@ -208,6 +232,15 @@ impl Metrics {
             self.rate_limit_warnings
                 .get_or_create(&labels)
                 .set(i64::try_from(usage.warnings).unwrap_or(i64::MAX));
+        }
+        let (postgres, redis) = tokio::join!(
+            crate::routes::ops::postgres_ok(state, SCRAPE_PROBE_TIMEOUT),
+            crate::routes::ops::redis_ok(state, SCRAPE_PROBE_TIMEOUT)
+        );
+        for (dependency, up) in [("postgres", postgres), ("redis", redis)] {
+            self.dependency_up
+                .get_or_create(&DependencyLabels { dependency })
+                .set(i64::from(up));
         }
         if let Some(rss) = resident_memory_bytes() {
             self.process_rss.set(rss);

@@ -2,7 +2,8 @@
 //! `cargo test --workspace`.
 //!
 //! The suite needs real servers and a real browser: PostgreSQL and Redis server binaries (the
-//! native backend's tests), chromium (the report.html check) and, when a Docker engine answers,
+//! native backend's tests), Prometheus and node_exporter (every run's alerts; promtool for the
+//! rules' unit tests), chromium (the report.html check) and, when a Docker engine answers,
 //! the local Postgres+Redis image (the docker backend's tests; no registry is assumed). As root
 //! on a Debian-family system the missing packages are installed, each command printed first;
 //! elsewhere, or with `--no-install` / `GAUNTLET_NO_INSTALL=1`, the commands are printed and
@@ -159,6 +160,16 @@ fn missing_packages(image_to_build: bool) -> Vec<&'static str> {
             find_postgres_bin("postgres").is_some() && find_postgres_bin("initdb").is_some(),
         ),
         ("redis-server", find_on_path("redis-server").is_some()),
+        // Every local run evaluates the alert rules in Prometheus (node_exporter for the disk
+        // alert), and the rules' own tests run promtool, which comes with it.
+        (
+            "prometheus",
+            find_on_path("prometheus").is_some() && find_on_path("promtool").is_some(),
+        ),
+        (
+            "prometheus-node-exporter",
+            find_on_path("prometheus-node-exporter").is_some(),
+        ),
         ("chromium", browser),
         (
             "mmdebstrap",

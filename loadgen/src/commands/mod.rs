@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] routes to them.
 
 mod ab;
+mod alerts;
 mod baseline;
 mod env;
 mod fuzz;
@@ -15,7 +16,7 @@ mod setup_line;
 use gauntlet_testcontainers::{ProvisionConfig, SystemChanges};
 
 use crate::{
-    cli::{BackendArgs, Command, ImageCommand},
+    cli::{AlertsCommand, BackendArgs, Command, ImageCommand},
     exit::{Exit, Failure},
 };
 
@@ -27,6 +28,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Probe(args) => probe::run(args).await,
         Command::Fuzz(args) => fuzz::run(args).await,
         Command::Image(ImageCommand::Build) => image::build().await,
+        Command::Alerts(AlertsCommand::Export) => Ok(alerts::export()),
         Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),
         Command::Report(command) => report::run(command),

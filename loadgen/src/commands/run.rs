@@ -50,6 +50,8 @@ pub(crate) fn config(
         raw_samples: args.raw_samples.clone(),
         service_process: args.service_process,
         through_proxies: args.through_proxies,
+        prometheus: args.prometheus.clone(),
+        no_alerts: args.no_alerts,
     })
 }
 

@@ -13,8 +13,8 @@ use super::recorder::Recorder;
 use super::signal::Interrupt;
 use super::sut::Sut;
 use super::{
-    Prepared, RunConfig, attack, chaos, drill, flood, judge, ledger, monitor, now_unix_us, probe,
-    progress, raw, scrape,
+    Prepared, RunConfig, alerts, attack, chaos, drill, flood, judge, ledger, monitor, now_unix_us,
+    probe, progress, raw, scrape,
 };
 use crate::logging::service_log::ServiceLog;
 
@@ -40,6 +40,8 @@ pub(super) struct Measured {
     pub(super) flooded: Option<flood::Flooded>,
     /// Each fixture tenant's name and plan, by index, for the per-tenant section.
     pub(super) tenant_meta: Vec<(Option<String>, Option<String>)>,
+    /// What the run's Prometheus said about the alerts.
+    pub(super) alerts: Option<alerts::Finished>,
 }
 
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
@@ -47,6 +49,7 @@ pub(super) async fn measure(
     config: &RunConfig,
     prepared: &Prepared,
     sut: Sut,
+    alerting: Option<alerts::Alerting>,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Measured {
@@ -79,6 +82,9 @@ pub(super) async fn measure(
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
     let monitor = monitor::Monitor::start(sut.base_url(), max_ticks, sut.own_pids().await);
+    let alert_watch = alerting
+        .as_ref()
+        .map(|a| a.watch(max_ticks + alerts::SETTLE_LIMIT.as_secs()));
     let sink: Arc<dyn RequestSink> = recorder.clone();
     let ctx = Arc::new(Ctx::new(sink, fixture));
     let progress = (!config.quiet).then(|| {
@@ -138,6 +144,11 @@ pub(super) async fn measure(
         .map(|(d, log)| drill::section(d, log, &writes, lost, started));
     let ledger = read_back.map(|r| r.section);
     sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
+    // Before the service stops: its going away would fire the health alert.
+    let alerts = match (alerting, alert_watch) {
+        (Some(a), Some(w)) => Some(a.finish(w, interrupt).await),
+        _ => None,
+    };
     let (backend, wiring, base_url) = (sut.backend(), sut.wiring(), sut.base_url().to_owned());
     // A child service's CPU is its own, not the generator's.
     let local = matches!(&sut, Sut::Local(s) if s.process().is_none());
@@ -166,5 +177,6 @@ pub(super) async fn measure(
         sweeps,
         flooded,
         tenant_meta,
+        alerts,
     }
 }

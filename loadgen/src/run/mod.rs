@@ -14,6 +14,7 @@
 //! with verdict `aborted`, removes what was provisioned and exits 130.
 
 pub mod ab;
+pub mod alerts;
 pub mod attack;
 mod baseline;
 pub mod chaos;
@@ -87,6 +88,10 @@ pub struct RunConfig {
     pub service_process: bool,
     /// `--through-proxies`: the fault proxies in the dependency path even without faults.
     pub through_proxies: bool,
+    /// `--prometheus`: the deployment's Prometheus whose alerts a `--target` run reads.
+    pub prometheus: Option<url::Url>,
+    /// `--no-alerts`: no Prometheus, no alerts section.
+    pub no_alerts: bool,
 }
 
 /// Where the system under test comes from.
@@ -115,6 +120,8 @@ struct Prepared {
     drill: Option<drill::Planned>,
     /// The service runs in a child process (the flag or the spec asked for it).
     service_process: bool,
+    /// Whether a Prometheus evaluates the alert rules in this run.
+    alerting: bool,
 }
 
 /// Runs a scenario to its verdict.
@@ -161,8 +168,9 @@ pub async fn execute(config: RunConfig) -> Result<Exit, Failure> {
             return finish(&config, &prepared, report, cross, &Sidecar::default());
         }
     };
+    let alerting = alerts::start(&config, &prepared, &sut).await?;
     let (mut report, cross, sidecar) =
-        attack_and_record(&config, &prepared, sut, &interrupt, raw_samples).await?;
+        attack_and_record(&config, &prepared, sut, alerting, &interrupt, raw_samples).await?;
     output::close_service_log(&mut report, service_log);
     if let Some(writer) = raw_writer {
         writer.finish().map_err(Failure::infrastructure)?;
@@ -211,6 +219,10 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     } else if local {
         ledger::add_default_thresholds(&mut thresholds);
     }
+    let alerting = !config.no_alerts && (local || config.prometheus.is_some());
+    if alerting {
+        thresholds.extend(alerts::expectations(&spec)?);
+    }
     let out_dir = config
         .out
         .clone()
@@ -224,6 +236,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         chaos,
         drill,
         service_process,
+        alerting,
     })
 }
 
@@ -253,10 +266,11 @@ async fn attack_and_record(
     config: &RunConfig,
     prepared: &Prepared,
     sut: Sut,
+    alerting: Option<alerts::Alerting>,
     interrupt: &Interrupt,
     raw_samples: Option<raw::RawSamples>,
 ) -> Result<(Report, CrossCheck, Sidecar), Failure> {
-    let m = measure::measure(config, prepared, sut, interrupt, raw_samples).await;
+    let m = measure::measure(config, prepared, sut, alerting, interrupt, raw_samples).await;
     let goose = m
         .goose
         .context("running the attack")
@@ -290,6 +304,9 @@ async fn attack_and_record(
     report.probes.results = probes;
     report.probes.absorb(m.sweeps, recorder::MAX_EXAMPLES);
     chaos_report::fill(&mut report, m.chaos);
+    if let Some(alerts) = m.alerts {
+        alerts.fill(&mut report);
+    }
     if let Some(ledger) = m.ledger {
         report.ledger = ledger;
     }

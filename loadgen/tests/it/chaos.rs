@@ -119,6 +119,63 @@ fn postgres_killed_under_load(backend: &str) {
     assert_eq!(ledger["enabled"], true);
     assert_eq!(ledger["duplicated"], 0, "{ledger:#}");
     assert_eq!(ledger["verified"], ledger["acked"], "{ledger:#}");
+    assert_alerts_fired_and_resolved(
+        &report,
+        start,
+        &["HrmsHealthCheckFailing", "HrmsHighErrorRate"],
+    );
+}
+
+/// The run's Prometheus fired exactly the `expected` alerts, after the fault began, and each
+/// resolved before the run ended; the timeline and the hypotheses say so.
+fn assert_alerts_fired_and_resolved(report: &Value, fault_start_us: u64, expected: &[&str]) {
+    let alerts = &report["alerts"];
+    assert_eq!(alerts["enabled"], true, "{alerts:#}");
+    let timeline = events(report);
+    for a in alerts["alerts"].as_array().expect("alerts") {
+        let name = a["name"].as_str().unwrap();
+        let fired = a["fired_at_offset_us"].as_u64();
+        if !expected.contains(&name) {
+            assert_eq!(fired, None, "{name} fired unexpectedly: {alerts:#}");
+            continue;
+        }
+        assert_eq!(a["expected"], true, "{a:#}");
+        let fired = fired.unwrap_or_else(|| panic!("{name} never fired: {alerts:#}"));
+        let resolved = a["resolved_at_offset_us"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} never resolved: {alerts:#}"));
+        assert!(fired > fault_start_us && resolved > fired, "{a:#}");
+        eprintln!(
+            "{name}: fired {:.1} s after the fault began, resolved {:.1} s after it fired",
+            (fired - fault_start_us) as f64 / 1e6,
+            (resolved - fired) as f64 / 1e6
+        );
+        for (kind, words) in [("alert_firing", "firing"), ("alert_resolved", "resolved")] {
+            let line = format!("alert {name} {words}");
+            assert!(
+                timeline.iter().any(|(k, m)| k == kind && *m == line),
+                "no {kind} {line:?} in {timeline:?}"
+            );
+        }
+        let expression = format!("alert.{name}.fired == 1");
+        let threshold = report["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["expression"] == expression.as_str())
+            .unwrap_or_else(|| panic!("no threshold {expression}"));
+        assert_eq!(threshold["pass"], true, "{threshold:#}");
+        // In a run with faults it is also one of the experiment's hypotheses.
+        if !report["chaos"]["faults"].as_array().unwrap().is_empty() {
+            let hypotheses = report["chaos"]["hypotheses"].as_array().unwrap();
+            assert!(
+                hypotheses
+                    .iter()
+                    .any(|h| h["name"] == expression.as_str() && h["pass"] == true),
+                "no passing hypothesis {expression}: {hypotheses:#?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -290,14 +347,15 @@ fn redis_down_degrades_rate_limiting_instead_of_failing_requests() {
     assert_eq!(report["ledger"]["lost"], 0, "{:#}", report["ledger"]);
 }
 
-/// service-kill is 24 s of load with the service killed from 8 s to 12 s; × 0.4 that is 9.6 s
-/// with the kill from 3.2 s to 4.8 s and 4.8 s to recover.
+/// service-kill is 24 s of load with the service killed from 8 s to 12 s, unscaled: the health
+/// alert needs about a second to see a failed scrape beside its `for: 3s`, so a kill scaled
+/// much below 4 s would be gone before the alert could fire.
 #[test]
 fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
     let dir = out_dir("service-kill");
     let output = gauntlet()
         .env("GAUNTLET_BACKEND", "native")
-        .args(["run", "service-kill", "--quiet", "--duration-scale", "0.4"])
+        .args(["run", "service-kill", "--quiet", "--duration-scale", "1"])
         .arg("--out")
         .arg(dir.path())
         .output()
@@ -325,6 +383,10 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
         "{fault:#}"
     );
     assert_recovered_and_nothing_lost(&report);
+    let start = report["chaos"]["faults"][0]["start_offset_us"]
+        .as_u64()
+        .expect("fault start");
+    assert_alerts_fired_and_resolved(&report, start, &["HrmsHealthCheckFailing"]);
 
     // The child service is gone with the run: nothing listens on its port any more.
     let target: url::Url = report["run"]["target"]
@@ -337,6 +399,39 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
         std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "the service still listens on {addr}"
     );
+}
+
+/// The two alert experiments, scaled by half: each drives its alert over the threshold, and the
+/// run's Prometheus fires it and (after the load) resolves it.
+#[test]
+fn pool_exhaustion_fires_the_db_connections_alert_and_a_tenant_flood_the_rate_limit_alert() {
+    for (scenario, expected) in [
+        (
+            "pg-pool-exhaustion",
+            &["HrmsDbConnectionsHigh", "HrmsHealthCheckFailing"][..],
+        ),
+        ("tenant-flood", &["HrmsRateLimitNearlyExhausted"][..]),
+    ] {
+        let dir = out_dir(scenario);
+        let output = gauntlet()
+            .args([
+                "run",
+                scenario,
+                "--quiet",
+                "--duration-scale",
+                EXPERIMENT_SCALE,
+            ])
+            .arg("--out")
+            .arg(dir.path())
+            .output()
+            .expect("gauntlet runs");
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        let report = read_json(&dir.path().join("report.json"));
+        let start = report["chaos"]["faults"][0]["start_offset_us"]
+            .as_u64()
+            .unwrap_or(0);
+        assert_alerts_fired_and_resolved(&report, start, expected);
+    }
 }
 
 #[test]

@@ -103,6 +103,23 @@ fn smoke_passes_and_the_harness_counts_what_the_service_counted() {
     for file in ["report.md", "report.html", "junit.xml"] {
         assert!(dir.path().join(file).is_file(), "{file} missing");
     }
+    // A real Prometheus evaluated the six alerts throughout, and none fired (nor, with
+    // `for:` scaled down to a fraction of a second, even went pending for long).
+    let alerts = &report["alerts"];
+    assert_eq!(alerts["enabled"], true, "{alerts:#}");
+    let rows = alerts["alerts"].as_array().expect("alerts");
+    assert_eq!(rows.len(), 6, "{alerts:#}");
+    assert!(
+        rows.iter().all(|a| a["fired_at_offset_us"].is_null()),
+        "a clean smoke fired an alert: {alerts:#}"
+    );
+    let silent = report["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["expression"].as_str().unwrap().ends_with(".fired == 0"))
+        .count();
+    assert_eq!(silent, 6, "smoke says every alert stays silent");
     eprintln!("smoke run took {took:?}, {total} requests");
 }
 
@@ -169,6 +186,8 @@ fn list_shows_every_builtin_with_its_description() {
         "redis-pause",
         "pg-reset",
         "service-kill",
+        "pg-pool-exhaustion",
+        "tenant-flood",
     ] {
         let line = stdout
             .lines()

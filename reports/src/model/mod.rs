@@ -341,6 +341,9 @@ pub struct ThresholdResult {
     /// Tenant the threshold is restricted to (a label, or `*` for each tenant), if any.
     #[serde(default)]
     pub tenant: Option<String>,
+    /// The alert rule of an `alert.<name>.fired` threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
     /// Comparison operator.
     pub op: Op,
     /// The limit, in `unit`.

@@ -115,6 +115,12 @@ pub enum ChaosEventKind {
     SteadyStateRestored,
     /// Anything else worth a line on the timeline.
     Note,
+    /// An alert rule's condition started holding (Prometheus: pending).
+    AlertPending,
+    /// An alert fired (its condition held for its `for:` duration).
+    AlertFiring,
+    /// A firing alert resolved.
+    AlertResolved,
 }
 
 /// One entry on the chaos timeline.
@@ -164,11 +170,14 @@ pub struct LedgerSection {
     pub examples: Vec<String>,
 }
 
-/// Alerts observed by the monitor.
+/// Alerts as the run's Prometheus evaluated them (its alerts API, read every second).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AlertsSection {
-    /// True when the monitor ran; `alerts.*` thresholds have no data otherwise.
+    /// True when a Prometheus was watched; `alert*` thresholds have no data otherwise.
     pub enabled: bool,
+    /// The Prometheus whose alerts API was read, when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<String>,
     /// One entry per alert rule, sorted by name.
     pub alerts: Vec<AlertRecord>,
 }
@@ -190,6 +199,9 @@ pub struct AlertRecord {
     pub name: String,
     /// Whether the scenario expected this alert to fire (e.g. during a fault).
     pub expected: bool,
+    /// First time its condition held (pending), microseconds from run start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_at_offset_us: Option<u64>,
     /// First time it fired, microseconds from run start; null if it never fired.
     pub fired_at_offset_us: Option<u64>,
     /// When it resolved, microseconds from run start; null if it never resolved.

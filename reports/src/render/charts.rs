@@ -35,6 +35,17 @@ fn bands(r: &Report) -> Vec<Band> {
         class: "fault",
         label: format!("fault {} ({} on {})", f.name, f.fault, f.target),
     }));
+    // Firing alerts over the faults that should have fired them: how long the alerting took
+    // to notice shows as the gap between the two shades.
+    bands.extend(r.alerts.alerts.iter().filter_map(|a| {
+        let fired = a.fired_at_offset_us?;
+        Some(Band {
+            start_s: fired as f64 / 1e6,
+            end_s: a.resolved_at_offset_us.map_or(end_s, |e| e as f64 / 1e6),
+            class: "alert",
+            label: format!("alert {} firing", a.name),
+        })
+    }));
     bands
 }
 

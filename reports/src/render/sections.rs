@@ -200,9 +200,17 @@ fn alerts(r: &Report) -> Option<Section> {
         s.push(vec![text("No alerts were expected or fired.")]);
         return Some(s);
     }
+    if let Some(url) = &r.alerts.prometheus {
+        s.push(vec![
+            text("As evaluated by the Prometheus at "),
+            code(url.clone()),
+            text(" (its alerts API, read every second)."),
+        ]);
+    }
     let mut table = Table::new(vec![
         Column::left("Alert"),
         Column::left("Expected"),
+        Column::right("Pending at"),
         Column::right("Fired at"),
         Column::right("Resolved at"),
     ]);
@@ -212,6 +220,7 @@ fn alerts(r: &Report) -> Option<Section> {
         table.row(vec![
             a.name.as_str().into(),
             if a.expected { "yes" } else { "no" }.into(),
+            at(a.pending_at_offset_us).into(),
             at(a.fired_at_offset_us).into(),
             at(a.resolved_at_offset_us).into(),
         ]);

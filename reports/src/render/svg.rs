@@ -21,7 +21,7 @@ pub(crate) struct Line {
     pub points: Vec<(f64, f64)>,
 }
 
-/// A shaded time interval behind the lines: a load stage or a fault window.
+/// A shaded time interval behind the lines: a load stage, a fault window or a firing alert.
 pub(crate) struct Band {
     pub start_s: f64,
     pub end_s: f64,

@@ -17,6 +17,9 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
             let pass = observed.is_some_and(|v| t.op.holds(v, t.limit));
             let reason = match (pass, observed) {
                 (true, _) => None,
+                (false, Some(v)) if t.metric == Metric::AlertFired => {
+                    Some(alert_failure(t, v > 0.0, report))
+                }
                 (false, Some(v)) => Some(mismatch(t, v)),
                 (false, None) => why,
             };
@@ -29,6 +32,7 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
         phase: t.phase,
         endpoint: t.endpoint.clone(),
         tenant: t.tenant.as_ref().map(|s| s.as_str().to_owned()),
+        alert: t.alert.clone(),
         op: t.op,
         limit: t.limit,
         observed,
@@ -214,6 +218,41 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             }
             Ok(report.alerts.fired() as f64)
         }
+        Metric::AlertFired => {
+            if !report.alerts.enabled {
+                return Err("no data: alerts were not monitored".to_owned());
+            }
+            let name = t.alert.as_deref().unwrap_or_default();
+            let record = report.alerts.alerts.iter().find(|a| a.name == name);
+            match record {
+                Some(a) => Ok(if a.fired_at_offset_us.is_some() {
+                    1.0
+                } else {
+                    0.0
+                }),
+                None => Err(format!("no data: no alert rule named {name:?}")),
+            }
+        }
+    }
+}
+
+/// Why an `alert.<name>.fired` threshold failed, in the words of alerting: an expected alert
+/// that stayed silent is a gap in the alerting, one that fired unasked is noise.
+fn alert_failure(t: &Threshold, fired: bool, report: &Report) -> String {
+    let name = t.alert.as_deref().unwrap_or_default();
+    let at = report
+        .alerts
+        .alerts
+        .iter()
+        .find(|a| a.name == name)
+        .and_then(|a| a.fired_at_offset_us);
+    match (fired, at) {
+        (true, Some(us)) => format!(
+            "noisy alert: {name} fired at +{}",
+            format::value(us as f64, crate::model::ValueUnit::Microseconds)
+        ),
+        (true, None) => format!("noisy alert: {name} fired"),
+        (false, _) => format!("alerting gap: {name} never fired"),
     }
 }
 

@@ -10,6 +10,7 @@
 //! METRIC    := http.(p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited)
 //!            | probes.(leaks|failures) | ledger.(lost|duplicated|acked)
 //!            | recovery.time | alerts.fired | noisy_neighbour.rate_limited | drill.(rto|rpo|lost)
+//!            | alert.NAME.fired
 //! TENANT    := a tenant's label ([A-Za-z0-9_-]+) | "*"   (each tenant but the noisy neighbour)
 //! STAT      := p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited
 //! OP        := < | <= | > | >= | == | !=
@@ -120,10 +121,13 @@ pub enum Metric {
     DrillRpo,
     /// `drill.lost`: acknowledged writes a drill's restore lost.
     DrillLost,
+    /// `alert.<name>.fired`: 1 when the named rule fired, else 0 (the name is
+    /// [`Threshold::alert`]).
+    AlertFired,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 22] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 23] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -149,6 +153,8 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 22] = [
     ("drill.rto", Metric::DrillRto),
     ("drill.rpo", Metric::DrillRpo),
     ("drill.lost", Metric::DrillLost),
+    // Written with the rule's name in place of `<name>`; never matched literally.
+    ("alert.<name>.fired", Metric::AlertFired),
 ];
 
 impl Metric {
@@ -348,6 +354,8 @@ pub struct Threshold {
     pub endpoint: Option<String>,
     /// Tenant restriction (`tenant.<label>.p95`), if any; the metric is then an `http.*` one.
     pub tenant: Option<TenantScope>,
+    /// The alert rule of `alert.<name>.fired`.
+    pub alert: Option<String>,
     /// Comparison operator.
     pub op: Op,
     /// The number as written (e.g. `300`), so printing reproduces the input.
@@ -372,8 +380,9 @@ impl fmt::Display for Threshold {
         if let Some(p) = self.phase {
             write!(f, "during {}: ", p.as_str())?;
         }
-        match (&self.tenant, self.metric) {
-            (Some(scope), Metric::Http(stat)) => {
+        match (&self.alert, &self.tenant, self.metric) {
+            (Some(name), _, _) => write!(f, "alert.{name}.fired")?,
+            (None, Some(scope), Metric::Http(stat)) => {
                 write!(f, "tenant.{}.{}", scope.as_str(), stat.stat_name())?
             }
             _ => f.write_str(self.metric.name())?,

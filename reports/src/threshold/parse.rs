@@ -89,9 +89,12 @@ pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
     }
     let phase = parse_phase(&mut c)?;
     let metric_at = c.pos;
-    let (metric, tenant) = match parse_tenant(&mut c)? {
-        Some((scope, stat)) => (Metric::Http(stat), Some(scope)),
-        None => (parse_metric(&mut c)?, None),
+    let (metric, tenant, alert) = match parse_tenant(&mut c)? {
+        Some((scope, stat)) => (Metric::Http(stat), Some(scope), None),
+        None => {
+            let (metric, alert) = parse_metric(&mut c)?;
+            (metric, None, alert)
+        }
     };
     let endpoint = parse_tags(&mut c)?;
     let selected = phase.is_some() || endpoint.is_some();
@@ -117,6 +120,7 @@ pub fn parse_threshold(input: &str) -> Result<Threshold, ThresholdParseError> {
         metric,
         endpoint,
         tenant,
+        alert,
         op,
         literal,
         suffix,
@@ -198,11 +202,22 @@ fn parse_phase(c: &mut Cursor<'_>) -> Result<Option<PhaseKind>, ThresholdParseEr
     Ok(Some(kind))
 }
 
-fn parse_metric(c: &mut Cursor<'_>) -> Result<Metric, ThresholdParseError> {
+/// A metric name, and the rule's name for `alert.<name>.fired`.
+fn parse_metric(c: &mut Cursor<'_>) -> Result<(Metric, Option<String>), ThresholdParseError> {
     let at = c.pos;
     let word = c.take_while(is_ident);
-    match METRIC_NAMES.iter().find(|(n, _)| *n == word) {
-        Some((_, m)) => Ok(*m),
+    let alert = word
+        .strip_prefix("alert.")
+        .and_then(|w| w.strip_suffix(".fired"))
+        .filter(|name| is_rule_name(name));
+    if let Some(name) = alert {
+        return Ok((Metric::AlertFired, Some(name.to_owned())));
+    }
+    match METRIC_NAMES
+        .iter()
+        .find(|(n, m)| *n == word && *m != Metric::AlertFired)
+    {
+        Some((_, m)) => Ok((*m, None)),
         None => {
             c.pos = at;
             Err(c.error(ParseErrorKind::UnknownMetric))
@@ -241,6 +256,14 @@ fn parse_tenant(
             Err(c.error(ParseErrorKind::UnknownTenantStat))
         }
     }
+}
+
+/// An alerting rule's name as Prometheus allows it (a metric name without `:`).
+fn is_rule_name(name: &str) -> bool {
+    name.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 /// `{endpoint="..."}` (optional). Strings support `\"` and `\\` escapes.

@@ -214,12 +214,14 @@ fn fill_ledger_alerts_resources(report: &mut Report) {
         AlertRecord {
             name: "HighLatencyP95".into(),
             expected: true,
+            pending_at_offset_us: Some(11_000_000),
             fired_at_offset_us: Some(12_000_000),
             resolved_at_offset_us: Some(24_000_000),
         },
         AlertRecord {
             name: "DatabaseDown".into(),
             expected: false,
+            pending_at_offset_us: None,
             fired_at_offset_us: None,
             resolved_at_offset_us: None,
         },

@@ -212,3 +212,62 @@ fn results_carry_typed_metric_and_op_written_in_the_json_as_in_the_threshold() {
     let unknown = serde_json::from_value::<gauntlet_reports::model::ThresholdResult>(json);
     assert!(unknown.is_err(), "an unknown metric is not a report's");
 }
+
+#[test]
+fn an_alert_threshold_names_its_rule_and_prints_as_written() {
+    let t = parse_threshold("alert.HrmsHighErrorRate.fired == 1").unwrap();
+    assert_eq!(
+        (t.metric, t.alert.as_deref(), t.op, t.limit),
+        (Metric::AlertFired, Some("HrmsHighErrorRate"), Op::Eq, 1.0)
+    );
+    assert_eq!(t.to_string(), "alert.HrmsHighErrorRate.fired == 1");
+    // The generic name is no rule, and a rule name takes no selector.
+    let e = parse_threshold("alert.<name>.fired == 1").unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::UnknownMetric);
+    let e = parse_threshold("alert..fired == 1").unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::UnknownMetric);
+    let e = parse_threshold("during fault: alert.A.fired == 1").unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::SelectorNotAllowed);
+}
+
+#[test]
+fn an_alert_threshold_fails_as_a_gap_or_as_noise_and_without_monitoring_has_no_data() {
+    use gauntlet_reports::model::AlertRecord;
+    let mut report = Report::empty(run_info("pg-kill"));
+    let fires = parse_threshold("alert.A.fired == 1").unwrap();
+    let silent = parse_threshold("alert.B.fired == 0").unwrap();
+    let r = evaluate(&fires, &report);
+    assert_eq!(
+        r.reason.as_deref(),
+        Some("no data: alerts were not monitored")
+    );
+    report.alerts.enabled = true;
+    report.alerts.alerts = vec![
+        AlertRecord {
+            name: "A".to_owned(),
+            expected: true,
+            ..AlertRecord::default()
+        },
+        AlertRecord {
+            name: "B".to_owned(),
+            fired_at_offset_us: Some(2_500_000),
+            ..AlertRecord::default()
+        },
+    ];
+    let gap = evaluate(&fires, &report);
+    assert!(!gap.pass);
+    assert_eq!(gap.reason.as_deref(), Some("alerting gap: A never fired"));
+    let noise = evaluate(&silent, &report);
+    assert!(!noise.pass);
+    assert_eq!(
+        noise.reason.as_deref(),
+        Some("noisy alert: B fired at +2.5s")
+    );
+    let unknown = evaluate(&parse_threshold("alert.C.fired == 0").unwrap(), &report);
+    assert_eq!(
+        unknown.reason.as_deref(),
+        Some("no data: no alert rule named \"C\"")
+    );
+    report.alerts.alerts[0].fired_at_offset_us = Some(1);
+    assert!(evaluate(&fires, &report).pass);
+}

@@ -20,8 +20,8 @@ use std::path::Path;
 pub use drill::DEFAULT_ARCHIVE_TIMEOUT;
 pub use error::{Problem, SpecError, line_column};
 pub use model::{
-    ArchiveHealth, Drill, DrillDisaster, DrillStrategy, PersonaWeights, ProfileName, ProfileSize,
-    ScenarioKind, ScenarioSpec, Stage, StageKind, ThinkTime, Threshold, UserTarget,
+    ArchiveHealth, Drill, DrillDisaster, DrillStrategy, ExpectedAlert, PersonaWeights, ProfileName,
+    ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind, ThinkTime, Threshold, UserTarget,
 };
 pub use noisy::{FloodRate, MAX_FLOOD_FRACTION, MAX_FLOOD_RPS, NoisyNeighbour};
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};

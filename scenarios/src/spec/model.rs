@@ -254,6 +254,17 @@ pub struct ScenarioSpec {
     pub(crate) service_process: bool,
     pub(crate) noisy_neighbour: Option<super::noisy::NoisyNeighbour>,
     pub(crate) drill: Option<Drill>,
+    /// `expect_alerts = [...]`, when the spec states it.
+    pub(crate) expect_alerts: Option<Vec<ExpectedAlert>>,
+}
+
+/// An alert rule a spec expects its run to fire, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedAlert {
+    /// The rule's name (`alert:` in the rules file); the harness checks that it exists.
+    pub name: String,
+    /// Byte span of the TOML string in the spec's source, for `file:line:column` errors.
+    pub span: Range<usize>,
 }
 
 impl ScenarioSpec {
@@ -343,6 +354,12 @@ impl ScenarioSpec {
     /// The backup-and-restore drill (`[drill]`), when the spec is one.
     pub fn drill(&self) -> Option<&Drill> {
         self.drill.as_ref()
+    }
+
+    /// `expect_alerts = [...]`: the alert rules the run must fire (every other rule must stay
+    /// silent); `None` when the spec says nothing about alerts, and nothing is expected of them.
+    pub fn expect_alerts(&self) -> Option<&[ExpectedAlert]> {
+        self.expect_alerts.as_deref()
     }
 
     /// Sum of the unscaled stage durations.

@@ -42,6 +42,8 @@ pub(crate) struct RawSpec {
     pub service_process: bool,
     pub noisy_neighbour: Option<RawNoisyNeighbour>,
     pub drill: Option<RawDrill>,
+    /// Alert rules the run's faults must fire; every other rule must stay silent.
+    pub expect_alerts: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

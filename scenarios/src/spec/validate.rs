@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::error::{Problem, SpecError};
 use super::model::{
-    PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, ThinkTime, Threshold, UserTarget,
+    ExpectedAlert, PersonaWeights, ProfileName, ProfileSize, ScenarioSpec, Stage, ThinkTime,
+    Threshold, UserTarget,
 };
 use super::raw::{RawChaos, RawPersonas, RawProfile, RawSpec, RawStage, RawThinkTime};
 
@@ -96,6 +97,15 @@ impl Ctx<'_> {
                 .as_ref()
                 .map(|d| self.drill(d, total))
                 .transpose()?,
+            expect_alerts: raw.expect_alerts.map(|names| {
+                names
+                    .iter()
+                    .map(|n| ExpectedAlert {
+                        name: n.get_ref().trim().to_owned(),
+                        span: n.span(),
+                    })
+                    .collect()
+            }),
         })
     }
 

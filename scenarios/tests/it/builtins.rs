@@ -3,7 +3,7 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 15] = [
     "smoke",
     "load",
     "stress",
@@ -17,7 +17,23 @@ const NAMES: [&str; 13] = [
     "service-kill",
     "durability",
     "backup-restore",
+    "pg-pool-exhaustion",
+    "tenant-flood",
 ];
+
+#[test]
+fn every_builtin_states_which_alerts_it_must_fire() {
+    for name in NAMES {
+        let spec = ScenarioSpec::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expected = spec
+            .expect_alerts()
+            .unwrap_or_else(|| panic!("{name} says nothing about alerts (expect_alerts)"));
+        // A run without faults and without a flood must fire none.
+        if spec.chaos().is_empty() && name != "tenant-flood" {
+            assert!(expected.is_empty(), "{name} expects {expected:?}");
+        }
+    }
+}
 
 #[test]
 fn list_names_every_builtin_with_a_description() {

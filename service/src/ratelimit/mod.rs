@@ -167,6 +167,7 @@ impl RateLimiter {
         let used_ratio = (!decision.unavailable)
             .then(|| 1.0 - f64::from(decision.remaining) / f64::from(decision.limit.max(1)));
         let obs = Observation {
+            refill_ratio_per_sec: limits.refill_per_sec / f64::from(limits.capacity.max(1)),
             allowed: decision.allowed,
             degraded: decision.degraded,
             used_ratio,

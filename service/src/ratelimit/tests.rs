@@ -130,10 +130,10 @@ async fn without_redis_local_buckets_decide_and_flag_degraded() {
     assert!(rl.is_degraded());
     let snap = rl.usage_snapshot();
     assert_eq!(snap.len(), 1);
-    assert_eq!(
-        (snap[0].allowed, snap[0].limited, snap[0].used_ratio),
-        (3, 1, 1.0)
-    );
+    assert_eq!((snap[0].allowed, snap[0].limited), (3, 1));
+    // Full at the last decision, less what 0.01/s has refilled since (the snapshot is "now").
+    let used = snap[0].used_ratio;
+    assert!(used > 0.999 && used <= 1.0, "{used}");
     assert!(snap[0].degraded);
 }
 

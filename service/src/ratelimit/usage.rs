@@ -54,11 +54,18 @@ pub(crate) struct Observation {
     /// `None` when no bucket was consulted (fail-closed outage): the ratio is unknown and must
     /// not trigger a warning.
     pub used_ratio: Option<f64>,
+    /// Share of the bucket refilled per second (`refill_per_sec / capacity`).
+    pub refill_ratio_per_sec: f64,
 }
 
 #[derive(Debug, Default)]
 struct Entry {
     used_ratio: f64,
+    /// When `used_ratio` was measured, and how fast it falls while nobody asks: a tenant
+    /// that stopped sending must not look near its limit forever (the usage alert would
+    /// never resolve).
+    measured_at: Option<Instant>,
+    refill_ratio_per_sec: f64,
     allowed: u64,
     limited: u64,
     degraded: bool,
@@ -105,6 +112,8 @@ impl UsageTracker {
         e.degraded = obs.degraded;
         let ratio = obs.used_ratio?.clamp(0.0, 1.0);
         e.used_ratio = ratio;
+        e.measured_at = Some(now);
+        e.refill_ratio_per_sec = obs.refill_ratio_per_sec;
         if ratio < self.warn_ratio {
             return None;
         }
@@ -130,15 +139,23 @@ impl UsageTracker {
         self.warnings_fired.load(Ordering::Relaxed)
     }
 
-    /// Copy of the table, sorted by tenant then class so output is stable.
+    /// Copy of the table as of now, sorted by tenant then class so output is stable.
     pub fn snapshot(&self) -> Vec<TenantUsage> {
+        self.snapshot_at(Instant::now())
+    }
+
+    /// Copy of the table at `now`: each used ratio less what its bucket has refilled since.
+    fn snapshot_at(&self, now: Instant) -> Vec<TenantUsage> {
         let map = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<TenantUsage> = map
             .iter()
             .map(|((tenant, class), e)| TenantUsage {
                 tenant: *tenant,
                 class: *class,
-                used_ratio: e.used_ratio,
+                used_ratio: e.measured_at.map_or(e.used_ratio, |at| {
+                    let idle = now.saturating_duration_since(at).as_secs_f64();
+                    (e.used_ratio - e.refill_ratio_per_sec * idle).max(0.0)
+                }),
                 allowed: e.allowed,
                 limited: e.limited,
                 degraded: e.degraded,
@@ -220,7 +237,27 @@ mod tests {
             allowed: ratio < 1.0,
             degraded: false,
             used_ratio: Some(ratio),
+            refill_ratio_per_sec: 0.0,
         }
+    }
+
+    #[test]
+    fn an_idle_bucket_refills_in_the_snapshot() {
+        let t0 = Instant::now();
+        let u = UsageTracker::new(0.9, Duration::from_secs(60));
+        let t = Uuid::from_u128(3);
+        let full = Observation {
+            refill_ratio_per_sec: 0.5,
+            ..obs(1.0)
+        };
+        u.record(t, EndpointClass::Read, full, t0);
+        assert_eq!(u.snapshot_at(t0)[0].used_ratio, 1.0);
+        let later = u.snapshot_at(t0 + Duration::from_secs(1))[0].used_ratio;
+        assert!((later - 0.5).abs() < 1e-9, "{later}");
+        assert_eq!(
+            u.snapshot_at(t0 + Duration::from_secs(5))[0].used_ratio,
+            0.0
+        );
     }
 
     #[test]
@@ -257,6 +294,7 @@ mod tests {
             allowed: false,
             degraded: true,
             used_ratio: None,
+            refill_ratio_per_sec: 0.0,
         };
         assert!(u.record(t, EndpointClass::Heavy, closed, t0).is_none());
         let snap = u.snapshot();

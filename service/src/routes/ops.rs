@@ -37,7 +37,10 @@ pub async fn live() -> Json<Health> {
     responses((status = 200, description = "Postgres and Redis answer", body = Health),
         (status = 503, description = "A dependency does not answer", body = Health)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
+    let (postgres, redis) = tokio::join!(
+        postgres_ok(&state, state.probe_timeout),
+        redis_ok(&state, state.probe_timeout)
+    );
     let status = if postgres && redis {
         StatusCode::OK
     } else {
@@ -55,22 +58,18 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn postgres_ok(state: &AppState) -> bool {
+/// Postgres answers `SELECT 1` within `timeout` (readiness, and the metrics' health gauge).
+pub(crate) async fn postgres_ok(state: &AppState, timeout: std::time::Duration) -> bool {
     let probe = sqlx::query("SELECT 1").execute(&state.db);
-    matches!(
-        tokio::time::timeout(state.probe_timeout, probe).await,
-        Ok(Ok(_))
-    )
+    matches!(tokio::time::timeout(timeout, probe).await, Ok(Ok(_)))
 }
 
-async fn redis_ok(state: &AppState) -> bool {
+/// Redis answers `PING` within `timeout`.
+pub(crate) async fn redis_ok(state: &AppState, timeout: std::time::Duration) -> bool {
     let mut conn = state.redis.clone();
     let ping = redis::cmd("PING");
     let probe = ping.query_async::<String>(&mut conn);
-    matches!(
-        tokio::time::timeout(state.probe_timeout, probe).await,
-        Ok(Ok(_))
-    )
+    matches!(tokio::time::timeout(timeout, probe).await, Ok(Ok(_)))
 }
 
 /// Prometheus metrics in the OpenMetrics text format.

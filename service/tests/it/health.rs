@@ -52,6 +52,9 @@ async fn metrics_expose_requests_pool_queue_ratelimit_and_rss() {
         "hrms_db_pool_connections",
         "hrms_job_queue_depth 0",
         "hrms_process_resident_memory_bytes",
+        // What the health alert reads beside `up`: both dependencies answer.
+        "hrms_dependency_up{dependency=\"postgres\"} 1",
+        "hrms_dependency_up{dependency=\"redis\"} 1",
         &format!("hrms_rate_limit_usage_ratio{{tenant=\"{tenant}\",class=\"read\"}}"),
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
