@@ -24,12 +24,15 @@ SPEC=scripts/noise-experiment.toml   # load's personas, 40 users, short think ti
 PAIRS=${PAIRS:-10}
 SLICE=${SLICE:-3}
 WARMUP=${WARMUP:-0}
-RUN_ARGS=("$SPEC" --backend native --quiet)
+# No Prometheus beside the runs: the experiment measures latency, and the alert watcher's
+# settling wait would only lengthen each run.
+RUN_ARGS=("$SPEC" --backend native --quiet --no-alerts)
 
 if [[ "$GAUNTLET" == target/release/gauntlet && -z "${NO_BUILD:-}" ]]; then
     cargo build --release -p gauntlet-loadgen --bin gauntlet
 fi
-# PARTS=ab runs only (b) and (c) in A/B mode.
+# PARTS=ab runs only (b) and (c) in A/B mode; PARTS=compare only the baseline and (c) in
+# compare mode (a quiet machine's detection rate).
 PARTS=${PARTS:-all}
 rm -rf "$OUT" && mkdir -p "$OUT"
 SERVES=()
@@ -62,13 +65,14 @@ compare() { # case base new → exit, with the busiest regression line
     echo "$name: exit $code (bounds off: exit $off), new run's CPU elsewhere $(elsewhere "$new")% of a core; $(grep -c REGRESSION "$OUT/$name-off.txt" || true) regression rows with bounds off"
 }
 
-if [[ "$PARTS" == all ]]; then
+if [[ "$PARTS" == all || "$PARTS" == compare ]]; then
 echo "== baseline: 5 clean runs ($("$GAUNTLET" --version))"
 "$GAUNTLET" baseline record --runs 5 -o "$OUT/set.json" --out "$OUT/baseline" "${RUN_ARGS[@]}"
 SINGLE="$OUT/baseline/run-1/report.json"
 
-echo "== (a) clean vs clean, a CPU hog beside the new run"
+[[ "$PARTS" == all ]] && echo "== (a) clean vs clean, a CPU hog beside the new run"
 for i in $(seq 1 "$RUNS"); do
+    [[ "$PARTS" == all ]] || break
     hog 60
     "$GAUNTLET" run "${RUN_ARGS[@]}" --out "$OUT/hog-$i" > /dev/null || true
     unhog
@@ -82,6 +86,11 @@ for i in $(seq 1 "$RUNS"); do
     compare "c-set-$i" "$OUT/set.json" "$OUT/slow-$i/report.json"
     compare "c-single-$i" "$SINGLE" "$OUT/slow-$i/report.json"
 done
+fi
+if [[ "$PARTS" == compare ]]; then
+    echo "== counts (case: exit × times)"
+    for key in "${!COUNT[@]}"; do echo "${key%%|*}|${key#*|} × ${COUNT[$key]}"; done | sort
+    exit 0
 fi
 
 # Not in a command substitution: that would be a subshell, and the PIDs cleanup() stops
