@@ -227,10 +227,7 @@ impl BackupSite {
                 sqlx::query(sqlx::AssertSqlSafe(statement))
                     .execute(&mut conn)
                     .await
-                    .map_err(|error| BackupError::Sql {
-                        what: "turning WAL archiving on",
-                        error,
-                    })?;
+                    .map_err(sql_error("turning WAL archiving on"))?;
             }
             let _ = conn.close().await;
             server.restart().await?;
@@ -280,10 +277,7 @@ impl BackupSite {
             sqlx::query_scalar("SELECT last_archived_wal FROM pg_stat_archiver")
                 .fetch_one(&mut conn)
                 .await
-                .map_err(|error| BackupError::Sql {
-                    what: "reading pg_stat_archiver",
-                    error,
-                })?;
+                .map_err(sql_error("reading pg_stat_archiver"))?;
         let _ = conn.close().await;
         // pg_basebackup waits until the backup's last segment is archived, so there is one.
         let segment = last.unwrap_or_default();
@@ -315,44 +309,31 @@ impl BackupSite {
                 let lsn: String = sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
                     .fetch_one(&mut conn)
                     .await
-                    .map_err(|error| BackupError::Sql {
-                        what: "reading the WAL position",
-                        error,
-                    })?;
+                    .map_err(sql_error("reading the WAL position"))?;
                 sqlx::query("DROP DATABASE postgres WITH (FORCE)")
                     .execute(&mut conn)
                     .await
-                    .map_err(|error| BackupError::Sql {
-                        what: "dropping the database",
-                        error,
-                    })?;
+                    .map_err(sql_error("dropping the database"))?;
                 let _ = conn.close().await;
                 RecoveryTarget::BeforeLsn(lsn)
             }
             Disaster::BadDelete => {
                 let mut conn = connect(server).await?;
-                let mut tx = conn.begin().await.map_err(|error| BackupError::Sql {
-                    what: "opening the bad transaction",
-                    error,
-                })?;
+                let mut tx = conn
+                    .begin()
+                    .await
+                    .map_err(sql_error("opening the bad transaction"))?;
                 let xid: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
                     .fetch_one(&mut *tx)
                     .await
-                    .map_err(|error| BackupError::Sql {
-                        what: "reading the bad transaction's id",
-                        error,
-                    })?;
+                    .map_err(sql_error("reading the bad transaction's id"))?;
                 sqlx::query("DELETE FROM attendance")
                     .execute(&mut *tx)
                     .await
-                    .map_err(|error| BackupError::Sql {
-                        what: "the bad delete",
-                        error,
-                    })?;
-                tx.commit().await.map_err(|error| BackupError::Sql {
-                    what: "committing the bad delete",
-                    error,
-                })?;
+                    .map_err(sql_error("the bad delete"))?;
+                tx.commit()
+                    .await
+                    .map_err(sql_error("committing the bad delete"))?;
                 let _ = conn.close().await;
                 RecoveryTarget::BeforeXid(xid)
             }
@@ -410,20 +391,14 @@ impl BackupSite {
         let segment: String = sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())::text")
             .fetch_one(&mut conn)
             .await
-            .map_err(|error| BackupError::Sql {
-                what: "switching the WAL segment",
-                error,
-            })?;
+            .map_err(sql_error("switching the WAL segment"))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let last: Option<String> =
                 sqlx::query_scalar("SELECT last_archived_wal FROM pg_stat_archiver")
                     .fetch_one(&mut conn)
                     .await
-                    .map_err(|error| BackupError::Sql {
-                        what: "reading pg_stat_archiver",
-                        error,
-                    })?;
+                    .map_err(sql_error("reading pg_stat_archiver"))?;
             if last.as_deref().is_some_and(|l| l >= segment.as_str()) || Instant::now() > deadline {
                 break;
             }
@@ -455,4 +430,9 @@ impl BackupSite {
             Place::Docker(p) => p.sh(server, what, body).await,
         }
     }
+}
+
+/// `map_err` for a failed statement: what the drill was doing, and sqlx's error.
+pub(crate) fn sql_error(what: &'static str) -> impl FnOnce(sqlx::Error) -> BackupError {
+    move |error| BackupError::Sql { what, error }
 }

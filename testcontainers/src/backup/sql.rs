@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use super::BackupError;
+use super::{BackupError, sql_error};
 use crate::Server;
 
 /// Tables whose rows a drill counts before and after.
@@ -52,10 +52,7 @@ pub(super) async fn connect_to(
     url.set_path(database);
     let attempt = sqlx::PgConnection::connect(url.as_str());
     match tokio::time::timeout(Duration::from_secs(10), attempt).await {
-        Ok(result) => result.map_err(|error| BackupError::Sql {
-            what: "connecting to Postgres",
-            error,
-        }),
+        Ok(result) => result.map_err(sql_error("connecting to Postgres")),
         Err(_) => Err(BackupError::Tool {
             what: "connecting to Postgres".into(),
             status: "timeout".into(),
