@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{bad_input, explain, gauntlet, out_dir, read_json};
+use crate::support::{bad_input, explain, gauntlet, out_dir, read_json, run_spec};
 
 fn rules_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../service/alerts")
@@ -76,12 +76,7 @@ fn spec_expecting(dir: &std::path::Path, alerts: &str) -> PathBuf {
 fn an_expected_alert_that_never_fires_is_an_alerting_gap_and_fails_the_run() {
     let dir = out_dir("alert-gap");
     let path = spec_expecting(dir.path(), "[\"HrmsJobQueueBacklog\"]");
-    let output = gauntlet()
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path().join("out"))
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
+    let output = run_spec(gauntlet(), dir.path().join("out"), &path);
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     let report = read_json(&dir.path().join("out/report.json"));
     let alerts = &report["alerts"];

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::{bad_input, explain, gauntlet, out_dir, read_json};
+use crate::support::{bad_input, explain, gauntlet, out_dir, read_json, run_spec};
 
 /// backup-restore is 60 s of load, backups every 15 s, the disaster at 40 s; × 0.4 that is
 /// 24 s with backups at 0 and 6 s and the disaster at 16 s. `archive_timeout` (5 s) is a
@@ -132,12 +132,7 @@ fn pg_dump_loses_every_write_since_the_dump_and_fails_an_rpo_shorter_than_its_ag
         "strategy = \"pg_dump\"\nbackup_every = \"60s\"\ndisaster = \"destroy_data_dir\"\n\
          disaster_at = \"10s\"\n",
     );
-    let output = gauntlet()
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path())
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
+    let output = run_spec(gauntlet(), dir.path(), &path);
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     let report = read_json(&dir.path().join("report.json"));
     let d = drill(&report);
@@ -175,12 +170,7 @@ fn an_archive_that_silently_copies_nothing_fails_the_drill_with_the_reason() {
         "strategy = \"basebackup+wal\"\nbackup_every = \"60s\"\narchive_timeout = \"1s\"\n\
          archive = \"silently_broken\"\ndisaster = \"destroy_data_dir\"\ndisaster_at = \"6s\"\n",
     );
-    let output = gauntlet()
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path())
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
+    let output = run_spec(gauntlet(), dir.path(), &path);
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     let report = read_json(&dir.path().join("report.json"));
     let d = drill(&report);

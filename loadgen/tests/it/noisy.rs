@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::support::{bad_input, explain, gauntlet, out_dir, read_json};
+use crate::support::{bad_input, explain, gauntlet, out_dir, read_json, run_spec};
 
 /// Small profile (two tenants with users, plus the flooder), employees only, an 8 s hold the
 /// flood runs through at twice the free plan's sustained read limit.
@@ -31,12 +31,7 @@ fn run(name: &str, defect: Option<&str>) -> (Output, Value, String) {
     if let Some(defect) = defect {
         cmd.env(format!("HRMS__DEFECTS__{}", defect.to_uppercase()), "true");
     }
-    let output = cmd
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path().join("out"))
-        .arg(spec(dir.path(), "hold"))
-        .output()
-        .expect("gauntlet runs");
+    let output = run_spec(cmd, dir.path().join("out"), spec(dir.path(), "hold"));
     let out = dir.path().join("out");
     assert!(out.join("report.json").is_file(), "{}", explain(&output));
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");

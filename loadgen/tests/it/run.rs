@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::{
     assert_all_exit, bad_input, children_of, explain, gauntlet, interrupt_and_wait, out_dir,
-    read_json, run_info, spec,
+    read_json, run_info, run_spec, spec,
 };
 
 /// Smoke is 5 s + 15 s of load; × 0.3 that is 2 s + 5 s (goose runs whole seconds).
@@ -144,12 +144,7 @@ fn through_proxies_puts_the_fault_proxies_in_the_path_of_a_run_without_faults() 
 fn an_impossible_threshold_fails_the_run_and_the_report_says_why() {
     let dir = out_dir("fail");
     let path = spec(dir.path(), "http.p95 < 1us");
-    let output = gauntlet()
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path().join("out"))
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
+    let output = run_spec(gauntlet(), dir.path().join("out"), &path);
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     let report = read_json(&dir.path().join("out/report.json"));
     assert_eq!(report["verdict"], "fail");
@@ -295,13 +290,9 @@ fn a_saturated_generator_makes_the_run_invalid_with_exit_4() {
     let dir = out_dir("invalid");
     let path = spec(dir.path(), "http.error_rate < 50%");
     // A bound of 0.01% of the cores: any real work exceeds it.
-    let output = gauntlet()
-        .env("GAUNTLET_MAX_GENERATOR_CPU", "0.01%")
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path().join("out"))
-        .arg(&path)
-        .output()
-        .expect("gauntlet runs");
+    let mut cmd = gauntlet();
+    cmd.env("GAUNTLET_MAX_GENERATOR_CPU", "0.01%");
+    let output = run_spec(cmd, dir.path().join("out"), &path);
     assert_eq!(output.status.code(), Some(4), "{}", explain(&output));
     let report = read_json(&dir.path().join("out/report.json"));
     assert_eq!(report["verdict"], "invalid");

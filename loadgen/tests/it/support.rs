@@ -59,6 +59,16 @@ pub(crate) fn explain(output: &Output) -> String {
     )
 }
 
+/// `gauntlet run --quiet --out <out> <spec>` on `cmd` (a [`gauntlet`], perhaps with an
+/// environment of the caller's); its output, whatever the exit.
+pub(crate) fn run_spec(mut cmd: Command, out: impl AsRef<Path>, spec: impl AsRef<Path>) -> Output {
+    cmd.args(["run", "--quiet", "--out"])
+        .arg(out.as_ref())
+        .arg(spec.as_ref())
+        .output()
+        .expect("gauntlet runs")
+}
+
 /// A one-stage spec (2 s, two employees) with one threshold, written to `dir/tiny.toml`.
 pub(crate) fn spec(dir: &Path, threshold: &str) -> PathBuf {
     let path = dir.join("tiny.toml");
