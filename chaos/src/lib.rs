@@ -20,7 +20,8 @@ pub mod proxy;
 pub mod schedule;
 
 pub use fault::{
-    Direction, Fault, FaultError, FieldProblem, LifecycleAction, Target, Toxic, ToxicKind, Toxicity,
+    Direction, DiskFill, Fault, FaultError, FieldProblem, JobFlood, LifecycleAction, Target, Toxic,
+    ToxicKind, Toxicity,
 };
 pub use proxy::{FaultProxy, ProxyError, ProxyStats, ToxicId};
 pub use schedule::{EntryError, EntryField, ScheduledFault};

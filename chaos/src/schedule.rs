@@ -88,12 +88,33 @@ impl ScheduledFault {
         start: Duration,
         duration: Duration,
     ) -> Result<Self, EntryError> {
-        let target = target.parse().map_err(EntryError::Target)?;
+        let target: Target = target.parse().map_err(EntryError::Target)?;
         let written = attributes
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string().trim_matches('"').to_owned()))
             .collect();
         let fault = Fault::parse(fault, attributes).map_err(EntryError::Fault)?;
+        // Two faults act on one dependency's contents, so only that target makes sense.
+        let only = match fault {
+            // Redis keeps its data in memory and the service none at all.
+            Fault::DiskFill(_) => Some((
+                Target::Postgres,
+                "postgres (disk_fill fills the filesystem of Postgres's data)",
+            )),
+            Fault::JobFlood(_) => Some((
+                Target::Redis,
+                "redis (job_flood fills the payroll queue, which is in Redis)",
+            )),
+            _ => None,
+        };
+        if let Some((only, expected)) = only
+            && target != only
+        {
+            return Err(EntryError::Target(FieldProblem::UnknownValue {
+                value: target.as_str().to_owned(),
+                expected,
+            }));
+        }
         Ok(Self {
             fault,
             target,

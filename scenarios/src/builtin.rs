@@ -6,7 +6,7 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 15] = [
+const BUILTINS: [(&str, &str); 17] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
@@ -31,6 +31,11 @@ const BUILTINS: [(&str, &str); 15] = [
         include_str!("../builtin/pg-pool-exhaustion.toml"),
     ),
     ("tenant-flood", include_str!("../builtin/tenant-flood.toml")),
+    ("pg-disk-fill", include_str!("../builtin/pg-disk-fill.toml")),
+    (
+        "payroll-backlog",
+        include_str!("../builtin/payroll-backlog.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios.

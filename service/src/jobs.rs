@@ -66,6 +66,18 @@ impl JobQueue {
             .await
     }
 
+    /// Adds `copies` copies of one job at the tail in one round trip (a batch producer).
+    pub async fn enqueue_copies(&self, job: &PayrollJob, copies: u64) -> redis::RedisResult<()> {
+        let raw = serde_json::to_string(job).expect("job serialises");
+        let mut conn = self.redis.clone();
+        let mut cmd = redis::cmd("LPUSH");
+        cmd.arg(QUEUE_KEY);
+        for _ in 0..copies {
+            cmd.arg(&raw);
+        }
+        cmd.query_async::<()>(&mut conn).await
+    }
+
     /// Jobs waiting (not counting jobs being processed).
     pub async fn depth(&self) -> redis::RedisResult<u64> {
         let mut conn = self.redis.clone();

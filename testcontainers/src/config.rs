@@ -85,6 +85,9 @@ pub struct ProvisionConfig {
     /// A backup drill will run: the docker backend mounts a volume for the WAL archive and the
     /// backups into Postgres's container, so that a new container can restore from them.
     pub backup_volume: bool,
+    /// Give Postgres's data directory a filesystem of its own of this many bytes (a run with
+    /// a `disk_fill` fault): see [`crate::disk`]. `None`: wherever the backend puts it.
+    pub postgres_data_size: Option<u64>,
 }
 
 impl Default for ProvisionConfig {
@@ -100,6 +103,7 @@ impl Default for ProvisionConfig {
             changes: SystemChanges::Allowed,
             observer: Observer::default(),
             backup_volume: false,
+            postgres_data_size: None,
         }
     }
 }

@@ -19,6 +19,7 @@
 pub mod backup;
 pub mod config;
 pub mod detect;
+pub mod disk;
 pub mod docker;
 pub mod error;
 pub mod local_image;

@@ -180,6 +180,45 @@ impl Server {
         }
     }
 
+    /// Postgres's data directory and the filesystem holding it, as this host reaches them
+    /// (`None` for Redis, external servers and a stopped container).
+    pub async fn data_disk(&self) -> Option<crate::disk::DataDisk> {
+        match &self.inner {
+            Inner::Docker(s) => s.data_disk().await,
+            Inner::Native(s) => s.data_disk(),
+            Inner::External => None,
+        }
+    }
+
+    /// The `disk_fill` fault: fills the filesystem of Postgres's data to `percent` (refused
+    /// unless provisioning sized it, see [`crate::disk`]).
+    pub async fn fill_data_disk(&self, percent: u8) -> Result<crate::disk::Filled, ControlError> {
+        self.sized_disk("disk_fill").await?.fill(percent)
+    }
+
+    /// Takes back what [`Server::fill_data_disk`] wrote.
+    pub async fn free_data_disk(&self) -> Result<(), ControlError> {
+        self.sized_disk("disk_fill removal").await?.free()
+    }
+
+    async fn sized_disk(
+        &self,
+        action: &'static str,
+    ) -> Result<crate::disk::DataDisk, ControlError> {
+        if matches!(self.inner, Inner::External) {
+            return Err(ControlError::NotSupported {
+                action,
+                backend: Backend::External,
+            });
+        }
+        self.data_disk()
+            .await
+            .ok_or_else(|| ControlError::InvalidState {
+                action,
+                reason: format!("{} has no data directory on a running server", self.role),
+            })
+    }
+
     /// The process serving a docker backend, as this host numbers it (`None` for native
     /// servers, which are this process's own children, and for external ones).
     pub async fn host_pid(&self) -> Option<u32> {

@@ -39,6 +39,7 @@ impl Stack {
                     volume: config
                         .backup_volume
                         .then(|| format!("gauntlet-drill-{}-{}", std::process::id(), unique())),
+                    data_size: config.postgres_data_size,
                     ..Default::default()
                 };
                 let (pg, rd) = tokio::try_join!(
@@ -59,8 +60,13 @@ impl Stack {
             Plan::Native(bins) => {
                 let timeout = config.ready_timeout;
                 let (pg, rd) = tokio::try_join!(
-                    NativeServer::start_new(Role::Postgres, &bins, timeout),
-                    NativeServer::start_new(Role::Redis, &bins, timeout),
+                    NativeServer::start_new(
+                        Role::Postgres,
+                        &bins,
+                        timeout,
+                        config.postgres_data_size
+                    ),
+                    NativeServer::start_new(Role::Redis, &bins, timeout, None),
                 )?;
                 (
                     Server::new(Role::Postgres, pg.url().clone(), Inner::Native(pg)),

@@ -1,8 +1,8 @@
 //! Fault vocabulary parsing and scheduled faults.
 
 use gauntlet_chaos::{
-    Direction, EntryError, EntryField, Fault, FaultError, FieldProblem, LifecycleAction,
-    ScheduledFault, Target, Toxic, ToxicKind, Toxicity,
+    Direction, DiskFill, EntryError, EntryField, Fault, FaultError, FieldProblem, JobFlood,
+    LifecycleAction, ScheduledFault, Target, Toxic, ToxicKind, Toxicity,
 };
 use std::time::Duration;
 
@@ -81,6 +81,8 @@ fn faults_round_trip_through_json_and_toml() {
         "type='down'",
         "type='kill'",
         "type='pause'",
+        "type='disk_fill'\npercent=95",
+        "type='job_flood'\ndepth=1200",
     ];
     for src in all {
         let f = fault(src).unwrap();
@@ -219,4 +221,48 @@ fn a_bad_chaos_entry_names_the_part_that_is_wrong() {
             .starts_with("target has unknown value `mysql`"),
         "{err}"
     );
+}
+
+#[test]
+fn disk_fill_takes_a_percent_between_1_and_99_and_only_postgres() {
+    assert_eq!(
+        fault("type='disk_fill'").unwrap(),
+        Fault::DiskFill(DiskFill { percent: 90 })
+    );
+    assert_eq!(
+        fault("type='disk_fill'\npercent=86").unwrap(),
+        Fault::DiskFill(DiskFill { percent: 86 })
+    );
+    for bad in ["0", "100", "250", "-1", "'full'"] {
+        let err = fault(&format!("type='disk_fill'\npercent={bad}")).unwrap_err();
+        assert_eq!(field_of(err), "percent", "percent={bad}");
+    }
+    let fill = entry("disk_fill", "postgres", "percent = 92").unwrap();
+    assert!(!fill.restarts_target());
+    assert_eq!(fill.to_string(), "disk_fill (percent=92) on postgres");
+    for target in ["redis", "service"] {
+        let err = entry("disk_fill", target, "").unwrap_err();
+        assert_eq!(err.field(), EntryField::Target, "{err}");
+        assert!(err.to_string().contains("postgres"), "{err}");
+    }
+}
+
+#[test]
+fn job_flood_takes_a_bounded_depth_and_only_redis() {
+    assert_eq!(
+        fault("type='job_flood'").unwrap(),
+        Fault::JobFlood(JobFlood { depth: 1500 })
+    );
+    for bad in ["0", "100001", "-3", "'deep'"] {
+        let err = fault(&format!("type='job_flood'\ndepth={bad}")).unwrap_err();
+        assert_eq!(field_of(err), "depth", "depth={bad}");
+    }
+    let flood = entry("job_flood", "redis", "depth = 1200").unwrap();
+    assert_eq!(flood.fault, Fault::JobFlood(JobFlood { depth: 1200 }));
+    assert!(!flood.restarts_target());
+    for target in ["postgres", "service"] {
+        let err = entry("job_flood", target, "").unwrap_err();
+        assert_eq!(err.field(), EntryField::Target, "{err}");
+        assert!(err.to_string().contains("redis"), "{err}");
+    }
 }

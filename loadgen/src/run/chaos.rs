@@ -106,6 +106,8 @@ pub(super) struct Window {
     pub injected_us: u64,
     /// `None` while it is still active.
     pub removed_us: Option<u64>,
+    /// What the injection left running, dropped at the removal.
+    pub lingering: Option<super::chaos_apply::Lingering>,
 }
 
 /// One entry of the timeline: when, what, where, in words.
@@ -229,11 +231,12 @@ async fn run_schedule(
             let result = apply(f, handles, Step::Inject).await;
             let mut l = lock(log);
             match result {
-                Ok(()) => {
+                Ok(lingering) => {
                     l.windows.push(Window {
                         fault: f.clone(),
                         injected_us: begun,
                         removed_us: None,
+                        lingering,
                     });
                     let w = l.windows.len() - 1;
                     l.active.push(w);
@@ -269,9 +272,13 @@ async fn run_schedule(
 /// Removes one fault. Its window (and the fault phase) lasts until the removal is complete:
 /// a killed server is still away while it starts again.
 async fn remove(log: &Mutex<ChaosLog>, handles: Handles<'_>, recorder: &Recorder, w: usize) {
-    let f = lock(log).windows[w].fault.clone();
+    let (f, lingering) = {
+        let mut l = lock(log);
+        (l.windows[w].fault.clone(), l.windows[w].lingering.take())
+    };
     let began = now_unix_us();
-    let result = apply(&f, handles, Step::Remove).await;
+    drop(lingering);
+    let result = apply(&f, handles, Step::Remove).await.map(drop);
     let ended = now_unix_us();
     let mut l = lock(log);
     l.active.retain(|a| *a != w);
@@ -315,7 +322,8 @@ async fn rollback(log: &mut ChaosLog, handles: Handles<'_>) {
     for w in active {
         let began = now_unix_us();
         let f = log.windows[w].fault.clone();
-        let result = apply(&f, handles, Step::Remove).await;
+        drop(log.windows[w].lingering.take());
+        let result = apply(&f, handles, Step::Remove).await.map(drop);
         log.windows[w].removed_us = Some(now_unix_us());
         let message = format!("{} removed when the attack ended (rollback)", f.entry);
         log.log(began, ChaosEventKind::Remove, f.entry.target, message);

@@ -49,8 +49,17 @@ pub(super) enum Step {
     Remove,
 }
 
-/// Injects or removes one fault.
-pub(super) async fn apply(f: &Planned, handles: Handles<'_>, step: Step) -> anyhow::Result<()> {
+/// What an injected fault keeps running until it is removed: a job flood's producer, stopped
+/// when this is dropped.
+pub(super) type Lingering = super::job_flood::RunningFlood;
+
+/// Injects or removes one fault; an injection may leave something running ([`Lingering`]),
+/// which the caller drops to end the fault.
+pub(super) async fn apply(
+    f: &Planned,
+    handles: Handles<'_>,
+    step: Step,
+) -> anyhow::Result<Option<Lingering>> {
     let on = step == Step::Inject;
     let target = f.entry.target;
     let missing = || anyhow::anyhow!("no {target} to act on in this run");
@@ -84,6 +93,28 @@ pub(super) async fn apply(f: &Planned, handles: Handles<'_>, step: Step) -> anyh
                 (LifecycleAction::Restart, Step::Remove) => {}
             }
         }
+        Fault::JobFlood(flood) => {
+            if on {
+                let redis = handles.server(Target::Redis).ok_or_else(missing)?;
+                let postgres = handles.server(Target::Postgres).ok_or_else(missing)?;
+                let running = super::job_flood::start(*flood, redis.url(), postgres.url()).await?;
+                return Ok(Some(running));
+            }
+        }
+        Fault::DiskFill(fill) => {
+            let server = handles.server(target).ok_or_else(missing)?;
+            if on {
+                let filled = server.fill_data_disk(fill.percent).await?;
+                tracing::info!(
+                    size_mb = filled.size >> 20,
+                    written_mb = filled.written >> 20,
+                    percent = format!("{:.1}", filled.percent_after()),
+                    "filled Postgres's data filesystem"
+                );
+            } else {
+                server.free_data_disk().await?;
+            }
+        }
         Fault::Lifecycle(action) => {
             let server = handles.server(target).ok_or_else(missing)?;
             match (action, step) {
@@ -99,5 +130,5 @@ pub(super) async fn apply(f: &Planned, handles: Handles<'_>, step: Step) -> anyh
             }
         }
     }
-    Ok(())
+    Ok(None)
 }

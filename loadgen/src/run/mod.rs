@@ -23,6 +23,7 @@ pub mod chaos_report;
 pub mod drill;
 mod flood;
 pub mod generator;
+mod job_flood;
 mod judge;
 pub mod ledger;
 pub mod local;

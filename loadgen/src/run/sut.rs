@@ -95,6 +95,12 @@ impl Sut {
 }
 
 /// Starts (or reaches) the system under test; exit 3 when it cannot.
+/// The size of Postgres's own filesystem in a run with a `disk_fill` fault: room for the
+/// template, a profile's seed and the WAL of a run many times over (Postgres starts at ~40 MB
+/// and the enterprise seed adds ~100 MB), small enough to fill at once. It is a tmpfs: the
+/// memory is taken only as it is written, and given back when the run ends.
+const DISK_FILL_FILESYSTEM_BYTES: u64 = 1 << 30;
+
 pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<Sut, Failure> {
     match &config.target {
         Target::Local(provision) => {
@@ -114,9 +120,15 @@ pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<
                 defects: local::defects_from_env().map_err(Failure::infrastructure)?,
                 operator_token: None,
             };
-            // A drill's docker Postgres gets a volume for its archive and backups.
+            // A drill's docker Postgres gets a volume for its archive and backups; a run that
+            // fills Postgres's disk gets a filesystem of a known size to fill.
+            let fills_disk = prepared
+                .chaos
+                .iter()
+                .any(|f| matches!(f.entry.fault, gauntlet_chaos::Fault::DiskFill(_)));
             let provision = &gauntlet_testcontainers::ProvisionConfig {
                 backup_volume: prepared.drill.is_some(),
+                postgres_data_size: fills_disk.then_some(DISK_FILL_FILESYSTEM_BYTES),
                 ..provision.clone()
             };
             let service = local::start(Dependencies::Provision(provision), options)

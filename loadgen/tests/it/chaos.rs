@@ -401,16 +401,17 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
     );
 }
 
-/// The two alert experiments, scaled by half: each drives its alert over the threshold, and the
+/// The alert experiments, scaled by half: each drives its alert over the threshold, and the
 /// run's Prometheus fires it and (after the load) resolves it.
 #[test]
-fn pool_exhaustion_fires_the_db_connections_alert_and_a_tenant_flood_the_rate_limit_alert() {
+fn pool_exhaustion_tenant_flood_and_payroll_backlog_fire_their_alerts() {
     for (scenario, expected) in [
         (
             "pg-pool-exhaustion",
             &["HrmsDbConnectionsHigh", "HrmsHealthCheckFailing"][..],
         ),
         ("tenant-flood", &["HrmsRateLimitNearlyExhausted"][..]),
+        ("payroll-backlog", &["HrmsJobQueueBacklog"][..]),
     ] {
         let dir = out_dir(scenario);
         let output = gauntlet()
@@ -434,6 +435,44 @@ fn pool_exhaustion_fires_the_db_connections_alert_and_a_tenant_flood_the_rate_li
     }
 }
 
+/// pg-disk-fill, scaled by half, on `backend`: Postgres's own sized filesystem is filled past
+/// the disk alert's 85 %, the run's Prometheus (through node_exporter, which sees a container's
+/// filesystems through its root) fires the alert and resolves it once the fill is deleted, and
+/// nothing else fails. No sized filesystem outlives the run.
+fn disk_fill_fires_the_disk_alert(backend: &str) {
+    let dir = out_dir(&format!("pg-disk-fill-{backend}"));
+    let output = gauntlet()
+        .env("GAUNTLET_BACKEND", backend)
+        .args([
+            "run",
+            "pg-disk-fill",
+            "--quiet",
+            "--duration-scale",
+            EXPERIMENT_SCALE,
+        ])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["run"]["backend"], backend);
+    let fault = &report["chaos"]["faults"][0];
+    assert_eq!(fault["fault"], "disk_fill", "{fault:#}");
+    let start = fault["start_offset_us"].as_u64().expect("fault start");
+    assert_alerts_fired_and_resolved(&report, start, &["PostgresDataDiskAlmostFull"]);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains("gauntlet-postgres-"),
+        "a sized data filesystem is still mounted:\n{mounts}"
+    );
+}
+
+#[test]
+fn disk_fill_on_native_fires_the_disk_alert_and_resolves_it() {
+    disk_fill_fires_the_disk_alert("native");
+}
+
 #[test]
 fn a_service_fault_without_a_service_process_is_bad_input_naming_the_flag() {
     let dir = out_dir("service-fault-in-process");
@@ -451,8 +490,14 @@ fn a_service_fault_without_a_service_process_is_bad_input_naming_the_flag() {
 /// Tests of the docker backend: `cargo xtask test` filters them out by this module's name on a
 /// machine where no Docker engine answers, and lists them as skipped.
 mod needs_docker {
-    use super::postgres_killed_under_load;
+    use super::{disk_fill_fires_the_disk_alert, postgres_killed_under_load};
     use crate::support::require_docker;
+
+    #[test]
+    fn disk_fill_on_docker_fires_the_disk_alert_and_resolves_it() {
+        require_docker();
+        disk_fill_fires_the_disk_alert("docker");
+    }
 
     #[test]
     fn pg_kill_on_docker_reports_timeline_phases_recovery_and_a_clean_ledger() {

@@ -183,6 +183,8 @@ fn list_shows_every_builtin_with_its_description() {
         "service-kill",
         "pg-pool-exhaustion",
         "tenant-flood",
+        "pg-disk-fill",
+        "payroll-backlog",
     ] {
         let line = stdout
             .lines()

@@ -3,7 +3,7 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 15] = [
+const NAMES: [&str; 17] = [
     "smoke",
     "load",
     "stress",
@@ -19,6 +19,8 @@ const NAMES: [&str; 15] = [
     "backup-restore",
     "pg-pool-exhaustion",
     "tenant-flood",
+    "pg-disk-fill",
+    "payroll-backlog",
 ];
 
 #[test]

@@ -124,6 +124,8 @@ impl DockerPlace {
             pgdata: prep.map(|_| RESTORED_DATA.to_owned()),
             prepare: prep
                 .map(|p| format!("export DATA={RESTORED_DATA}\nmkdir -p {ROOT}/restored\n{p}")),
+            // A restored server keeps its data on the drill's volume.
+            data_size: None,
         };
         let server = DockerServer::start_with(
             s.engine().clone(),

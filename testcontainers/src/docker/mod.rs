@@ -88,6 +88,10 @@ pub struct DockerServer {
     image: ImageSpec,
     /// A backup drill's named volume, removed with the last container that uses it.
     volume: Option<String>,
+    /// Postgres's `PGDATA` inside the container (`None` for Redis).
+    pgdata: Option<String>,
+    /// Whether `PGDATA` is a tmpfs of a known size ([`Extras::data_size`]).
+    sized: bool,
 }
 
 impl std::fmt::Debug for DockerServer {
@@ -112,7 +116,13 @@ pub(crate) struct Extras {
     pub pgdata: Option<String>,
     /// A shell step run as `postgres` before the entrypoint (fills `PGDATA` from a backup).
     pub prepare: Option<String>,
+    /// Mount a tmpfs of this many bytes on `PGDATA` ([`crate::disk`]). A tmpfs is lost when
+    /// the container stops, so a sized Postgres does not survive `stop`, `kill` or `restart`.
+    pub data_size: Option<u64>,
 }
+
+/// `PGDATA` of both the official image and ours.
+const DEFAULT_PGDATA: &str = "/var/lib/postgresql/data";
 
 impl DockerServer {
     /// Creates and starts a container for `role` from `image`, then waits until it answers.
@@ -141,6 +151,17 @@ impl DockerServer {
             None => free_loopback_port()?,
         };
         let container_port = role.default_port();
+        let pgdata = (role == Role::Postgres).then(|| {
+            extras
+                .pgdata
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PGDATA.to_owned())
+        });
+        let tmpfs = match (&pgdata, extras.data_size) {
+            (Some(dir), Some(bytes)) => Some((dir.clone(), format!("size={bytes},mode=0700"))),
+            _ => None,
+        };
+        let sized = tmpfs.is_some();
         let (name, tag) = image
             .reference
             .rsplit_once(':')
@@ -154,7 +175,10 @@ impl DockerServer {
             .with_label(LABEL, std::process::id().to_string())
             .with_label(OWNER_START_LABEL, owner_start())
             // Published on loopback only: these servers have well-known passwords.
-            .with_host_config_modifier(|host_config| {
+            .with_host_config_modifier(move |host_config| {
+                if let Some((dir, options)) = &tmpfs {
+                    host_config.tmpfs = Some([(dir.clone(), options.clone())].into());
+                }
                 for bindings in host_config
                     .port_bindings
                     .iter_mut()
@@ -213,6 +237,8 @@ impl DockerServer {
             container: Some(container),
             image: image.clone(),
             volume: extras.volume,
+            pgdata,
+            sized,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -226,6 +252,19 @@ impl DockerServer {
     /// The container id, while the container exists.
     pub fn container_id(&self) -> Option<&str> {
         self.container.as_ref().map(|c| c.id())
+    }
+
+    /// Postgres's data directory and the filesystem holding it, reached through the main
+    /// process's root while the container runs (`None` for Redis, or when stopped).
+    pub async fn data_disk(&self) -> Option<crate::disk::DataDisk> {
+        let data_dir = self.pgdata.clone()?;
+        let root = std::path::PathBuf::from(format!("/proc/{}/root", self.host_pid().await?));
+        Some(crate::disk::DataDisk {
+            procfs: root.join("proc"),
+            rootfs: root,
+            data_dir: data_dir.into(),
+            sized: self.sized,
+        })
     }
 
     /// The container's main process as this host numbers it, while it runs: a harness counts

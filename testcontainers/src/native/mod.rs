@@ -15,6 +15,7 @@ pub use binaries::NativeBinaries;
 use process::ManagedProcess;
 pub use reaper::{Sweep, reap_orphans};
 
+use crate::disk::{DataDisk, SizedMount};
 use crate::{
     Role, error::ControlError, error::ProvisionError, ports::free_loopback_port, readiness,
 };
@@ -29,8 +30,12 @@ pub struct NativeServer {
     role: Role,
     url: Url,
     ready_timeout: Duration,
-    // Field order matters: the process must die before its directory is removed.
+    /// Postgres's data directory (`None` for Redis).
+    data: Option<std::path::PathBuf>,
+    // Field order matters: the process must die before its data's filesystem is unmounted,
+    // and that before its directory is removed.
     process: ManagedProcess,
+    data_mount: Option<SizedMount>,
     dir: TempDir,
 }
 
@@ -40,6 +45,7 @@ impl NativeServer {
         role: Role,
         bins: &NativeBinaries,
         ready_timeout: Duration,
+        data_size: Option<u64>,
     ) -> Result<Self, ProvisionError> {
         // Once per process: servers of a harness killed outright would otherwise hold ports
         // and memory until the machine reboots.
@@ -49,7 +55,7 @@ impl NativeServer {
         });
         let mut last_error = None;
         for _ in 0..PORT_ATTEMPTS {
-            match Self::try_start(role, bins, ready_timeout).await {
+            match Self::try_start(role, bins, ready_timeout, data_size).await {
                 Ok(server) => return Ok(server),
                 Err(e) => {
                     tracing::debug!(%role, error = %e, "native server failed to start; retrying");
@@ -64,15 +70,20 @@ impl NativeServer {
         role: Role,
         bins: &NativeBinaries,
         ready_timeout: Duration,
+        data_size: Option<u64>,
     ) -> Result<Self, ProvisionError> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("gauntlet-{role}-"))
             .tempdir()
             .map_err(|e| ProvisionError::io("creating a temp dir", e))?;
         let port = free_loopback_port()?;
+        let mut data_mount = None;
         let (spec, url) = match role {
             Role::Postgres => {
                 let template = postgres::template(bins).await?;
+                if let Some(bytes) = data_size {
+                    data_mount = Some(SizedMount::mount(&dir.path().join("data"), bytes)?);
+                }
                 let spec = postgres::prepare_instance(bins, &template, dir.path(), port)?;
                 let url = format!(
                     "postgres://{user}:{user}@127.0.0.1:{port}/postgres",
@@ -91,7 +102,9 @@ impl NativeServer {
             role,
             url,
             ready_timeout,
+            data: (role == Role::Postgres).then(|| dir.path().join("data")),
             process,
+            data_mount,
             dir,
         };
         server.wait_ready().await?;
@@ -119,7 +132,9 @@ impl NativeServer {
             role: Role::Postgres,
             url,
             ready_timeout,
+            data: Some(data.to_owned()),
             process,
+            data_mount: None,
             dir,
         };
         server.wait_ready().await?;
@@ -139,6 +154,16 @@ impl NativeServer {
     /// The directory holding data and logs; removed on drop.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
+    }
+
+    /// Postgres's data directory and the filesystem holding it (`None` for Redis).
+    pub fn data_disk(&self) -> Option<DataDisk> {
+        Some(DataDisk {
+            rootfs: "/".into(),
+            procfs: "/proc".into(),
+            data_dir: self.data.clone()?,
+            sized: self.data_mount.is_some(),
+        })
     }
 
     /// Polls until the server answers a query, with the configured deadline.

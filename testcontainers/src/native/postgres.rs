@@ -121,11 +121,18 @@ pub fn prepare_instance(
     let account = server_account()?;
     give_to(instance_dir, account)?;
     let data = instance_dir.join("data");
+    // A sized filesystem is already mounted there: copy into it, and give it to the server.
+    let mounted = data.exists();
+    let (from, to) = if mounted {
+        (template.join("."), data.join("."))
+    } else {
+        (template.to_owned(), data.clone())
+    };
     // `cp -a` keeps modes and ownership (Postgres insists on a 0700 data dir it owns).
     let status = Command::new("cp")
         .arg("-a")
-        .arg(template)
-        .arg(&data)
+        .arg(&from)
+        .arg(&to)
         .status()
         .map_err(|e| ProvisionError::io("running cp -a for the data directory", e))?;
     if !status.success() {
@@ -133,6 +140,9 @@ pub fn prepare_instance(
             format!("copying {} to {}", template.display(), data.display()),
             std::io::Error::other(format!("cp exited with {status}")),
         ));
+    }
+    if mounted {
+        give_to(&data, account)?;
     }
     launch_spec(bins, &data, instance_dir, port)
 }

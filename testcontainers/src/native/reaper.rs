@@ -114,6 +114,9 @@ fn reap_orphans_in(tmp: &Path) -> Sweep {
         if serves_from(lease.server_pid, &dir) {
             let _ = killpg(Pid::from_raw(lease.server_pid), Signal::SIGKILL);
         }
+        // A sized data filesystem (`crate::disk`) outlives its harness as a mount, which
+        // would keep its memory and make the directory impossible to remove.
+        crate::disk::detach_if_mounted(&dir.join("data"));
         match fs::remove_dir_all(&dir) {
             Ok(()) => sweep.reaped.push(dir),
             Err(e) => tracing::debug!(dir = %dir.display(), error = %e, "could not remove"),

@@ -151,9 +151,9 @@ pub(super) async fn start(
     let alerting = match (&config.target, &config.prometheus) {
         (Target::Remote { .. }, Some(url)) => Alerting::remote(url, &prepared.spec),
         (Target::Local(provision), _) => {
-            let postgres_data = match sut {
-                Sut::Local(s) => s.stack().and_then(|st| st.postgres.data_dir()),
-                Sut::Remote { .. } => None,
+            let postgres_data = match sut.stack() {
+                Some(stack) => stack.postgres.data_disk().await,
+                None => None,
             };
             let scrape = Scrape {
                 service: sut.base_url(),

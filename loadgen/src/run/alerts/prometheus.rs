@@ -1,7 +1,7 @@
 //! A real Prometheus beside the run (Debian's `prometheus` package, as a supervised child
 //! process on loopback), scraping the service every second and loaded with the rules file;
-//! and, when Postgres's data directory is on this machine, node_exporter's filesystem
-//! collector for the disk alert.
+//! and, when this host can reach Postgres's data directory (natively, or a running container's
+//! through its `/proc/<pid>/root`), node_exporter's filesystem collector for the disk alert.
 //!
 //! Why node_exporter rather than an exporter of our own: it is what a deployment already runs
 //! on its database hosts, so the disk rule is written against the metric names operators
@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use gauntlet_testcontainers::disk::DataDisk;
 use gauntlet_testcontainers::native::binaries::find_on_path;
 use gauntlet_testcontainers::process::Supervised;
 use gauntlet_testcontainers::setup::apt;
@@ -40,8 +41,9 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct Scrape<'a> {
     /// The service's base URL (`http://127.0.0.1:PORT`).
     pub service: &'a str,
-    /// Postgres's data directory, when it is on this machine (the native backend).
-    pub postgres_data: Option<&'a Path>,
+    /// Postgres's data directory and its filesystem, when this host can reach them (native,
+    /// or a running container through its root).
+    pub postgres_data: Option<DataDisk>,
 }
 
 /// A running Prometheus (and node_exporter) with its scratch directory.
@@ -66,11 +68,15 @@ impl LocalPrometheus {
     ) -> anyhow::Result<LocalPrometheus> {
         ensure_installed(changes, observer).await?;
         let dir = ScratchDir::create()?;
-        let disk_mount = scrape.postgres_data.and_then(mount_holding);
-        let node_exporter = match &disk_mount {
-            Some(_) => Some(start_node_exporter(&dir.0).await?),
+        let disk = scrape
+            .postgres_data
+            .as_ref()
+            .and_then(|disk| Some((disk, disk.mount_point()?)));
+        let node_exporter = match disk {
+            Some((disk, _)) => Some(start_node_exporter(&dir.0, disk).await?),
             None => None,
         };
+        let disk_mount = disk.map(|(_, mount)| mount);
         let port = free_port()?;
         let config = config(
             scrape.service,
@@ -131,8 +137,10 @@ async fn ensure_installed(changes: SystemChanges, observer: &Observer) -> anyhow
         .context("--no-alerts runs without Prometheus")
 }
 
-/// node_exporter with the filesystem collector alone, on a free loopback port.
-async fn start_node_exporter(dir: &Path) -> anyhow::Result<(Supervised, String)> {
+/// node_exporter with the filesystem collector alone, on a free loopback port, looking at the
+/// filesystems of `disk`'s root (a container's through `/proc/<pid>/root`, as a node_exporter
+/// deployed beside the database would see them).
+async fn start_node_exporter(dir: &Path, disk: &DataDisk) -> anyhow::Result<(Supervised, String)> {
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
     let log_path = dir.join("node-exporter.log");
@@ -141,6 +149,8 @@ async fn start_node_exporter(dir: &Path) -> anyhow::Result<(Supervised, String)>
     command
         .arg("--collector.disable-defaults")
         .arg("--collector.filesystem")
+        .arg(format!("--path.rootfs={}", disk.rootfs.display()))
+        .arg(format!("--path.procfs={}", disk.procfs.display()))
         .arg(format!("--web.listen-address={addr}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -201,43 +211,6 @@ fn regex_literal(text: &str) -> String {
         }
         out.push(ch);
     }
-    out
-}
-
-/// The mount point of the filesystem holding `path`: the longest mount point that is a prefix
-/// of it, from this process's mount table.
-pub fn mount_holding(path: &Path) -> Option<PathBuf> {
-    let path = std::fs::canonicalize(path).ok()?;
-    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    table
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|field| PathBuf::from(unescape_mount(field)))
-        .filter(|mount| path.starts_with(mount))
-        .max_by_key(|mount| mount.components().count())
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
-fn unescape_mount(field: &str) -> String {
-    let mut out = String::new();
-    let mut rest = field;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let code = rest
-            .get(i + 1..i + 4)
-            .and_then(|o| u8::from_str_radix(o, 8).ok());
-        match code {
-            Some(byte) => {
-                out.push(char::from(byte));
-                rest = &rest[i + 4..];
-            }
-            None => {
-                out.push('\\');
-                rest = &rest[i + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
     out
 }
 
@@ -307,17 +280,6 @@ impl Drop for ScratchDir {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_mount_point_with_a_space_is_unescaped() {
-        assert_eq!(unescape_mount("/mnt/my\\040disk"), "/mnt/my disk");
-        assert_eq!(unescape_mount("/"), "/");
-    }
-
-    #[test]
-    fn the_root_filesystem_holds_the_root() {
-        assert_eq!(mount_holding(Path::new("/")), Some(PathBuf::from("/")));
-    }
 
     #[test]
     fn a_path_becomes_an_exact_pattern() {
