@@ -15,7 +15,9 @@ use super::support::{Finding, send};
 const ROUNDS: usize = 40;
 const WARMUP: usize = 5;
 /// The employee read's median may be this many times the department read's.
-const MAX_RATIO: f64 = 1.6;
+/// Measured here: 0.9-1.5 clean (an employee row is wider), about twice that with a read
+/// that waits its own time again.
+const MAX_RATIO: f64 = 2.2;
 
 pub async fn read_parity(ctx: &Context<'_>) -> Finding {
     let found = async {

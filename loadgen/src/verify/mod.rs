@@ -223,7 +223,7 @@ impl Check {
                 "A write retried with the same Idempotency-Key replays the first answer and writes once."
             }
             Check::LatencyReadParity => {
-                "Reading one employee costs no more than 1.6x reading one department (median of interleaved requests): no single hot read hides an extra wait."
+                "Reading one employee costs no more than 2.2x reading one department (median of interleaved requests): no single hot read hides an extra wait."
             }
             Check::ProbeCatalogue => {
                 "The cross-tenant and security probe catalogue finds no leak and concludes every probe."
@@ -257,7 +257,7 @@ impl Check {
                 "While one tenant is refused 429, another tenant behind the same address is served."
             }
             Check::ReadyWithoutPostgres => {
-                "Readiness reports not ready while Postgres is paused, and ready again once it is back."
+                "Readiness reports not ready while Postgres is stopped, and ready again once it is back."
             }
             Check::ReadyWithoutRedis => {
                 "Readiness reports not ready while Redis is paused, and ready again once it is back."
@@ -360,5 +360,5 @@ fn micros(d: Duration) -> u64 {
 fn now_unix_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| micros(d))
+        .map_or(0, micros)
 }

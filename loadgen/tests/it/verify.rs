@@ -119,7 +119,13 @@ fn bad_input_is_exit_2_and_an_unreachable_target_exit_3() {
         stderr.contains("tenants.json"),
         "a missing credentials file is named: {stderr}"
     );
-    std::fs::write(&credentials, r#"{"tenants":[]}"#).expect("credentials");
+    let tenant = |n: u32| {
+        format!(
+            r#"{{"marker":"m{n}","users":[{{"email":"a@m{n}.example.com","password":"pw","role":"employee"}}],"employee_ids":[],"department_ids":[]}}"#
+        )
+    };
+    let text = format!(r#"{{"tenants":[{},{}]}}"#, tenant(1), tenant(2));
+    std::fs::write(&credentials, text).expect("credentials");
     // Port 9 (discard) is not served on loopback: the connection is refused.
     let output = gauntlet()
         .args(["verify", "--target", "http://127.0.0.1:9", "--credentials"])
