@@ -72,6 +72,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the cross-tenant and security probe catalogue once; exit 1 on any leak.
     Probe(ProbeArgs),
+    /// The pre-launch checklist: health, auth, isolation, migrations, rate limits, error
+    /// shapes, metrics and alert rules, graceful shutdown…; exit 1 on any failed check.
+    Verify(Box<VerifyArgs>),
     /// Fuzz the service's contract: requests generated from its OpenAPI document for every
     /// operation; exit 1 on a 5xx or any answer the document does not promise.
     Fuzz(FuzzArgs),
@@ -299,6 +302,42 @@ pub struct ProbeArgs {
     pub seed: u64,
     /// Testing aid: start the local service with this seeded defect switched on (repeat for
     /// several), to see the probes catch it. Names as in `hrms::defects::Defects`.
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    pub defect: Vec<String>,
+}
+
+/// `gauntlet verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Verify a running deployment instead of starting the local stack (checks that need the
+    /// stack's controls are skipped). It writes: a clock-in and clock-out of an employee,
+    /// plus what the probe catalogue leaves (see docs/probes.md).
+    #[arg(long, value_name = "URL", requires = "credentials")]
+    pub target: Option<url::Url>,
+    /// JSON file with the tenants and credentials of `--target` (as `run --target` reads it).
+    #[arg(long, value_name = "FILE", requires = "target")]
+    pub credentials: Option<PathBuf>,
+    /// Where the report files go [default: target/gauntlet/verify-<timestamp>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed of the local service's data set.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Only this check (repeat for several), by its name in `docs/verify.md`
+    /// (`health.ready`) [default: all].
+    #[arg(long, value_name = "NAME")]
+    pub check: Vec<String>,
+    /// Where backups are written: the newest file under it must be younger than
+    /// `--backup-max-age` [default: the backup check is skipped].
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How old the newest backup may be.
+    #[arg(long, default_value = "26h", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub backup_max_age: std::time::Duration,
+    /// Testing aid: start the local service with this seeded defect switched on (repeat for
+    /// several), to see the checks catch it. Names as in `hrms::defects::Defects`.
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub defect: Vec<String>,
 }

@@ -14,3 +14,4 @@ pub mod commands;
 pub mod exit;
 pub mod logging;
 pub mod run;
+pub mod verify;

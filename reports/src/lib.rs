@@ -21,6 +21,7 @@
 //! - [`drill`]: a backup drill's data loss (RPO window, lost writes) from its ledger;
 //! - [`merge`]: exact merge of several reports (histograms add bucket by bucket);
 //! - [`schema`]: the JSON Schema of `report.json`;
+//! - [`verify`]: `gauntlet verify`'s checklist report (rendered by `render::verify`);
 //! - [`synthetic`]: deterministic synthetic reports for benchmarks and size checks.
 //!
 //! Architecture invariant: no network, no processes, no clocks, no file I/O. Renderers take a
@@ -45,6 +46,7 @@ pub mod synthetic;
 pub mod tenant_stats;
 pub mod threshold;
 pub mod verdict;
+pub mod verify;
 
 pub use finalize::finalize;
 pub use model::{Report, SCHEMA_VERSION, Verdict};

@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod serve;
 mod setup_line;
+mod verify;
 
 use gauntlet_testcontainers::{ProvisionConfig, SystemChanges};
 
@@ -27,6 +28,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Serve(args) => serve::run(args).await,
         Command::Probe(args) => probe::run(args).await,
         Command::Fuzz(args) => fuzz::run(args).await,
+        Command::Verify(args) => verify::run(*args).await,
         Command::Image(ImageCommand::Build) => image::build().await,
         Command::Alerts(AlertsCommand::Export) => Ok(alerts::export()),
         Command::Run(args) => run::run(*args).await,

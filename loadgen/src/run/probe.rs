@@ -74,7 +74,9 @@ async fn sweep(base_url: &str, fixture: &Fixture, families: Catalogue) -> Vec<Pr
     }
 }
 
-async fn run_families(
+/// The catalogue's `families` against `base_url`, one result per probe (`gauntlet verify`
+/// runs it without the noisy-neighbour flood, which its rate-limit checks cover).
+pub async fn run_families(
     base_url: &str,
     fixture: Fixture,
     families: Catalogue,

@@ -94,6 +94,24 @@ pub fn samples(text: &str) -> impl Iterator<Item = Sample<'_>> {
         .filter_map(sample)
 }
 
+/// The lines of an exposition that are neither a sample this parser reads nor a comment
+/// (`# HELP`, `# TYPE`, `# UNIT`, `# EOF`), with their 1-based numbers: `gauntlet verify`
+/// holds `/metrics` to the format where the monitor forgives.
+pub fn malformed(text: &str) -> Vec<(usize, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.trim();
+            let comment = ["# HELP ", "# TYPE ", "# UNIT "]
+                .iter()
+                .any(|p| line.starts_with(p))
+                || line == "# EOF";
+            !(line.is_empty() || comment || sample(line).is_some())
+        })
+        .map(|(i, line)| (i + 1, line))
+        .collect()
+}
+
 fn sample(line: &str) -> Option<Sample<'_>> {
     let name_end = line
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
@@ -184,6 +202,12 @@ mod tests {
         );
         assert_eq!(all[2].label("a"), Some("1"));
         assert!(all[2].value.is_infinite());
+    }
+
+    #[test]
+    fn malformed_names_the_lines_that_are_neither_samples_nor_comments() {
+        let text = "# HELP a x\n# TYPE a gauge\na 1\n# stray comment\nb{c=\"1\"\n# EOF\n";
+        assert_eq!(malformed(text), [(4, "# stray comment"), (5, "b{c=\"1\"")]);
     }
 
     #[test]

@@ -144,6 +144,20 @@ impl ServiceProcess {
         Ok(())
     }
 
+    /// SIGTERM without waiting: the service starts draining (`gauntlet verify` watches the
+    /// drain; [`Self::stop`] afterwards waits for the exit).
+    pub async fn terminate(&self) -> anyhow::Result<()> {
+        self.signal(Signal::SIGTERM).await
+    }
+
+    /// The value the child's environment gives `name`, when the harness set it.
+    pub fn env_value(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// SIGSTOP: the service is frozen; connections stay open and nothing answers.
     pub async fn pause(&self) -> anyhow::Result<()> {
         self.signal(Signal::SIGSTOP).await

@@ -17,3 +17,4 @@ mod run;
 mod service_log;
 mod support;
 mod tidy;
+mod verify;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::{Align, Block, Cell, Figure, Inline, Section, Table};
+use super::document::{Align, Block, Cell, Document, Figure, Inline, Section, Table};
 use super::{sections, svg, verdict_word};
 use crate::model::Report;
 
@@ -50,6 +50,21 @@ const MAX_LONG_ROWS: usize = 200;
 /// Render `report.html`.
 pub fn render(r: &Report) -> String {
     let doc = sections::document(r);
+    let mut out = page(&doc);
+    embedded_data(&mut out, r);
+    out.push_str("</main></body></html>\n");
+    out
+}
+
+/// Any document (a run's, a verify's) as a self-contained page.
+pub(crate) fn document(doc: &Document) -> String {
+    let mut out = page(doc);
+    out.push_str("</main></body></html>\n");
+    out
+}
+
+/// The page up to the end of the last section; the caller closes it.
+fn page(doc: &Document) -> String {
     let mut out = String::with_capacity(256 * 1024);
     let _ = write!(
         out,
@@ -68,8 +83,6 @@ pub fn render(r: &Report) -> String {
     for s in &doc.sections {
         section(&mut out, s);
     }
-    embedded_data(&mut out, r);
-    out.push_str("</main></body></html>\n");
     out
 }
 

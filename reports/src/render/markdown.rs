@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::document::{Align, Block, Cell, Inline, Section, Table};
+use super::document::{Align, Block, Cell, Document, Inline, Section, Table};
 use super::{sections, verdict_word};
 use crate::model::{Report, Verdict};
 
@@ -14,7 +14,11 @@ const MAX_LONG_ROWS: usize = 40;
 
 /// Render `report.md`.
 pub fn render(r: &Report) -> String {
-    let doc = sections::document(r);
+    document(&sections::document(r))
+}
+
+/// Any document (a run's, a verify's) as Markdown.
+pub(crate) fn document(doc: &Document) -> String {
     let mut out = String::with_capacity(8 * 1024);
     let _ = write!(
         out,

@@ -20,6 +20,7 @@ mod scenario;
 mod sections;
 mod svg;
 mod tenants;
+pub mod verify;
 
 use crate::model::{Report, SCHEMA_VERSION};
 

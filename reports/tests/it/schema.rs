@@ -95,3 +95,71 @@ fn json_round_trips_and_refuses_other_versions() {
         Err(render::ReportParseError::UnsupportedVersion { found: 99, .. })
     ));
 }
+
+fn verify_schema_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/verify.schema.json")
+}
+
+/// `gauntlet verify`'s report.json is guarded the same way: the committed schema equals the
+/// generated one, and a report with every outcome validates against it.
+#[test]
+fn committed_verify_schema_matches_the_types_and_a_report_validates() {
+    use gauntlet_reports::verify::{
+        CheckOutcome, CheckResult, VERIFY_SCHEMA_VERSION, VerifyMode, VerifyReport,
+        json_schema_string as verify_schema,
+    };
+    let generated = verify_schema();
+    if std::env::var_os("GAUNTLET_UPDATE_SCHEMA").is_some() {
+        std::fs::write(verify_schema_path(), &generated).expect("schema written");
+    }
+    let committed = std::fs::read_to_string(verify_schema_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "reports/schema/verify.schema.json is stale; regenerate with GAUNTLET_UPDATE_SCHEMA=1 cargo test -p gauntlet-reports"
+    );
+    let check = |name: &str, outcome| CheckResult {
+        name: name.into(),
+        proves: "something".into(),
+        outcome,
+        summary: "why".into(),
+        evidence: vec!["GET /health/live → 200".into()],
+        duration_us: 1_000,
+    };
+    let checks = vec![
+        check("health.live", CheckOutcome::Pass),
+        check("http.body_limit", CheckOutcome::Fail),
+        check("backup.recent", CheckOutcome::Skipped),
+    ];
+    let report = VerifyReport {
+        schema_version: VERIFY_SCHEMA_VERSION,
+        verdict: VerifyReport::judge(&checks),
+        target: "http://127.0.0.1:1".into(),
+        mode: VerifyMode::Local,
+        backend: None,
+        defects: vec![],
+        command_line: vec!["gauntlet".into(), "verify".into()],
+        started_at_unix_us: 1,
+        duration_us: 2,
+        checks,
+    };
+    assert_eq!(report.verdict, gauntlet_reports::Verdict::Fail);
+    let schema: serde_json::Value = serde_json::from_str(&committed).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let instance: serde_json::Value =
+        serde_json::from_str(&render::verify::json(&report).unwrap()).unwrap();
+    let errors = errors_of(&validator, &instance);
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    // Every format names every check; JUnit marks the skipped one skipped.
+    let md = render::verify::markdown(&report);
+    let html = render::verify::html(&report);
+    let junit = render::verify::junit(&report).unwrap();
+    for name in ["health.live", "http.body_limit", "backup.recent"] {
+        assert!(
+            md.contains(&name.replace('_', "\\_")),
+            "{name} in md:\n{md}"
+        );
+        assert!(html.contains(name) && junit.contains(name), "{name}");
+    }
+    assert!(junit.contains("<skipped"), "{junit}");
+    assert!(junit.contains("<failure"), "{junit}");
+}

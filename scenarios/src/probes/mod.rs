@@ -25,7 +25,7 @@ mod payroll;
 mod request;
 mod roles;
 mod spoofing;
-mod tokens;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -96,7 +96,8 @@ async fn own_tenant_variants(p: &Prober, own: usize, token: &str, claims: &Value
     .await;
 }
 
-fn claims_of(token: &str) -> Option<Value> {
+/// The claims of a JWT, unverified.
+pub fn claims_of(token: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
@@ -106,14 +107,15 @@ fn encode(value: &Value) -> String {
 }
 
 /// Header and signature of `token` around an edited payload.
-fn resign_with_original(token: &str, claims: &Value) -> String {
+pub fn resign_with_original(token: &str, claims: &Value) -> String {
     let mut parts = token.split('.');
     let header = parts.next().unwrap_or_default();
     let signature = parts.nth(1).unwrap_or_default();
     format!("{header}.{}.{signature}", encode(claims))
 }
 
-fn unsigned(claims: &Value) -> String {
+/// `alg: none`, no signature.
+pub fn unsigned(claims: &Value) -> String {
     format!(
         "{}.{}.",
         encode(&json!({"alg": "none", "typ": "JWT"})),
@@ -121,8 +123,15 @@ fn unsigned(claims: &Value) -> String {
     )
 }
 
-fn wrong_key(claims: &Value) -> String {
-    let key = jsonwebtoken::EncodingKey::from_secret(b"gauntlet-probe-not-the-service-key");
+/// HS256 with a key that is not the service's.
+pub fn wrong_key(claims: &Value) -> String {
+    signed_with(claims, b"gauntlet-probe-not-the-service-key")
+}
+
+/// HS256 with `secret` (`gauntlet verify` mints an expired token with the local service's
+/// own key).
+pub fn signed_with(claims: &Value, secret: &[u8]) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret);
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key).unwrap_or_default()
 }
 

@@ -1,7 +1,7 @@
 //! The HTTP API: one module per resource, assembled by [`router`].
 //!
-//! Layering (outermost first): panic catcher → metrics → request timeout → body limit →
-//! routes. Tenant routes additionally pass [`guard::tenant_guard`] (token + rate limit);
+//! Layering (outermost first): panic catcher → metrics → security headers → JSON errors →
+//! request timeout → body limit → routes. Tenant routes additionally pass [`guard::tenant_guard`] (token + rate limit);
 //! `/admin/*` checks the operator token in its extractor; health, metrics and the OpenAPI
 //! document are open.
 
@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
             server.request_timeout,
         ))
         .layer(from_fn(ensure_json_errors))
+        .layer(from_fn(security_headers))
         .layer(from_fn_with_state(
             state.clone(),
             crate::metrics::track_http,
@@ -116,6 +117,33 @@ async fn method_not_allowed() -> Response {
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     ApiError::Internal("panic".into()).into_response()
+}
+
+/// Headers every answer carries (OWASP's REST security headers): a JSON API is never
+/// sniffed into HTML, framed, cached by intermediaries (answers are per tenant and per
+/// token) or leaked through a Referer. Set where a handler has not chosen otherwise.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Rewrites any error response that is not JSON (from layers such as the timeout, or

@@ -46,6 +46,22 @@ pub fn alert_names(rules: &str) -> Result<Vec<String>, RulesError> {
     Ok(names)
 }
 
+/// Each alerting rule's name and expression, in file order (`gauntlet verify` reads which
+/// metrics they name).
+pub fn expressions(rules: &str) -> Result<Vec<(String, String)>, RulesError> {
+    let doc: Value = serde_yaml::from_str(rules).map_err(RulesError::Yaml)?;
+    let mut out = Vec::new();
+    for rule in rule_list(&doc)? {
+        if let (Some(name), Some(expr)) = (
+            rule.get("alert").and_then(Value::as_str),
+            rule.get("expr").and_then(Value::as_str),
+        ) {
+            out.push((name.to_owned(), expr.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
 /// The rules with every `for:` multiplied by `scale` (rounded to whole milliseconds), as
 /// `--duration-scale` shrinks a run: a fault of 8 s × 0.3 must still outlast its alert's wait.
 pub fn scaled(rules: &str, scale: f64) -> Result<String, RulesError> {

@@ -215,6 +215,29 @@ impl LocalService {
         self.proxies.as_ref()
     }
 
+    /// Begins a graceful stop without waiting for it (SIGTERM to a child, the drain signal
+    /// in process): the listener closes, requests in flight finish. Says which it was.
+    pub async fn begin_stop(&mut self) -> anyhow::Result<&'static str> {
+        match &mut self.runner {
+            Runner::InProcess(service) => {
+                service.begin_stop();
+                Ok("graceful stop of the in-process service (the drain SIGTERM starts)")
+            }
+            Runner::Child(process) => {
+                process.terminate().await?;
+                Ok("SIGTERM to the service process")
+            }
+        }
+    }
+
+    /// The key the service signs tokens with, when the harness chose it (a child process's
+    /// `JWT_SECRET`); an in-process service keeps a random one of its own.
+    pub fn jwt_secret(&self) -> Option<String> {
+        self.process()
+            .and_then(|p| p.env_value("JWT_SECRET"))
+            .map(str::to_owned)
+    }
+
     /// Graceful stop, in order: the service drains, then the proxies and the stack go.
     pub async fn stop(self) {
         let stopped = match self.runner {
