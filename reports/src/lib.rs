@@ -38,6 +38,7 @@ pub mod histogram;
 pub mod hypothesis;
 pub mod merge;
 pub mod model;
+pub mod parts;
 pub mod record;
 pub mod recovery;
 pub mod render;

@@ -37,6 +37,9 @@ pub enum MergeError {
     /// The merged report could not be judged.
     #[error(transparent)]
     Finalize(#[from] FinalizeError),
+    /// The inputs are parts of a split run but not all of one.
+    #[error(transparent)]
+    Parts(#[from] crate::parts::PartsError),
 }
 
 /// Merge `reports` into one report (run identity taken from the first), thresholds and
@@ -71,9 +74,11 @@ fn finalized(
     Ok(finalize(merged, &inputs)?)
 }
 
-/// The merged data and the thresholds of all inputs (each once, in first-seen order).
+/// The merged data and the thresholds of all inputs (each once, in first-seen order). Parts
+/// of a split run are checked to be the whole of one run first ([`crate::parts::check`]).
 fn combine(reports: &[Report]) -> Result<(Report, Vec<Threshold>), MergeError> {
     let first = reports.first().ok_or(MergeError::Empty)?;
+    let parts = crate::parts::check(reports)?;
     let start = reports
         .iter()
         .map(|r| r.run.started_at_unix_us)
@@ -95,6 +100,9 @@ fn combine(reports: &[Report]) -> Result<(Report, Vec<Threshold>), MergeError> {
     out.run.interrupted = reports.iter().any(|r| r.run.interrupted);
     // Relative to each input's own directory; the merged file is written somewhere else.
     out.run.service_log = None;
+    // The merge is the whole run, not its first part.
+    out.run.shard = None;
+    out.run.parts = parts.unwrap_or_default();
     merge_generator(&mut out, reports);
     out.stages.iter_mut().for_each(|s| {
         s.start_offset_us += shift(first);

@@ -72,7 +72,22 @@ pub fn decide(report: &Report) -> (Verdict, Vec<String>) {
     } else {
         Verdict::Pass
     };
-    (verdict, reasons)
+    // A part of a split run whose own numbers could not support a verdict leaves the whole
+    // without one: the rest of the load is not the run. (A part that merely failed its
+    // thresholds on its share is judged again, on the whole, above.)
+    let mut worst = verdict;
+    for part in &report.run.parts {
+        if let Some(v @ (Verdict::Invalid | Verdict::Aborted)) = part.verdict {
+            reasons.push(format!(
+                "part {}/{} was {} on its own",
+                part.index,
+                part.count,
+                v.as_str()
+            ));
+            worst = worst.max(v);
+        }
+    }
+    (worst, reasons)
 }
 
 /// Store [`decide`]'s result in the report.

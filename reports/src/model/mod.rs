@@ -28,7 +28,7 @@ pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
     MAX_SERIES_POINTS,
 };
-pub use run::{Backend, RunInfo, Wiring};
+pub use run::{Backend, RunInfo, ShardInfo, Wiring};
 pub use scenario::{ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend};
 pub use sections::{
     AlertRecord, AlertsSection, ChaosEvent, ChaosEventKind, ChaosSection, FaultWindow, Hypothesis,

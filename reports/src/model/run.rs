@@ -6,6 +6,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::Verdict;
+
 /// Identification of the run: enough to reproduce it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunInfo {
@@ -41,6 +43,34 @@ pub struct RunInfo {
     /// Defaulted when absent (it was added within `schema_version` 1, as an optional field).
     #[serde(default)]
     pub service_log: Option<String>,
+    /// Which part of a split run this report is (`gauntlet run --shard I/N`); `null` for a
+    /// whole run and for a merged one. Defaulted when absent (added within `schema_version` 1).
+    #[serde(default)]
+    pub shard: Option<ShardInfo>,
+    /// The parts a merged report was made of, by index, each with its start skew; empty
+    /// unless the report is the merge of a split run. Defaulted when absent.
+    #[serde(default)]
+    pub parts: Vec<ShardInfo>,
+}
+
+/// One part of a run split over several generator processes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardInfo {
+    /// 0-based index of the part.
+    pub index: u32,
+    /// How many parts the run was split into.
+    pub count: u32,
+    /// SHA-256 (hex) of what the plan was made from: the spec's text, the profile and the
+    /// duration scale. Parts of one run carry the same digest.
+    pub scenario_digest: String,
+    /// When all parts were told to begin load (`--start-at`), unix µs; `null` when the part
+    /// started at once.
+    pub start_at_unix_us: Option<u64>,
+    /// When this part actually began load, minus `start_at_unix_us`, µs (negative: early);
+    /// `null` without a `--start-at`.
+    pub start_skew_us: Option<i64>,
+    /// This part's verdict as the part judged it (on its own share), before any merge.
+    pub verdict: Option<Verdict>,
 }
 
 /// Where Postgres and Redis came from. The report's own vocabulary: `gauntlet-reports`

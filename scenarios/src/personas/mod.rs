@@ -25,7 +25,7 @@ use goose::goose::{Scenario, Transaction};
 use goose::prelude::GooseError;
 
 use crate::hrms::{Endpoint, Fixture, Role};
-use crate::spec::PersonaShares;
+use crate::spec::{PersonaShares, ShardPlan};
 
 pub use session::Session;
 
@@ -183,6 +183,9 @@ pub struct Ctx {
     /// the payroll run each tenant started before the load (which must have completed by its
     /// end).
     probe_state: Mutex<ProbeState>,
+    /// The part of a split plan this process runs (`--shard`): its users' personas and
+    /// accounts come from their global indices, so the parts never share an account.
+    shard: Option<ShardPlan>,
 }
 
 /// See [`Ctx::probe_state`].
@@ -207,7 +210,23 @@ impl Ctx {
             payroll_interval: Duration::from_secs(30),
             started: Default::default(),
             probe_state: Mutex::default(),
+            shard: None,
         }
+    }
+
+    /// The context of part `shard` of a split plan.
+    #[must_use]
+    pub fn with_shard(mut self, shard: Option<ShardPlan>) -> Ctx {
+        self.shard = shard;
+        self
+    }
+
+    /// The global index of goose user `local` of this process (itself unless sharded): the
+    /// origin of the counter its created names come from, unique over all parts.
+    pub fn global_user(&self, local: usize) -> usize {
+        self.shard
+            .as_ref()
+            .map_or(local, |s| s.shard.global_user(local))
     }
 
     /// The prober's state, whatever a panicking holder left behind.
@@ -218,7 +237,15 @@ impl Ctx {
     /// The next account index for a user of `persona`.
     pub fn next_index(&self, persona: Persona) -> usize {
         let slot = Persona::ALL.iter().position(|p| *p == persona).unwrap_or(0);
-        self.started[slot].fetch_add(1, Ordering::Relaxed)
+        let local = self.started[slot].fetch_add(1, Ordering::Relaxed);
+        match &self.shard {
+            // Past the planned users (cannot happen at the peak); still distinct per part.
+            Some(s) => s.accounts[slot]
+                .get(local)
+                .copied()
+                .unwrap_or_else(|| s.shard.global_user(local)),
+            None => local,
+        }
     }
 
     /// The latest payroll run of tenant `t`.
@@ -269,6 +296,17 @@ pub fn weights(shares: &PersonaShares, fixture: &Fixture) -> Vec<(Persona, usize
         .collect()
 }
 
+/// Goose weights equal to a part's persona counts: goose deals users cyclically over its
+/// weighted list, so at the peak each persona runs exactly its count.
+fn counted_weights(counts: &[u32; 4], fixture: &Fixture) -> Vec<(Persona, usize)> {
+    Persona::ALL
+        .into_iter()
+        .zip(counts)
+        .filter(|(p, c)| **c > 0 && fixture.has_role(p.role()))
+        .map(|(p, c)| (p, *c as usize))
+        .collect()
+}
+
 /// The goose scenarios of a run, one per persona with a non-zero weight, each waiting
 /// `think` (min, max) between its transactions.
 pub fn scenarios(
@@ -277,7 +315,11 @@ pub fn scenarios(
     think: (Duration, Duration),
 ) -> Result<Vec<Scenario>, PersonaError> {
     let mut out = Vec::new();
-    for (persona, weight) in weights(shares, &ctx.fixture) {
+    let weights = match &ctx.shard {
+        Some(s) => counted_weights(&s.personas, &ctx.fixture),
+        None => weights(shares, &ctx.fixture),
+    };
+    for (persona, weight) in weights {
         let transactions = match persona {
             Persona::Employee => employee::transactions(ctx),
             Persona::Manager => manager::transactions(ctx),

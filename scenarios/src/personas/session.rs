@@ -83,7 +83,7 @@ async fn login(user: &mut GooseUser, ctx: &Ctx, persona: Persona) -> Option<Sess
             .map(str::to_owned)
             .or_else(|| credential.employee_id.clone()),
         // Unique per goose user, so names built from it never collide between users.
-        counter: user.weighted_users_index as u64 * 1_000_000,
+        counter: ctx.global_user(user.weighted_users_index) as u64 * 1_000_000,
         prober: persona == Persona::Prober,
         ..Session::default()
     })

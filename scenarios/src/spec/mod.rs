@@ -13,6 +13,7 @@ mod model;
 mod noisy;
 mod plan;
 mod raw;
+mod shard;
 mod validate;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use model::{
 };
 pub use noisy::{FloodRate, MAX_FLOOD_FRACTION, MAX_FLOOD_RPS, NoisyNeighbour};
 pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};
+pub use shard::{PersonaCounts, Shard, ShardError, ShardPlan, apportion};
 pub use validate::{MAX_DURATION, MAX_PERCENT, SPEC_VERSION};
 
 use crate::builtin;

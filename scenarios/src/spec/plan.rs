@@ -45,6 +45,8 @@ pub struct LoadPlan {
     pub chaos: Vec<ScheduledFault>,
     /// The noisy-neighbour flood; it runs through `stages[noisy_neighbour.stage]`.
     pub noisy_neighbour: Option<super::noisy::NoisyNeighbour>,
+    /// Set on a part of a plan split with [`LoadPlan::shard`]; `None` for a whole plan.
+    pub shard: Option<super::shard::ShardPlan>,
 }
 
 /// One stage with absolute users and scaled timing.
@@ -137,6 +139,7 @@ impl ScenarioSpec {
             think_time: self.think_time,
             chaos: self.planned_faults(duration_scale, start),
             noisy_neighbour: self.noisy_neighbour.clone(),
+            shard: None,
         })
     }
 
