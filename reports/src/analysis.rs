@@ -106,6 +106,7 @@ pub fn stress(kinds: &[StageKind], report: &Report, thresholds: &[Threshold]) ->
             name: stage.name.clone(),
             kind: *kind,
             users: stage.target_users,
+            target_rps: stage.target_rps,
             count: w.count,
             error_rate: w.observe(HttpMetric::ErrorRate, secs).unwrap_or(0.0),
             p95_us: quantile_us(&w.hist, 0.95),
@@ -134,6 +135,8 @@ fn breaking_point(stages: Vec<StageVerdict>) -> StressResult {
     StressResult {
         breaking_point: last_pass.map(|s| s.name.clone()),
         first_failure: first_fail.map(|i| candidates[i].name.clone()),
+        held_rps: last_pass.and_then(|s| s.target_rps),
+        broke_at_rps: first_fail.and_then(|i| candidates[i].target_rps),
         stages,
     }
 }

@@ -84,6 +84,7 @@ fn subject(t: &ThresholdResult) -> String {
         Metric::DrillRto => "time from the disaster until the restored service answered",
         Metric::DrillRpo => "data-loss window of the restore",
         Metric::DrillLost => "acknowledged writes lost by the restore",
+        Metric::DroppedIterations => "arrival-rate iterations dropped (no free virtual user)",
         other @ (Metric::ProbeLeaks
         | Metric::ProbeFailures
         | Metric::AlertsFired

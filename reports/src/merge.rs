@@ -115,6 +115,7 @@ fn combine(reports: &[Report]) -> Result<(Report, Vec<Threshold>), MergeError> {
     )?;
     out.total = total;
     out.endpoints = endpoints;
+    merge_open_model(&mut out, reports)?;
     out.phases = merge_phases(reports, start)?;
     out.series = merge_series(reports)?;
     out.endpoint_series =
@@ -168,6 +169,34 @@ fn merge_generator(out: &mut Report, reports: &[Report]) {
         .filter_map(|r| r.generator.cpu_percent_max)
         .reduce(f64::max);
     g.late_iterations = reports.iter().map(|r| r.generator.late_iterations).sum();
+}
+
+/// Shards of one open-model run: their schedules add up, and so do their service times.
+fn merge_open_model(out: &mut Report, reports: &[Report]) -> Result<(), HistogramError> {
+    let open: Vec<_> = reports
+        .iter()
+        .map(|r| &r.open_model)
+        .filter(|o| o.enabled)
+        .collect();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let hist = crate::histogram::merge_encoded(
+        open.iter()
+            .map(|o| o.service_time_histogram.as_str())
+            .filter(|h| !h.is_empty()),
+    )?;
+    out.open_model = crate::model::OpenModelSection {
+        enabled: true,
+        pool_users: open.iter().map(|o| o.pool_users).sum(),
+        scheduled_iterations: open.iter().map(|o| o.scheduled_iterations).sum(),
+        started_iterations: open.iter().map(|o| o.started_iterations).sum(),
+        dropped_iterations: open.iter().map(|o| o.dropped_iterations).sum(),
+        response_time: out.total.latency,
+        service_time: crate::record::summarize_latency(&hist),
+        service_time_histogram: crate::histogram::encode(&hist)?,
+    };
+    Ok(())
 }
 
 /// Merge `total` + per-endpoint statistics of several inputs over `duration_us`.

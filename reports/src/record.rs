@@ -318,6 +318,9 @@ pub struct RunRecorder {
     tenants_during_flood: TenantRecorder,
     /// Labels of the fixture's tenants, by index; `t<index>` where none is given.
     tenant_labels: Vec<String>,
+    /// Service time (send to last byte) of the same requests as `total`, whose latency is the
+    /// response time; recorded only in an open-model run, where the two differ.
+    service: Option<Histogram<u64>>,
 }
 
 impl RunRecorder {
@@ -334,6 +337,21 @@ impl RunRecorder {
             tenants: TenantRecorder::default(),
             tenants_during_flood: TenantRecorder::default(),
             tenant_labels: Vec::new(),
+            service: None,
+        }
+    }
+
+    /// Keeps service times beside response times (an open-model run), for the report's
+    /// `open_model` section.
+    pub fn with_service_times(mut self) -> RunRecorder {
+        self.service = Some(crate::histogram::new_histogram());
+        self
+    }
+
+    /// Records one request's service time; ignored unless [`RunRecorder::with_service_times`].
+    pub fn record_service(&mut self, service_us: u64) {
+        if let Some(h) = self.service.as_mut() {
+            h.saturating_record(service_us);
         }
     }
 
@@ -465,6 +483,13 @@ impl RunRecorder {
         // Its rates are per second of the whole run too: the flood's window is in the
         // noisy-neighbour section, and counts and percentiles do not depend on it.
         report.tenants_during_flood = self.tenants_during_flood.finish(duration_us, label)?;
+        if let Some(service) = &self.service {
+            let o = &mut report.open_model;
+            o.enabled = true;
+            o.response_time = report.total.latency;
+            o.service_time = summarize_latency(service);
+            o.service_time_histogram = crate::histogram::encode(service)?;
+        }
         Ok(())
     }
 }

@@ -12,6 +12,9 @@ const BUILTINS: [(&str, &str); 17] = [
     ("stress", include_str!("../builtin/stress.toml")),
     ("spike", include_str!("../builtin/spike.toml")),
     ("endurance", include_str!("../builtin/endurance.toml")),
+    // The open model: arrival-rate stages.
+    ("stress-rate", include_str!("../builtin/stress-rate.toml")),
+    ("spike-rate", include_str!("../builtin/spike-rate.toml")),
     // Chaos experiments: steady load with one fault in the middle.
     ("pg-latency", include_str!("../builtin/pg-latency.toml")),
     ("pg-kill", include_str!("../builtin/pg-kill.toml")),

@@ -93,6 +93,7 @@ fn slice_plan(config: &AbConfig) -> Result<LoadPlan, Failure> {
         duration: config.warmup + config.slice,
         from_users: 0,
         users: plan.peak_users.max(1),
+        rate: None,
     }];
     plan.total_duration = config.warmup + config.slice;
     plan.chaos.clear();

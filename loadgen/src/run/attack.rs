@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gauntlet_scenarios::LoadPlan;
-use gauntlet_scenarios::personas::{self, Ctx, PersonaError};
+use gauntlet_scenarios::personas::{self, Ctx, PersonaError, arrivals};
 use gauntlet_scenarios::spec::StageKind;
 use goose::config::GooseConfiguration;
 use goose::prelude::{GooseAttack, GooseDefault, GooseDefaultType, GooseError};
@@ -40,6 +40,14 @@ impl From<GooseError> for AttackError {
 /// least one second; a hold or spike jumps to its users at once, then holds; the plan ends by
 /// stopping everyone.
 pub fn test_plan(plan: &LoadPlan) -> String {
+    if let Some(open) = plan.arrival_plan() {
+        // Open model: the whole pool at once, held until the schedule is surely over (it
+        // starts once the pool has logged in, at most `POOL_READY_WAIT` after the first
+        // login); users idle at the gate once it ends, and goose then stops them.
+        let grace = arrivals::POOL_READY_WAIT.as_secs() + 1;
+        let pool = open.pool().max(1);
+        return format!("{pool},0;{pool},{};0,0", open.end().as_secs() + grace);
+    }
     let mut steps = Vec::with_capacity(plan.stages.len() * 2 + 1);
     for stage in &plan.stages {
         let secs = stage_secs(stage.duration);
@@ -66,7 +74,11 @@ pub async fn run(
     plan: &LoadPlan,
     base_url: &str,
 ) -> Result<BTreeMap<String, u64>, AttackError> {
-    let think = (plan.think_time.min, plan.think_time.max);
+    // Open model: an action starts when the schedule says, never after a think time.
+    let think = match plan.arrival_plan() {
+        Some(_) => (Duration::ZERO, Duration::ZERO),
+        None => (plan.think_time.min, plan.think_time.max),
+    };
     let scenarios = personas::scenarios(ctx, &plan.personas, think)?;
     if scenarios.is_empty() {
         return Err(AttackError::NoPersonas);

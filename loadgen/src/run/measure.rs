@@ -14,7 +14,7 @@ use super::signal::Interrupt;
 use super::sut::Sut;
 use super::{
     Prepared, RunConfig, alerts, attack, chaos, drill, flood, judge, ledger, monitor, now_unix_us,
-    probe, progress, raw, scrape,
+    open_model, probe, progress, raw, scrape,
 };
 use crate::logging::service_log::ServiceLog;
 
@@ -42,6 +42,8 @@ pub(super) struct Measured {
     pub(super) tenant_meta: Vec<(Option<String>, Option<String>)>,
     /// What the run's Prometheus said about the alerts.
     pub(super) alerts: Option<alerts::Finished>,
+    /// Open model: the pool's size and what the schedule did.
+    pub(super) arrivals: Option<(u32, gauntlet_scenarios::personas::arrivals::ArrivalCounts)>,
 }
 
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
@@ -78,6 +80,11 @@ pub(super) async fn measure(
         .map(|t| (t.name.clone(), t.tier.clone()))
         .collect();
     let recorder = Recorder::with_tenants(started, histograms, fixture.labels());
+    let arrivals = open_model::arrivals(plan);
+    let recorder = match &arrivals {
+        Some(_) => recorder.open_model(),
+        None => recorder,
+    };
     let recorder = Arc::new(recorder.with_raw_samples(raw_samples));
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
@@ -86,7 +93,11 @@ pub(super) async fn measure(
         .as_ref()
         .map(|a| a.watch(max_ticks + alerts::SETTLE_LIMIT.as_secs()));
     let sink: Arc<dyn RequestSink> = recorder.clone();
-    let ctx = Arc::new(Ctx::new(sink, fixture));
+    let ctx = Ctx::new(sink, fixture);
+    let ctx = Arc::new(match &arrivals {
+        Some(a) => ctx.with_arrivals(Arc::clone(a)),
+        None => ctx,
+    });
     let progress = (!config.quiet).then(|| {
         let recorder = Arc::clone(&recorder);
         tokio::spawn(progress::report(recorder, plan.clone(), Instant::now()))
@@ -97,7 +108,7 @@ pub(super) async fn measure(
     });
     let load_over = AtomicBool::new(false);
     let attack = async {
-        let out = attack::run(&ctx, plan, sut.base_url()).await;
+        let out = open_model::run(&ctx, plan, sut.base_url(), &recorder, interrupt).await;
         load_over.store(true, Ordering::Relaxed);
         out
     };
@@ -178,5 +189,6 @@ pub(super) async fn measure(
         flooded,
         tenant_meta,
         alerts,
+        arrivals: arrivals.map(|a| (a.plan().pool(), a.counts())),
     }
 }

@@ -30,6 +30,7 @@ pub mod local;
 pub mod machine;
 mod measure;
 pub mod monitor;
+mod open_model;
 pub mod output;
 pub mod probe;
 pub mod progress;
@@ -314,6 +315,9 @@ async fn attack_and_record(
     if let Some(drill) = m.drill {
         report.drill = drill;
     }
+    if let Some((pool, counts)) = m.arrivals {
+        open_model::fill(&mut report, pool, counts);
+    }
     align_stages(&mut report, m.recorder.plan_started_unix_us());
     let mon = &m.monitored;
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
@@ -377,7 +381,7 @@ fn empty_report(
             start_offset_us: offset,
             end_offset_us: offset + len,
             target_users: s.users,
-            target_rps: None,
+            target_rps: s.rate.map(|r| r.to_rps),
         });
         offset += len;
     }

@@ -44,6 +44,9 @@ pub struct Recorder {
     writes: Mutex<Vec<(Write, u64)>>,
     /// The noisy neighbour is flooding: requests count in the per-tenant figures of its window.
     flooding: AtomicBool,
+    /// Open model: when the arrival schedule started (unix µs; `u64::MAX` before), which is
+    /// where its stages begin; the pool's logins come before it.
+    schedule_started_us: Option<AtomicU64>,
 }
 
 impl Recorder {
@@ -74,6 +77,23 @@ impl Recorder {
             raw: Mutex::new(None),
             writes: Mutex::new(Vec::new()),
             flooding: AtomicBool::new(false),
+            schedule_started_us: None,
+        }
+    }
+
+    /// An open-model run's recorder: service times kept beside response times, and the plan's
+    /// start is the arrival schedule's ([`Recorder::schedule_started`]), not the first request.
+    pub fn open_model(mut self) -> Recorder {
+        let run = self.run.get_mut().unwrap_or_else(|p| p.into_inner());
+        *run = run.take().map(RunRecorder::with_service_times);
+        self.schedule_started_us = Some(AtomicU64::new(u64::MAX));
+        self
+    }
+
+    /// The arrival schedule started at `at_unix_us`.
+    pub fn schedule_started(&self, at_unix_us: u64) {
+        if let Some(s) = &self.schedule_started_us {
+            s.store(at_unix_us, Ordering::Relaxed);
         }
     }
 
@@ -92,7 +112,10 @@ impl Recorder {
 
     /// When the first virtual user's first request started (unix µs), if any did.
     pub fn plan_started_unix_us(&self) -> Option<u64> {
-        let v = self.first_user_request_us.load(Ordering::Relaxed);
+        let v = match &self.schedule_started_us {
+            Some(s) => s.load(Ordering::Relaxed),
+            None => self.first_user_request_us.load(Ordering::Relaxed),
+        };
         (v != u64::MAX).then_some(v)
     }
 
@@ -187,6 +210,7 @@ impl RequestSink for Recorder {
                 sample.latency_us,
                 outcome,
             );
+            run.record_service(sample.service_us);
             if let Some(tenant) = sample.tenant {
                 let rate_limited = sample.status == Some(429);
                 let flooding = self.flooding.load(Ordering::Relaxed);
@@ -266,6 +290,7 @@ mod tests {
             endpoint: Endpoint::GetEmployee,
             at_unix_us: 1_000_000,
             latency_us: 500,
+            service_us: 500,
             status: Some(404),
             outcome: CallOutcome::Ok,
             tenant: Some(1),

@@ -11,6 +11,7 @@ mod fuzz;
 mod merge;
 mod noise;
 mod noisy;
+mod open_model;
 mod probes;
 mod report;
 mod run;

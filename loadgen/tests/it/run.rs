@@ -175,6 +175,8 @@ fn list_shows_every_builtin_with_its_description() {
         "stress",
         "spike",
         "endurance",
+        "stress-rate",
+        "spike-rate",
         "pg-latency",
         "pg-kill",
         "redis-down",

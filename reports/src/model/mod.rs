@@ -12,6 +12,7 @@
 mod baseline;
 mod drill;
 mod noise;
+mod open_model;
 mod run;
 mod scenario;
 mod sections;
@@ -28,6 +29,7 @@ pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
     MAX_SERIES_POINTS,
 };
+pub use open_model::OpenModelSection;
 pub use run::{Backend, RunInfo, ShardInfo, Wiring};
 pub use scenario::{ScenarioResults, SpikeResult, StageKind, StageVerdict, StressResult, Trend};
 pub use sections::{
@@ -110,6 +112,10 @@ pub struct Report {
     /// every other run. Defaulted when absent, like `scenario_results`.
     #[serde(default)]
     pub drill: DrillSection,
+    /// Arrival-rate stages: iterations scheduled, started and dropped, and service time beside
+    /// response time; `enabled: false` for a closed-model run. Defaulted when absent.
+    #[serde(default)]
+    pub open_model: OpenModelSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -401,6 +407,7 @@ impl Report {
             tenants_during_flood: Vec::new(),
             noisy_neighbour: NoisyNeighbourSection::default(),
             drill: DrillSection::default(),
+            open_model: OpenModelSection::default(),
         }
     }
 

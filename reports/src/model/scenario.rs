@@ -65,6 +65,27 @@ pub struct StressResult {
     pub first_failure: Option<String>,
     /// Every stage, in time order.
     pub stages: Vec<StageVerdict>,
+    /// Open model: the arrival rate of the breaking point's stage, iterations per second
+    /// ("held 400 req/s"); null for a users curve or when none held.
+    #[serde(default)]
+    pub held_rps: Option<f64>,
+    /// Open model: the arrival rate of the first failing stage ("broke at 500 req/s").
+    #[serde(default)]
+    pub broke_at_rps: Option<f64>,
+}
+
+impl StressResult {
+    /// The breaking point in rate terms, for an open-model run: `held 400 req/s, broke at
+    /// 500 req/s` (either half may be missing); `None` for a users curve.
+    pub fn in_rate_terms(&self) -> Option<String> {
+        let rate = |r: f64| format!("{} req/s", crate::format::trim(r));
+        match (self.held_rps, self.broke_at_rps) {
+            (None, None) => None,
+            (Some(h), None) => Some(format!("held {}, did not break", rate(h))),
+            (None, Some(b)) => Some(format!("broke at {} (the first step)", rate(b))),
+            (Some(h), Some(b)) => Some(format!("held {}, broke at {}", rate(h), rate(b))),
+        }
+    }
 }
 
 /// One stage judged on its own.
@@ -74,8 +95,11 @@ pub struct StageVerdict {
     pub name: String,
     /// How the stage moved users.
     pub kind: StageKind,
-    /// Virtual users at the stage's end.
+    /// Virtual users at the stage's end (open model: the pool).
     pub users: u32,
+    /// Open model: the stage's arrival rate at its end, iterations per second.
+    #[serde(default)]
+    pub target_rps: Option<f64>,
     /// Requests completed in the stage's seconds.
     pub count: u64,
     /// Failed / all requests of the stage, a fraction in 0..=1.

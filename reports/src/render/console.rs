@@ -133,6 +133,9 @@ pub fn scenario_lines(s: &ScenarioResults) -> Vec<String> {
             s.breaking_point.as_deref().unwrap_or("none"),
             s.first_failure.as_deref().unwrap_or("none")
         ));
+        if let Some(rates) = s.in_rate_terms() {
+            lines.push(format!("stress: {rates}"));
+        }
     }
     if let Some(s) = &s.spike {
         let recovery = s.recovery_us.map_or_else(

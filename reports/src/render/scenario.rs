@@ -34,6 +34,9 @@ pub(crate) fn stress(r: &Report) -> Option<Section> {
         text(" · first failing step: "),
         strong(st.first_failure.as_deref().unwrap_or("none")),
     ]);
+    if let Some(rates) = st.in_rate_terms() {
+        s.push(vec![text("In rate terms: "), strong(rates)]);
+    }
     let mut table = Table::new(vec![
         Column::mark(),
         Column::left("Stage"),
@@ -110,6 +113,52 @@ pub(crate) fn trends(r: &Report) -> Option<Section> {
         ]);
     }
     let mut s = Section::new("trends", "Endurance trends");
+    s.push(table);
+    Some(s)
+}
+
+/// `Open model`: what the arrival schedule did, and the two latencies side by side.
+pub(crate) fn open_model(r: &Report) -> Option<Section> {
+    let o = &r.open_model;
+    if !o.enabled {
+        return None;
+    }
+    let mut s = Section::new("open-model", "Open model");
+    s.push(vec![
+        strong(o.scheduled_iterations.to_string()),
+        text(" iterations scheduled · "),
+        strong(o.started_iterations.to_string()),
+        text(" started · "),
+        strong(o.dropped_iterations.to_string()),
+        text(format!(
+            " dropped (no free user; a pool of {})",
+            o.pool_users
+        )),
+    ]);
+    s.push(vec![text(
+        "Response time is measured from each iteration's scheduled start, as a user waits it; \
+         it is the latency everywhere else in this report and what http.* thresholds judge. \
+         Service time is measured from each request's send.",
+    )]);
+    let mut table = Table::new(vec![
+        Column::left("Latency"),
+        Column::right("p50"),
+        Column::right("p95"),
+        Column::right("p99"),
+        Column::right("max"),
+    ]);
+    for (name, l) in [
+        ("response time", &o.response_time),
+        ("service time", &o.service_time),
+    ] {
+        table.row(vec![
+            Cell::from(name),
+            duration_us(l.p50_us).into(),
+            duration_us(l.p95_us).into(),
+            duration_us(l.p99_us).into(),
+            duration_us(l.max_us).into(),
+        ]);
+    }
     s.push(table);
     Some(s)
 }

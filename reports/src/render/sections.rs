@@ -18,6 +18,7 @@ pub(crate) fn document(r: &Report) -> Document {
         super::scenario::stress(r),
         super::scenario::spike(r),
         super::scenario::trends(r),
+        super::scenario::open_model(r),
         super::tenants::section(r),
         probes(r),
         super::drill::section(r),

@@ -212,6 +212,13 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
             })
         }
         Metric::DrillRto | Metric::DrillRpo | Metric::DrillLost => observe_drill(t.metric, report),
+        Metric::DroppedIterations => {
+            let o = &report.open_model;
+            if !o.enabled {
+                return Err("no data: the run had no arrival-rate stages".to_owned());
+            }
+            Ok(o.dropped_iterations as f64)
+        }
         Metric::AlertsFired => {
             if !report.alerts.enabled {
                 return Err("no data: alerts were not monitored".to_owned());

@@ -121,13 +121,15 @@ pub enum Metric {
     DrillRpo,
     /// `drill.lost`: acknowledged writes a drill's restore lost.
     DrillLost,
+    /// `dropped_iterations`: arrival-rate iterations dropped for want of a free virtual user.
+    DroppedIterations,
     /// `alert.<name>.fired`: 1 when the named rule fired, else 0 (the name is
     /// [`Threshold::alert`]).
     AlertFired,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 23] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 24] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -153,6 +155,7 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 23] = [
     ("drill.rto", Metric::DrillRto),
     ("drill.rpo", Metric::DrillRpo),
     ("drill.lost", Metric::DrillLost),
+    ("dropped_iterations", Metric::DroppedIterations),
     // Written with the rule's name in place of `<name>`; never matched literally.
     ("alert.<name>.fired", Metric::AlertFired),
 ];

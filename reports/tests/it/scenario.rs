@@ -14,6 +14,7 @@ fn with_results(recovery_us: Option<u64>) -> gauntlet_reports::Report {
         name: name.to_owned(),
         kind: StageKind::Hold,
         users: 50,
+        target_rps: None,
         count: 1200,
         error_rate: if pass { 0.0 } else { 0.25 },
         p95_us: if pass { 80_000 } else { 2_400_000 },
@@ -29,6 +30,8 @@ fn with_results(recovery_us: Option<u64>) -> gauntlet_reports::Report {
             breaking_point: Some("step-150".to_owned()),
             first_failure: Some("step-200".to_owned()),
             stages: vec![stage("step-150", true), stage("step-200", false)],
+            held_rps: None,
+            broke_at_rps: None,
         }),
         spike: Some(SpikeResult {
             baseline_stage: "baseline".to_owned(),
@@ -47,6 +50,25 @@ fn with_results(recovery_us: Option<u64>) -> gauntlet_reports::Report {
         }],
     };
     r
+}
+
+#[test]
+fn an_open_model_stress_names_its_breaking_point_in_rate_terms() {
+    let mut r = with_results(None);
+    let stress = r.scenario_results.stress.as_mut().unwrap();
+    assert_eq!(stress.in_rate_terms(), None, "a users curve has no rates");
+    stress.held_rps = Some(400.0);
+    stress.broke_at_rps = Some(500.0);
+    let md = markdown::render(&r);
+    assert!(
+        md.contains("In rate terms: **held 400 req/s, broke at 500 req/s**"),
+        "{md}"
+    );
+    let lines = render::console::scenario_lines(&r.scenario_results);
+    assert!(
+        lines.contains(&"stress: held 400 req/s, broke at 500 req/s".to_owned()),
+        "{lines:?}"
+    );
 }
 
 #[test]

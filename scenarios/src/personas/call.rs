@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use goose::goose::{GooseMethod, GooseRequest, GooseUser};
 
@@ -59,7 +59,11 @@ pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Option<Rep
     let mut builder = match user.get_request_builder(&method, call.path) {
         Ok(b) => b,
         Err(_) => {
-            record(user, ctx, call.endpoint, 0, None, CallOutcome::Other);
+            let timing = Timing {
+                latency_us: 0,
+                service_us: 0,
+            };
+            record(user, ctx, call.endpoint, timing, None, CallOutcome::Other);
             return None;
         }
     };
@@ -79,7 +83,10 @@ pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Option<Rep
         .name(call.endpoint.name())
         .set_request_builder(builder)
         .build();
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
+    // Open model: the iteration's first request waits from when it was scheduled to start.
+    let waited_from =
+        super::arrivals::take_intended_start().map_or(started, |intended| intended.min(started));
     let sent = user.request(request).await;
     let (status, body, outcome) = match sent {
         Ok(goose) => match goose.response {
@@ -99,8 +106,12 @@ pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Option<Rep
         },
         Err(_) => (None, Vec::new(), CallOutcome::Other),
     };
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    record(user, ctx, call.endpoint, latency_us, status, outcome);
+    let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let timing = Timing {
+        latency_us: micros(waited_from.elapsed()),
+        service_us: micros(started.elapsed()),
+    };
+    record(user, ctx, call.endpoint, timing, status, outcome);
     let reply = status.map(|status| Reply {
         status,
         expected: outcome == CallOutcome::Ok,
@@ -156,18 +167,26 @@ pub struct SetupUser {
     pub probing: bool,
 }
 
+/// A request's two latencies (see [`Sample`]).
+#[derive(Clone, Copy)]
+struct Timing {
+    latency_us: u64,
+    service_us: u64,
+}
+
 fn record(
     user: &GooseUser,
     ctx: &Ctx,
     endpoint: Endpoint,
-    latency_us: u64,
+    timing: Timing,
     status: Option<u16>,
     outcome: CallOutcome,
 ) {
     ctx.sink.request(&Sample {
         endpoint,
         at_unix_us: now_unix_us(),
-        latency_us,
+        latency_us: timing.latency_us,
+        service_us: timing.service_us,
         status,
         outcome,
         tenant: user.get_session_data::<super::Session>().map(|s| s.tenant),

@@ -15,7 +15,7 @@ use crate::hrms::Endpoint;
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![
-        transaction_with!(ctx, login, "login").set_on_start(),
+        transaction_with!(@ungated ctx, login, "login").set_on_start(),
         transaction_with!(ctx, profile, "own profile"),
         transaction_with!(ctx, clock_in, "clock in"),
         transaction_with!(ctx, request_leave, "request leave"),

@@ -16,7 +16,7 @@ use crate::hrms::{Endpoint, JsonBody};
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![
-        transaction_with!(ctx, login, "login").set_on_start(),
+        transaction_with!(@ungated ctx, login, "login").set_on_start(),
         transaction_with!(ctx, directory, "directory"),
         transaction_with!(ctx, create, "create employee"),
         transaction_with!(ctx, update, "update employee"),

@@ -12,7 +12,7 @@ use crate::hrms::{Endpoint, JsonBody};
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![
-        transaction_with!(ctx, login, "login").set_on_start(),
+        transaction_with!(@ungated ctx, login, "login").set_on_start(),
         transaction_with!(ctx, team, "team list"),
         transaction_with!(ctx, pending, "pending leave"),
         transaction_with!(ctx, approve, "approve leave"),

@@ -10,6 +10,7 @@
 //! chosen by its goose user index ([`Fixture::pick`]), and keeps the token in goose session
 //! data; a user whose login failed retries it before its next action.
 
+pub mod arrivals;
 pub mod call;
 mod employee;
 mod hr_admin;
@@ -51,8 +52,13 @@ pub struct Sample {
     pub endpoint: Endpoint,
     /// When it finished, unix µs.
     pub at_unix_us: u64,
-    /// Send to last body byte, µs.
+    /// Response time as a user waits it, µs: to the last body byte from when the request was
+    /// sent or, for the first request of an open-model iteration, from when the iteration was
+    /// scheduled to start (so time spent waiting for a busy generator or a stalled service
+    /// is counted, not omitted). Thresholds judge this one.
     pub latency_us: u64,
+    /// Service time, µs: send to last body byte. Equal to `latency_us` in a closed model.
+    pub service_us: u64,
     /// HTTP status, when a response came back.
     pub status: Option<u16>,
     /// Classification.
@@ -178,6 +184,8 @@ pub struct Ctx {
     /// Users started so far per persona (indexed like [`Persona::ALL`]): the k-th user of a
     /// persona gets the k-th account of its role, spread over tenants.
     started: [AtomicUsize; 4],
+    /// The open-model scheduler every persona action waits on; `None` in a closed-model run.
+    pub arrivals: Option<Arc<arrivals::Arrivals>>,
     /// What the prober persona learns in its first sweep: an employee token per tenant (for
     /// the cache-bleed probe under load, which needs two tenants one after the other) and
     /// the payroll run each tenant started before the load (which must have completed by its
@@ -209,6 +217,7 @@ impl Ctx {
             payroll_runs: Mutex::new(vec![None; tenants]),
             payroll_interval: Duration::from_secs(30),
             started: Default::default(),
+            arrivals: None,
             probe_state: Mutex::default(),
             shard: None,
         }
@@ -227,6 +236,13 @@ impl Ctx {
         self.shard
             .as_ref()
             .map_or(local, |s| s.shard.global_user(local))
+    }
+
+    /// The same context running the open model: every persona action waits for its
+    /// scheduled start.
+    pub fn with_arrivals(mut self, arrivals: Arc<arrivals::Arrivals>) -> Ctx {
+        self.arrivals = Some(arrivals);
+        self
     }
 
     /// The prober's state, whatever a panicking holder left behind.
@@ -271,9 +287,23 @@ pub enum PersonaError {
     Goose(#[from] Box<GooseError>),
 }
 
-/// Wraps an `async fn(Arc<Ctx>, &mut GooseUser) -> TransactionResult` as a goose transaction.
+/// Wraps an `async fn(Arc<Ctx>, &mut GooseUser) -> TransactionResult` as a goose transaction,
+/// one persona action; in an open-model run each such action is one scheduled iteration and
+/// waits for its start ([`arrivals::gate`]). `@ungated` is for what is not an iteration: the
+/// login of a pre-allocated user (`on_start`) and the final sweep.
 macro_rules! transaction_with {
     ($ctx:expr, $f:path, $name:expr) => {{
+        let ctx = ::std::sync::Arc::clone(&$ctx);
+        ::goose::goose::Transaction::new(::std::sync::Arc::new(move |user| {
+            let ctx = ::std::sync::Arc::clone(&ctx);
+            ::std::boxed::Box::pin(async move {
+                let arrivals = ctx.arrivals.clone();
+                $crate::personas::arrivals::gate(arrivals.as_deref(), $f(ctx, user)).await
+            })
+        }))
+        .set_name($name)
+    }};
+    (@ungated $ctx:expr, $f:path, $name:expr) => {{
         let ctx = ::std::sync::Arc::clone(&$ctx);
         ::goose::goose::Transaction::new(::std::sync::Arc::new(move |user| {
             ::std::boxed::Box::pin($f(::std::sync::Arc::clone(&ctx), user))
@@ -355,5 +385,5 @@ pub fn test_start(ctx: &Arc<Ctx>, first: fn()) -> Transaction {
 /// Runs once after every virtual user stopped: the probe sweep again, now over data the
 /// personas wrote.
 pub fn test_stop(ctx: &Arc<Ctx>) -> Transaction {
-    transaction_with!(ctx, prober::final_sweep, "final sweep")
+    transaction_with!(@ungated ctx, prober::final_sweep, "final sweep")
 }

@@ -55,7 +55,7 @@ const COMPLETION_POLL: Duration = Duration::from_millis(200);
 
 pub(super) fn transactions(ctx: &Arc<Ctx>) -> Vec<Transaction> {
     vec![
-        transaction_with!(ctx, login, "login").set_on_start(),
+        transaction_with!(@ungated ctx, login, "login").set_on_start(),
         transaction_with!(ctx, probe, "probe"),
     ]
 }

@@ -114,6 +114,43 @@ pub enum Problem {
         /// The value as written.
         found: String,
     },
+    /// An arrival rate is not `N/s` (or `N/m`) within bounds.
+    #[error(
+        "invalid rate {text:?}; write iterations per second (e.g. \"200/s\") or per minute (\"90/m\"), at most 100000/s"
+    )]
+    InvalidRate {
+        /// The text as written.
+        text: String,
+    },
+    /// A stage gives both `users` (closed model) and a rate (open model).
+    #[error(
+        "a stage has either `users` (a closed model) or `rate`/`from`/`to` (arrival rate), not both"
+    )]
+    UsersAndRate,
+    /// A stage gives neither `users` nor a rate.
+    #[error(
+        "missing `users` (e.g. users = 25) or an arrival rate (e.g. rate = \"200/s\", or from/to)"
+    )]
+    NoLoad,
+    /// `max_users` on a users stage.
+    #[error("`max_users` only applies to an arrival-rate stage (one with `rate` or `from`/`to`)")]
+    MaxUsersWithoutRate,
+    /// `rate` together with `from`/`to`.
+    #[error("write `rate` for a held rate or `from`/`to` for a ramp, not both")]
+    RateAndRamp,
+    /// `from` without `to`.
+    #[error("a ramped rate needs `to` (the rate at the stage's end)")]
+    RampWithoutTo,
+    /// Users stages and arrival-rate stages in one spec.
+    #[error(
+        "this stage is {this} but stages[0] is {first}; a scenario is either all users stages or all arrival-rate stages"
+    )]
+    MixedModels {
+        /// This stage's model.
+        this: &'static str,
+        /// The first stage's model.
+        first: &'static str,
+    },
     /// Every persona weight is zero, so no virtual user could be created.
     #[error("all persona weights are zero; give at least one persona a weight > 0")]
     ZeroWeights,

@@ -7,6 +7,7 @@
 //! 3. serde reads the [`raw`] shape (unknown fields, wrong types) and [`validate`] checks the
 //!    values (durations, user counts, weights) using the spans it kept.
 
+mod arrival;
 mod drill;
 mod error;
 mod model;
@@ -18,14 +19,16 @@ mod validate;
 
 use std::path::Path;
 
+pub use arrival::{ArrivalPlan, ArrivalStage, MAX_RATE, parse_rate};
 pub use drill::DEFAULT_ARCHIVE_TIMEOUT;
 pub use error::{Problem, SpecError, line_column};
 pub use model::{
     ArchiveHealth, Drill, DrillDisaster, DrillStrategy, ExpectedAlert, PersonaWeights, ProfileName,
-    ProfileSize, ScenarioKind, ScenarioSpec, Stage, StageKind, ThinkTime, Threshold, UserTarget,
+    ProfileSize, RateTarget, ScenarioKind, ScenarioSpec, Stage, StageKind, ThinkTime, Threshold,
+    UserTarget,
 };
 pub use noisy::{FloodRate, MAX_FLOOD_FRACTION, MAX_FLOOD_RPS, NoisyNeighbour};
-pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage};
+pub use plan::{LoadPlan, MAX_DURATION_SCALE, MIN_STAGE, PersonaShares, PlannedStage, StageRate};
 pub use shard::{PersonaCounts, Shard, ShardError, ShardPlan, apportion};
 pub use validate::{MAX_DURATION, MAX_PERCENT, SPEC_VERSION};
 

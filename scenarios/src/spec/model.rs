@@ -119,6 +119,15 @@ pub enum UserTarget {
     PeakFraction(f64),
 }
 
+/// An arrival-rate stage's rate, iterations per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateTarget {
+    /// At the stage's start; `None`: where the previous stage ended (0 for the first).
+    pub from: Option<f64>,
+    /// At the stage's end (a held rate has `from == Some(to)`).
+    pub to: f64,
+}
+
 /// One stage of the user curve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
@@ -128,8 +137,10 @@ pub struct Stage {
     pub kind: StageKind,
     /// Unscaled length; never zero.
     pub duration: Duration,
-    /// Users at the end of the stage.
+    /// Users at the end of the stage; for an arrival-rate stage, its `max_users`.
     pub users: UserTarget,
+    /// The arrival rate, for an open-model stage.
+    pub rate: Option<RateTarget>,
 }
 
 /// Relative weights of the personas; never all zero.

@@ -62,18 +62,66 @@ pub struct PlannedStage {
     pub duration: Duration,
     /// Users when the stage starts (the previous stage's target; 0 for the first).
     pub from_users: u32,
-    /// Users at the end of the stage; at least 1.
+    /// Users at the end of the stage; at least 1. For an arrival-rate stage, the run's whole
+    /// pre-allocated pool (every rate stage holds it; the stage's own ceiling is in `rate`).
     pub users: u32,
+    /// The arrival rate, for an open-model stage.
+    pub rate: Option<StageRate>,
+}
+
+/// An open-model stage's schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StageRate {
+    /// Iterations per second at the stage's start.
+    pub from_rps: f64,
+    /// Iterations per second at its end.
+    pub to_rps: f64,
+    /// Most users busy at once in this stage.
+    pub max_users: u32,
 }
 
 impl LoadPlan {
-    /// The first stage that jumps users up at once and has a stage before it: the spike the
-    /// report measures recovery from, the stage before being its baseline.
+    /// The first stage that jumps users (or, open model, the arrival rate) up at once and has
+    /// a stage before it: the spike the report measures recovery from, the stage before being
+    /// its baseline.
     pub fn spike_stage(&self) -> Option<usize> {
         self.stages
             .iter()
-            .position(|s| s.kind == StageKind::Spike && s.users > s.from_users)
+            .enumerate()
+            .position(|(i, s)| {
+                let up = match (s.rate, i.checked_sub(1).and_then(|p| self.stages[p].rate)) {
+                    (Some(r), Some(before)) => r.to_rps > before.to_rps,
+                    (Some(_), None) => false,
+                    (None, _) => s.users > s.from_users,
+                };
+                s.kind == StageKind::Spike && up
+            })
             .filter(|i| *i > 0)
+    }
+
+    /// The open-model schedule, when the stages are arrival-rate stages; stage lengths are
+    /// whole seconds (at least one), as goose runs them.
+    pub fn arrival_plan(&self) -> Option<super::ArrivalPlan> {
+        let mut start = Duration::ZERO;
+        let stages = self
+            .stages
+            .iter()
+            .map(|s| {
+                let rate = s.rate?;
+                let duration =
+                    Duration::from_secs((s.duration.as_secs_f64().round() as u64).max(1));
+                let stage = super::ArrivalStage {
+                    start,
+                    duration,
+                    from_rps: rate.from_rps,
+                    to_rps: rate.to_rps,
+                    max_users: rate.max_users,
+                };
+                start += duration;
+                Some(stage)
+            })
+            .collect::<Option<Vec<_>>>()?;
+        (!stages.is_empty()).then_some(super::ArrivalPlan { stages })
     }
 }
 
@@ -112,9 +160,23 @@ impl ScenarioSpec {
         let mut stages = Vec::with_capacity(self.stages.len());
         let mut start = Duration::ZERO;
         let mut from_users = 0;
+        // Open model: every stage holds the whole pool, the largest of the stages' ceilings.
+        let pool = self
+            .stages
+            .iter()
+            .filter(|s| s.rate.is_some())
+            .map(|s| absolute_users(s.users, size.peak_users))
+            .max();
+        let mut from_rps = 0.0;
         for stage in &self.stages {
-            let users = absolute_users(stage.users, size.peak_users);
+            let ceiling = absolute_users(stage.users, size.peak_users);
+            let users = pool.unwrap_or(ceiling);
             let duration = scale(stage.duration, duration_scale).max(MIN_STAGE);
+            let rate = stage.rate.map(|r| StageRate {
+                from_rps: r.from.unwrap_or(from_rps),
+                to_rps: r.to,
+                max_users: ceiling,
+            });
             stages.push(PlannedStage {
                 name: stage.name.clone(),
                 kind: stage.kind,
@@ -122,9 +184,11 @@ impl ScenarioSpec {
                 duration,
                 from_users,
                 users,
+                rate,
             });
             start += duration;
             from_users = users;
+            from_rps = rate.map_or(0.0, |r| r.to_rps);
         }
         Ok(LoadPlan {
             scenario: self.name.clone(),

@@ -113,7 +113,17 @@ pub(crate) struct RawStage {
     pub kind: StageKind,
     pub duration: Spanned<String>,
     /// An integer (absolute) or a string such as "150%" (of the profile's peak users).
-    pub users: Spanned<toml::Value>,
+    /// Closed model; an arrival-rate stage writes `rate` (or `from`/`to`) instead.
+    pub users: Option<Spanned<toml::Value>>,
+    /// Open model: iterations started per second, held (`"200/s"`).
+    pub rate: Option<Spanned<String>>,
+    /// Open model, ramped: the rate at the stage's start (default: the previous stage's).
+    pub from: Option<Spanned<String>>,
+    /// Open model, ramped: the rate at the stage's end.
+    pub to: Option<Spanned<String>>,
+    /// Open model: at most this many virtual users busy at once (like `users`: an integer
+    /// or a percentage of peak users); an arrival with none free is dropped and counted.
+    pub max_users: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]

@@ -159,24 +159,57 @@ impl Ctx<'_> {
         if raw.get_ref().is_empty() {
             return Err(self.err(raw.span(), "stages", Problem::NoStages));
         }
-        raw.get_ref()
+        let stages = raw
+            .get_ref()
             .iter()
             .enumerate()
             .map(|(i, stage)| self.stage(i, stage))
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // One model per scenario: goose runs a users curve or a pre-allocated pool, not both.
+        let model = |s: &Stage| {
+            if s.rate.is_some() {
+                "arrival-rate"
+            } else {
+                "a users stage"
+            }
+        };
+        if let Some((i, s)) = stages
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.rate.is_some() != stages[0].rate.is_some())
+        {
+            let problem = Problem::MixedModels {
+                this: model(s),
+                first: model(&stages[0]),
+            };
+            let raw_stage = &raw.get_ref()[i];
+            return Err(self.err(raw_stage.name.span(), format!("stages[{i}]"), problem));
+        }
+        Ok(stages)
     }
 
     fn stage(&self, i: usize, raw: &RawStage) -> Result<Stage, SpecError> {
         let path = |field: &str| format!("stages[{i}].{field}");
+        let rate = self.stage_rate(i, raw)?;
+        let users = match (&raw.users, rate) {
+            (_, Some(_)) => self.max_users(i, raw)?,
+            (Some(users), None) => self.users(users, &path("users"))?,
+            (None, None) => return Err(self.err(raw.name.span(), path("users"), Problem::NoLoad)),
+        };
         Ok(Stage {
             name: self.non_empty(&raw.name, &path("name"))?,
             kind: raw.kind,
             duration: self.positive_duration(&raw.duration, &path("duration"))?,
-            users: self.users(&raw.users, &path("users"))?,
+            users,
+            rate,
         })
     }
 
-    fn users(&self, value: &Spanned<toml::Value>, path: &str) -> Result<UserTarget, SpecError> {
+    pub(super) fn users(
+        &self,
+        value: &Spanned<toml::Value>,
+        path: &str,
+    ) -> Result<UserTarget, SpecError> {
         let target = match value.get_ref() {
             toml::Value::Integer(n) => u32::try_from(*n)
                 .ok()

@@ -9,6 +9,8 @@ const NAMES: [&str; 17] = [
     "stress",
     "spike",
     "endurance",
+    "stress-rate",
+    "spike-rate",
     "pg-latency",
     "pg-kill",
     "redis-down",
@@ -152,6 +154,39 @@ fn spike_jumps_tenfold_from_baseline_and_returns() {
     assert_eq!(jump.users, before.users * 10);
     assert!(!jump.kind.is_gradual(), "a spike is sudden");
     assert_eq!(plan.stages.last().unwrap().users, before.users);
+}
+
+#[test]
+fn the_rate_variants_run_the_open_model_with_a_pool_and_the_same_analyses() {
+    let plan = ScenarioSpec::load("stress-rate")
+        .unwrap()
+        .plan(ProfileName::Medium, 1.0)
+        .unwrap();
+    let open = plan.arrival_plan().expect("stress-rate is an open model");
+    let rates: Vec<f64> = open.stages.iter().map(|s| s.to_rps).collect();
+    assert_eq!(rates, [50.0, 50.0, 100.0, 200.0, 300.0, 400.0]);
+    assert_eq!(open.pool(), 500, "250% of medium's 200 peak users");
+    assert!(plan.stages.iter().all(|s| s.users == 500));
+    let spike = ScenarioSpec::load("spike-rate")
+        .unwrap()
+        .plan(ProfileName::Medium, 1.0)
+        .unwrap();
+    let i = spike.spike_stage().expect("the rate jump is the spike");
+    let (before, jump) = (
+        spike.stages[i - 1].rate.unwrap(),
+        spike.stages[i].rate.unwrap(),
+    );
+    assert_eq!(jump.to_rps, before.to_rps * 10.0);
+    assert_eq!(jump.from_rps, jump.to_rps, "a spike is sudden");
+    assert!(spike.arrival_plan().is_some());
+    assert!(
+        ScenarioSpec::load("spike")
+            .unwrap()
+            .plan(ProfileName::Medium, 1.0)
+            .unwrap()
+            .arrival_plan()
+            .is_none()
+    );
 }
 
 #[test]

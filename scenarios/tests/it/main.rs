@@ -1,5 +1,6 @@
 //! Integration tests for gauntlet-scenarios: one binary, one module per area.
 
+mod arrival;
 mod builtins;
 mod errors;
 mod plan;
