@@ -10,6 +10,7 @@
 //!   renders, byte for byte the same.
 
 mod baseline;
+mod diagnosis;
 mod drill;
 mod noise;
 mod run;
@@ -23,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::threshold::{Metric, Op};
 
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
+pub use diagnosis::{
+    DiagnosisSection, EndpointDiagnosis, PoolUsage, PostgresActivity, QueueUsage, StatementStat,
+};
 pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
@@ -110,6 +114,11 @@ pub struct Report {
     /// every other run. Defaulted when absent, like `scenario_results`.
     #[serde(default)]
     pub drill: DrillSection,
+    /// Where the time went per endpoint (DB, pool wait, Redis, the service itself) and the
+    /// cause named when one dominates; `enabled: false` when the target exports no per-route
+    /// cost metrics. Defaulted when absent.
+    #[serde(default)]
+    pub diagnosis: DiagnosisSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -401,6 +410,7 @@ impl Report {
             tenants_during_flood: Vec::new(),
             noisy_neighbour: NoisyNeighbourSection::default(),
             drill: DrillSection::default(),
+            diagnosis: DiagnosisSection::default(),
         }
     }
 
