@@ -236,8 +236,10 @@ mod tests {
         };
         assert_eq!(
             causes(&d),
-            ["pool wait is 80 % of GET /employees latency (mean 50.0 ms); pool 2/2 in use, \
-              14 waiting at peak"]
+            [
+                "pool wait is 80 % of GET /employees latency (mean 50.0 ms); pool 2/2 in use, \
+              14 waiting at peak"
+            ]
         );
         let d = section(&[("GET /employees", route(400, 30.0, 52, 25.0, 0.5))]);
         let c = causes(&d);

@@ -93,7 +93,9 @@ mod tests {
         let n_plus_one = section(e(52.0, 30_000, 100));
         assert_eq!(
             lines(&base, &n_plus_one),
-            ["GET /employees: queries per request 2.0 → 52.0; DB time 1.5 ms → 30.0 ms per request"]
+            [
+                "GET /employees: queries per request 2.0 → 52.0; DB time 1.5 ms → 30.0 ms per request"
+            ]
         );
         assert!(lines(&DiagnosisSection::default(), &n_plus_one).is_empty());
     }
