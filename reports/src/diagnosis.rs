@@ -86,10 +86,10 @@ fn ms(us: u64) -> String {
 }
 
 /// The endpoint (judged: enough requests) with the largest `part` × requests, if any.
-fn worst<'a>(
-    d: &'a DiagnosisSection,
+fn worst(
+    d: &DiagnosisSection,
     part: impl Fn(&EndpointDiagnosis) -> u64,
-) -> Option<&'a EndpointDiagnosis> {
+) -> Option<&EndpointDiagnosis> {
     d.endpoints
         .iter()
         .filter(|e| e.requests >= MIN_REQUESTS)
