@@ -3,7 +3,6 @@
 mod alerts;
 mod architecture;
 mod baseline;
-mod bottlenecks;
 mod browser;
 mod chaos;
 mod cli;
