@@ -460,6 +460,12 @@ pub struct RunArgs {
     /// Run without a Prometheus: no alert rules evaluated, no `alerts` section.
     #[arg(long, conflicts_with = "prometheus")]
     pub no_alerts: bool,
+    /// Testing aid: start the local service with this seeded defect switched on (repeat for
+    /// several), e.g. a performance defect for the diagnosis to name (docs/bottlenecks.md).
+    /// Names as in `hrms::defects::Defects`; added to any `HRMS__DEFECTS__*` of the
+    /// environment.
+    #[arg(long, value_name = "NAME", conflicts_with = "target")]
+    pub defect: Vec<String>,
 }
 
 fn parse_profile(raw: &str) -> Result<ProfileName, String> {

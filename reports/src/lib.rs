@@ -18,6 +18,8 @@
 //!   paired A/B slices);
 //! - [`baseline_set`]: a multi-run baseline, each metric's K values and spread;
 //! - [`endpoint_series`]: each endpoint's per-second means, recorded for compare's tests;
+//! - [`diagnosis`]: per-request DB / pool-wait / Redis / service time per endpoint, and the
+//!   cause named when one dominates;
 //! - [`drill`]: a backup drill's data loss (RPO window, lost writes) from its ledger;
 //! - [`merge`]: exact merge of several reports (histograms add bucket by bucket);
 //! - [`schema`]: the JSON Schema of `report.json`;
@@ -30,6 +32,7 @@
 pub mod analysis;
 pub mod baseline_set;
 pub mod compare;
+pub mod diagnosis;
 pub mod drill;
 pub mod endpoint_series;
 pub mod finalize;

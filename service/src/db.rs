@@ -5,6 +5,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
 
 use crate::config::DatabaseSettings;
+use crate::cost::Measure;
 use crate::ids::TenantId;
 
 /// The embedded migrations (`service/migrations`).
@@ -43,11 +44,12 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
 /// makes both settings end with the transaction, so a pooled connection never carries a
 /// tenant into its next user.
 pub async fn begin_tenant(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::cost::pool_wait(pool.begin()).await?;
     sqlx::query("SELECT set_config('app.tenant_id', $1, true), set_config('role', $2, true)")
         .bind(tenant.to_string())
         .bind(APP_ROLE)
         .execute(&mut *tx)
+        .measured()
         .await?;
     Ok(tx)
 }
@@ -55,10 +57,11 @@ pub async fn begin_tenant(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, s
 /// Opens a transaction as [`APP_ROLE`] without a tenant (sees no tenant rows): for login,
 /// whose lookup goes through the `auth_lookup_user` SECURITY DEFINER function.
 pub async fn begin_anonymous(pool: &PgPool) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::cost::pool_wait(pool.begin()).await?;
     sqlx::query("SELECT set_config('role', $1, true)")
         .bind(APP_ROLE)
         .execute(&mut *tx)
+        .measured()
         .await?;
     Ok(tx)
 }

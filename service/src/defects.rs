@@ -50,6 +50,26 @@ pub struct Defects {
     /// forgotten retry, an N+1 in disguise): `GET /employees/{id}` about twice as slow,
     /// everything else unchanged. A performance defect, for the regression gate to catch.
     pub slow_employee_read: bool,
+    /// The employee list loads each row of the page with a statement of its own after the
+    /// page query (an ORM's lazy loading): about 50 statements per page instead of 2.
+    pub n_plus_one: bool,
+    /// The employee list's tenant filter is written so no index serves it (`tenant_id`
+    /// cast to text): every list scans and sorts all tenants' employees.
+    pub missing_index: bool,
+    /// The DB pool is two connections whatever is configured (a "temporary" setting left
+    /// in): requests queue for a connection as soon as more than two need one.
+    pub pool_starvation: bool,
+    /// Every clock-in updates a per-tenant hot row first and keeps it locked through a slow
+    /// step, so one tenant's clock-ins wait for each other in Postgres.
+    pub lock_contention: bool,
+    /// Every request leaves 4 KiB in a "cache" that never evicts: RSS grows with traffic.
+    pub memory_leak: bool,
+    /// `GET /departments` makes a blocking call on the async runtime (30 ms of
+    /// `std::thread::sleep`), stalling every request on the same worker thread.
+    pub slow_endpoint: bool,
+    /// Payroll workers sleep 2 s after each job instead of taking the next, so jobs are
+    /// enqueued faster than they drain and the queue grows without bound.
+    pub unbounded_queue: bool,
 }
 
 impl Defects {
@@ -71,6 +91,13 @@ impl Defects {
             ),
             ("unchecked_pagination", self.unchecked_pagination),
             ("slow_employee_read", self.slow_employee_read),
+            ("n_plus_one", self.n_plus_one),
+            ("missing_index", self.missing_index),
+            ("pool_starvation", self.pool_starvation),
+            ("lock_contention", self.lock_contention),
+            ("memory_leak", self.memory_leak),
+            ("slow_endpoint", self.slow_endpoint),
+            ("unbounded_queue", self.unbounded_queue),
         ];
         all.into_iter()
             .filter(|(_, on)| *on)

@@ -11,6 +11,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::cost::Measure;
 use crate::db::TenantTx;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
@@ -88,6 +89,7 @@ impl IdempotencyKey {
         .bind(key)
         .bind(route)
         .execute(&mut **tx)
+        .measured()
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -101,6 +103,7 @@ impl IdempotencyKey {
             .bind(tenant)
             .bind(key)
             .fetch_one(&mut **tx)
+            .measured()
             .await?;
         if stored_route != route {
             return Err(ApiError::unprocessable(
@@ -143,9 +146,10 @@ impl IdempotencyKey {
             .bind(i16::try_from(status.as_u16()).unwrap_or(200))
             .bind(&value)
             .execute(&mut *tx)
+            .measured()
             .await?;
         }
-        tx.commit().await?;
+        tx.commit().measured().await?;
         Ok((status, axum::Json(value)).into_response())
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::JobSettings;
+use crate::cost::Measure;
 use crate::db;
 use crate::ids::TenantId;
 use crate::metrics::Metrics;
@@ -63,6 +64,7 @@ impl JobQueue {
             .arg(QUEUE_KEY)
             .arg(raw)
             .query_async::<()>(&mut conn)
+            .redis()
             .await
     }
 
@@ -212,6 +214,10 @@ impl Worker {
             return;
         };
         let result = self.process(&job, shutdown).await;
+        if self.defects.unbounded_queue {
+            // SEEDED DEFECT `unbounded_queue`: a nap after each job, however long the queue.
+            tokio::time::sleep(crate::perf_defects::WORKER_NAP).await;
+        }
         let settled = match result {
             Ok(Outcome::Done) => self.queue.ack(raw).await,
             Ok(Outcome::RunMissing) if job.attempts >= MAX_NOT_FOUND_ATTEMPTS => {
@@ -269,8 +275,9 @@ impl Worker {
         .bind(job.tenant_id)
         .bind(job.run_id)
         .execute(&mut *tx)
+        .measured()
         .await?;
-        tx.commit().await?;
+        tx.commit().measured().await?;
         tracing::info!(run = %job.run_id, tenant = %job.tenant_id, "payroll run completed");
         Ok(Outcome::Done)
     }
@@ -288,8 +295,9 @@ impl Worker {
         .bind(job.tenant_id)
         .bind(job.run_id)
         .fetch_optional(&mut *tx)
+        .measured()
         .await?;
-        tx.commit().await?;
+        tx.commit().measured().await?;
         Ok(row.map(|(status, days)| (status != "completed").then_some(days)))
     }
 
@@ -324,8 +332,9 @@ impl Worker {
         .bind(days)
         .bind(i64::from(self.settings.batch_size.max(1)))
         .fetch_one(&mut *tx)
+        .measured()
         .await?;
-        tx.commit().await?;
+        tx.commit().measured().await?;
         Ok((last, u64::try_from(inserted).unwrap_or(0)))
     }
 }

@@ -27,6 +27,7 @@
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod cost;
 pub mod db;
 pub mod defects;
 pub mod error;
@@ -36,6 +37,7 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
+pub mod perf_defects;
 pub mod ratelimit;
 pub mod routes;
 pub mod seed;

@@ -19,6 +19,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 
+use crate::cost::RequestCost;
 use crate::ratelimit::EndpointClass;
 use crate::state::AppState;
 
@@ -32,6 +33,94 @@ pub struct HttpLabels {
     pub route: String,
     /// Response status code.
     pub status: u16,
+}
+
+/// Labels of the per-route cost metrics: no status, so a route's shares add up over all its
+/// answers.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route template.
+    pub route: String,
+}
+
+/// A float counter (seconds).
+type Seconds = Counter<f64, AtomicU64>;
+
+/// Where each route's time went (`cost.rs`), summed over its requests: divided by
+/// `hrms_route_requests_total` they are per-request figures, divided by
+/// `hrms_route_seconds_total` shares of its latency.
+#[derive(Default)]
+struct RouteCost {
+    requests: Family<RouteLabels, Counter>,
+    seconds: Family<RouteLabels, Seconds>,
+    db_queries: Family<RouteLabels, Counter>,
+    db_seconds: Family<RouteLabels, Seconds>,
+    pool_wait_seconds: Family<RouteLabels, Seconds>,
+    redis_calls: Family<RouteLabels, Counter>,
+    redis_seconds: Family<RouteLabels, Seconds>,
+}
+
+impl RouteCost {
+    fn register(&self, registry: &mut Registry) {
+        let c = self;
+        registry.register(
+            "route_requests",
+            "Requests by route (all statuses)",
+            c.requests.clone(),
+        );
+        registry.register(
+            "route_seconds",
+            "Time in the service by route, middleware to response",
+            c.seconds.clone(),
+        );
+        registry.register(
+            "route_db_queries",
+            "SQL statements by route (BEGIN's settings and COMMIT included)",
+            c.db_queries.clone(),
+        );
+        registry.register(
+            "route_db_seconds",
+            "Time awaiting SQL statements by route",
+            c.db_seconds.clone(),
+        );
+        registry.register(
+            "route_pool_wait_seconds",
+            "Time waiting for a pooled DB connection by route",
+            c.pool_wait_seconds.clone(),
+        );
+        registry.register(
+            "route_redis_calls",
+            "Redis round trips by route",
+            c.redis_calls.clone(),
+        );
+        registry.register(
+            "route_redis_seconds",
+            "Time awaiting Redis by route",
+            c.redis_seconds.clone(),
+        );
+    }
+
+    fn observe(&self, labels: &RouteLabels, seconds: f64, cost: &crate::cost::CostTotals) {
+        self.requests.get_or_create(labels).inc();
+        self.seconds.get_or_create(labels).inc_by(seconds);
+        self.db_queries
+            .get_or_create(labels)
+            .inc_by(cost.db_queries);
+        self.db_seconds
+            .get_or_create(labels)
+            .inc_by(cost.db_seconds);
+        self.pool_wait_seconds
+            .get_or_create(labels)
+            .inc_by(cost.pool_wait_seconds);
+        self.redis_calls
+            .get_or_create(labels)
+            .inc_by(cost.redis_calls);
+        self.redis_seconds
+            .get_or_create(labels)
+            .inc_by(cost.redis_seconds);
+    }
 }
 
 /// Labels of the per-tenant rate-limit metrics.
@@ -66,6 +155,9 @@ pub struct Metrics {
     db_pool_size: Gauge,
     db_pool_in_use: Gauge,
     db_pool_max: Gauge,
+    /// Requests waiting for a pooled connection (moved by `cost::pool_wait`).
+    pub(crate) db_pool_waiters: Gauge,
+    route_cost: RouteCost,
     job_queue_depth: Gauge,
     /// Payslips written by the payroll workers.
     pub payslips_created: Counter,
@@ -116,6 +208,8 @@ impl Metrics {
             db_pool_size: Gauge::default(),
             db_pool_in_use: Gauge::default(),
             db_pool_max: Gauge::default(),
+            db_pool_waiters: Gauge::default(),
+            route_cost: RouteCost::default(),
             job_queue_depth: Gauge::default(),
             payslips_created: Counter::default(),
             rate_limit_usage: Family::default(),
@@ -158,6 +252,12 @@ impl Metrics {
             m.db_pool_in_use.clone(),
         );
         registry.register("db_pool_max", "DB pool maximum size", m.db_pool_max.clone());
+        registry.register(
+            "db_pool_waiters",
+            "Requests waiting for a pooled DB connection",
+            m.db_pool_waiters.clone(),
+        );
+        m.route_cost.register(registry);
         registry.register(
             "job_queue_depth",
             "Payroll jobs waiting in the queue",
@@ -275,20 +375,36 @@ pub async fn track_http(State(state): State<AppState>, request: Request, next: N
     let slow = state.defects.slow_employee_read
         && request.method() == axum::http::Method::GET
         && route == "/employees/{id}";
-    let response = next.run(request).await;
+    if state.defects.memory_leak {
+        // SEEDED DEFECT `memory_leak`: 4 KiB per request kept for good.
+        crate::perf_defects::leak_request();
+    }
+    if state.defects.slow_endpoint
+        && request.method() == axum::http::Method::GET
+        && route == "/departments"
+    {
+        // SEEDED DEFECT `slow_endpoint`: a blocking call on the runtime's worker thread.
+        crate::perf_defects::blocking_call();
+    }
+    let cost = RequestCost::new(state.metrics.db_pool_waiters.clone());
+    let response = cost.scope(next.run(request)).await;
     // SEEDED DEFECT `slow_employee_read`: reading one employee waits its own time again
     // (token check, rate limit and query included), so it takes about twice as long.
     if slow {
         tokio::time::sleep(start.elapsed()).await;
     }
-    let labels = HttpLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
+    let seconds = start.elapsed().as_secs_f64();
+    let route_labels = RouteLabels { method, route };
     state
         .metrics
-        .observe_request(labels, start.elapsed().as_secs_f64());
+        .route_cost
+        .observe(&route_labels, seconds, &cost.totals());
+    let labels = HttpLabels {
+        method: route_labels.method,
+        route: route_labels.route,
+        status: response.status().as_u16(),
+    };
+    state.metrics.observe_request(labels, seconds);
     response
 }
 

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::cost::Measure;
 use crate::ids::{EmployeeId, TenantId};
 
 /// How long a looked-up account status is trusted: the bound on how long a token of a
@@ -63,6 +64,7 @@ impl AccountStatus {
         .bind(user)
         .bind(tenant)
         .fetch_optional(db)
+        .measured()
         .await?;
         let (employee, active) = row.unwrap_or((None, false));
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -62,7 +62,10 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, loads overrides and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = crate::db::pool(&settings.database).map_err(StartupError::Database)?;
+        // SEEDED DEFECT `pool_starvation` (inside `database_settings`).
+        let database =
+            crate::perf_defects::database_settings(&settings.database, &settings.defects);
+        let db = crate::db::pool(&database).map_err(StartupError::Database)?;
         if settings.database.migrate {
             migrate_with_retry(&db).await?;
         }

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::cost::Measure;
 use crate::db;
 use crate::ids::{EmployeeId, TenantId};
 
@@ -79,6 +80,7 @@ async fn write(pool: &PgPool, s: &PendingShift) -> Result<(), sqlx::Error> {
     .bind(s.employee)
     .bind(s.clock_in)
     .execute(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await
+    tx.commit().measured().await
 }

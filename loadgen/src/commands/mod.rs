@@ -7,7 +7,7 @@ mod env;
 mod fuzz;
 mod image;
 mod list;
-mod probe;
+pub(crate) mod probe;
 mod report;
 mod run;
 mod serve;

@@ -52,6 +52,8 @@ pub(crate) fn config(
         through_proxies: args.through_proxies,
         prometheus: args.prometheus.clone(),
         no_alerts: args.no_alerts,
+        // An unknown name is bad input now, before anything is provisioned.
+        defects: super::probe::defects_from(&args.defect).map_err(Failure::bad_input)?,
     })
 }
 

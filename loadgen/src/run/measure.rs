@@ -13,8 +13,8 @@ use super::recorder::Recorder;
 use super::signal::Interrupt;
 use super::sut::Sut;
 use super::{
-    Prepared, RunConfig, alerts, attack, chaos, drill, flood, judge, ledger, monitor, now_unix_us,
-    open_model, probe, progress, raw, scrape,
+    Prepared, RunConfig, alerts, attack, chaos, diagnosis, drill, flood, judge, ledger, monitor,
+    now_unix_us, open_model, probe, progress, raw, scrape,
 };
 use crate::logging::service_log::ServiceLog;
 
@@ -44,6 +44,8 @@ pub(super) struct Measured {
     pub(super) alerts: Option<alerts::Finished>,
     /// Open model: the pool's size and what the schedule did.
     pub(super) arrivals: Option<(u32, gauntlet_scenarios::personas::arrivals::ArrivalCounts)>,
+    /// Where the time went, per endpoint.
+    pub(super) diagnosis: gauntlet_reports::model::DiagnosisSection,
 }
 
 /// The measured part: scrape, attack (with progress and Ctrl-C forwarding), scrape, stop.
@@ -89,6 +91,8 @@ pub(super) async fn measure(
     // Bounded even if the stop is never sent: the plan's length plus generous slack.
     let max_ticks = plan.total_duration.as_secs() * 2 + 120;
     let monitor = monitor::Monitor::start(sut.base_url(), max_ticks, sut.own_pids().await);
+    let postgres = sut.stack().map(|s| s.postgres.url().to_string());
+    let diagnosis = diagnosis::Sampler::start(sut.base_url(), postgres, max_ticks).await;
     let alert_watch = alerting
         .as_ref()
         .map(|a| a.watch(max_ticks + alerts::SETTLE_LIMIT.as_secs()));
@@ -131,6 +135,7 @@ pub(super) async fn measure(
     }
     let finished_unix_us = now_unix_us();
     let after = scrape::scrape(&client, sut.base_url()).await;
+    let diagnosis = diagnosis.finish().await;
     let writes = recorder.take_writes();
     let read_back = match &sut {
         Sut::Local(s) => match s.stack() {
@@ -190,5 +195,6 @@ pub(super) async fn measure(
         tenant_meta,
         alerts,
         arrivals: arrivals.map(|a| (a.plan().pool(), a.counts())),
+        diagnosis,
     }
 }

@@ -20,6 +20,7 @@ mod baseline;
 pub mod chaos;
 mod chaos_apply;
 pub mod chaos_report;
+pub mod diagnosis;
 pub mod drill;
 mod flood;
 pub mod generator;
@@ -94,6 +95,8 @@ pub struct RunConfig {
     pub prometheus: Option<url::Url>,
     /// `--no-alerts`: no Prometheus, no alerts section.
     pub no_alerts: bool,
+    /// `--defect`: seeded defects of the local service, besides the environment's.
+    pub defects: hrms::defects::Defects,
 }
 
 /// Where the system under test comes from.
@@ -318,6 +321,7 @@ async fn attack_and_record(
     if let Some((pool, counts)) = m.arrivals {
         open_model::fill(&mut report, pool, counts);
     }
+    report.diagnosis = m.diagnosis;
     align_stages(&mut report, m.recorder.plan_started_unix_us());
     let mon = &m.monitored;
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);

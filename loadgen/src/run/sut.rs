@@ -117,7 +117,7 @@ pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<
                 } else {
                     Placement::InProcess
                 },
-                defects: local::defects_from_env().map_err(Failure::infrastructure)?,
+                defects: with_env_defects(config.defects)?,
                 operator_token: None,
             };
             // A drill's docker Postgres gets a volume for its archive and backups; a run that
@@ -141,4 +141,17 @@ pub(super) async fn bring_up(config: &RunConfig, prepared: &Prepared) -> Result<
             fixture: prepared.remote_fixture.clone().unwrap_or_default(),
         }),
     }
+}
+
+/// `--defect`'s switches plus those of the environment (`HRMS__DEFECTS__*`), as the `hrms`
+/// binary would read them.
+fn with_env_defects(flags: hrms::defects::Defects) -> Result<hrms::defects::Defects, Failure> {
+    let env = local::defects_from_env().map_err(Failure::infrastructure)?;
+    let names: Vec<String> = env
+        .enabled()
+        .into_iter()
+        .chain(flags.enabled())
+        .map(str::to_owned)
+        .collect();
+    crate::commands::probe::defects_from(&names).map_err(Failure::infrastructure)
 }

@@ -43,6 +43,7 @@
 
 pub mod allowance;
 mod bands;
+mod diagnosis;
 pub mod environment;
 pub mod paired;
 mod render;
@@ -143,6 +144,8 @@ pub struct Comparison {
     pub alpha: Option<f64>,
     /// Why the runs cannot be compared, with the numbers; empty when they can.
     pub not_comparable: Vec<String>,
+    /// What changed in where the time went (runs compared one to one, both diagnosed).
+    pub diagnosis: Vec<String>,
 }
 
 impl Comparison {
@@ -313,6 +316,7 @@ fn compare_runs(
         },
         alpha,
         not_comparable: Vec::new(),
+        diagnosis: diagnosis::lines(&base.diagnosis, &new.diagnosis),
     })
 }
 

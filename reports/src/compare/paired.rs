@@ -94,6 +94,7 @@ pub fn judge_pairs(
         model: NoiseModel::PairedSlices,
         alpha,
         not_comparable: Vec::new(),
+        diagnosis: Vec::new(),
     })
 }
 

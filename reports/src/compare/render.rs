@@ -107,6 +107,9 @@ pub(super) fn text(c: &Comparison) -> String {
             );
         }
     }
+    for line in &c.diagnosis {
+        let _ = writeln!(out, "diagnosis: {line}");
+    }
     let _ = writeln!(out, "{}", verdict_line(c));
     out
 }
@@ -142,6 +145,12 @@ pub(super) fn markdown(c: &Comparison) -> String {
                 "| {} | {metric} | {base} | {new} | {rel} | {allowed} | {band} | {result} |",
                 cell(&e.name)
             );
+        }
+    }
+    if !c.diagnosis.is_empty() {
+        out.push_str("\nWhere the time went, changed:\n\n");
+        for line in &c.diagnosis {
+            let _ = writeln!(out, "- {}", cell(line));
         }
     }
     let _ = writeln!(out, "\n{}", verdict_line(c));

@@ -95,6 +95,7 @@ pub(super) fn compare(
         model: NoiseModel::RunSpread,
         alpha: Some(alpha),
         not_comparable: Vec::new(),
+        diagnosis: Vec::new(),
     })
 }
 

@@ -10,6 +10,7 @@
 //!   renders, byte for byte the same.
 
 mod baseline;
+mod diagnosis;
 mod drill;
 mod noise;
 mod open_model;
@@ -24,6 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::threshold::{Metric, Op};
 
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
+pub use diagnosis::{
+    DiagnosisSection, EndpointDiagnosis, PoolUsage, PostgresActivity, QueueUsage, StatementStat,
+};
 pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use noise::{
     EndpointSecond, EndpointSeries, EnvironmentSample, EnvironmentSection, EnvironmentSummary,
@@ -116,6 +120,11 @@ pub struct Report {
     /// response time; `enabled: false` for a closed-model run. Defaulted when absent.
     #[serde(default)]
     pub open_model: OpenModelSection,
+    /// Where the time went per endpoint (DB, pool wait, Redis, the service itself) and the
+    /// cause named when one dominates; `enabled: false` when the target exports no per-route
+    /// cost metrics. Defaulted when absent.
+    #[serde(default)]
+    pub diagnosis: DiagnosisSection,
 }
 
 /// The overall outcome of a run. Precedence when several apply: aborted, invalid, fail.
@@ -408,6 +417,7 @@ impl Report {
             noisy_neighbour: NoisyNeighbourSection::default(),
             drill: DrillSection::default(),
             open_model: OpenModelSection::default(),
+            diagnosis: DiagnosisSection::default(),
         }
     }
 

@@ -65,6 +65,7 @@ impl From<Vec<Inline>> for Block {
 pub(crate) enum Figure {
     Chart(svg::Chart),
     Timeline(svg::Timeline),
+    Bars(super::bars::StackedBars),
 }
 
 /// A run of text inside a paragraph or list item. All of it is escaped by the renderer.

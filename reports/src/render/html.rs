@@ -22,7 +22,7 @@ table.endpoints td:first-child{white-space:nowrap}\
 .chart{width:100%;height:auto;display:block}.chart text{font-size:11px;fill:#57606a}\
 .ytick{text-anchor:end}.xtick{text-anchor:middle}.ctitle{font-weight:600;fill:#1d232a!important}\
 .grid{stroke:#eaeef2}.stage{fill:#f0f3f6}.stage2{fill:#e6ebf1}.fault{fill:rgba(207,34,46,.18)}.alert{fill:rgba(191,135,0,.22)}\
-.mark{stroke:#57606a;stroke-dasharray:2 2}polyline{fill:none;stroke-width:1.5}\
+.mark{stroke:#57606a;stroke-dasharray:2 2}.b-db{fill:#0969da}.b-pool{fill:#cf222e}.b-redis{fill:#bf8700}.b-svc{fill:#8c959f}polyline{fill:none;stroke-width:1.5}\
 .l-rps{stroke:#0969da}.l-p50{stroke:#1f883d}.l-p95{stroke:#bc4c00}.l-p99{stroke:#8250df;stroke-dasharray:5 5}.l-err{stroke:#cf222e}\
 .l-rps-key{fill:#0969da}.l-p50-key{fill:#1f883d}.l-p95-key{fill:#bc4c00}.l-p99-key{fill:#8250df}.l-err-key{fill:#cf222e}\
 code{font-size:12px}ul{margin:4px 0}\
@@ -121,6 +121,7 @@ fn section(out: &mut String, s: &Section) {
             Block::Table(t) => table(out, t),
             Block::Figure(Figure::Chart(c)) => out.push_str(&svg::render(c)),
             Block::Figure(Figure::Timeline(t)) => out.push_str(&svg::timeline(t)),
+            Block::Figure(Figure::Bars(b)) => out.push_str(&super::bars::render(b)),
         }
     }
     out.push_str("</section>");

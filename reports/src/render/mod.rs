@@ -7,10 +7,12 @@
 //! summary have shapes of their own (test cases, a terminal screen) and read the report
 //! directly.
 
+mod bars;
 mod baseline;
 mod chaos;
 mod charts;
 pub mod console;
+mod diagnosis;
 mod document;
 mod drill;
 pub mod html;

@@ -14,6 +14,7 @@ pub(crate) fn document(r: &Report) -> Document {
         Some(super::charts::section(r)),
         Some(endpoints(r)),
         Some(thresholds(r)),
+        super::diagnosis::section(r),
         super::baseline::section(r),
         super::scenario::stress(r),
         super::scenario::spike(r),

@@ -4,6 +4,7 @@
 //! limit hold across many service processes: Redis runs a script without interleaving other
 //! commands, so two replicas cannot both spend the last token.
 
+use crate::cost::Measure;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -102,6 +103,7 @@ impl RedisBucket {
             .arg(limits.capacity)
             .arg(limits.refill_per_sec)
             .invoke_async(&mut conn)
+            .redis()
             .await?;
         Ok(BucketOutcome {
             allowed: allowed == 1,

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::Operator;
+use crate::cost::Measure;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::ratelimit::{ClassLimits, EndpointClass, RateLimiter, TenantUsage};
@@ -73,15 +74,17 @@ pub async fn set_limits(
     for class in EndpointClass::ALL {
         validated.push((class, body.get(class).map(to_class_limits).transpose()?));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::cost::pool_wait(state.db.begin()).await?;
     let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
         .bind(tenant)
         .fetch_optional(&mut *tx)
+        .measured()
         .await?;
     exists.ok_or(ApiError::NotFound("tenant"))?;
     sqlx::query("DELETE FROM tenant_rate_limits WHERE tenant_id = $1")
         .bind(tenant)
         .execute(&mut *tx)
+        .measured()
         .await?;
     for (class, limits) in &validated {
         let Some(limits) = limits else { continue };
@@ -91,9 +94,10 @@ pub async fn set_limits(
             .bind(i32::try_from(limits.capacity).unwrap_or(i32::MAX))
             .bind(limits.refill_per_sec)
             .execute(&mut *tx)
+            .measured()
             .await?;
     }
-    tx.commit().await?;
+    tx.commit().measured().await?;
     for (class, limits) in validated {
         state.limiter.set_override(tenant, class, limits);
     }
@@ -112,6 +116,7 @@ pub async fn get_limits(
     let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tenants WHERE id = $1")
         .bind(tenant)
         .fetch_optional(&state.db)
+        .measured()
         .await?;
     exists.ok_or(ApiError::NotFound("tenant"))?;
     let mut out = TenantLimits::default();
@@ -141,6 +146,7 @@ async fn load_rows(
     )
     .bind(tenant)
     .fetch_all(pool)
+    .measured()
     .await?;
     rows.into_iter()
         .map(|(tenant, class, capacity, refill)| {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Role};
+use crate::cost::Measure;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -49,6 +50,10 @@ pub async fn clock_in(
     {
         return Ok(replay);
     }
+    if state.defects.lock_contention {
+        // SEEDED DEFECT `lock_contention`: a hot row locked through a slow step.
+        crate::perf_defects::hot_row(&mut tx, tenant).await?;
+    }
     // The partial unique index makes the second open shift a unique violation; checking
     // first and inserting after would race under concurrent clock-ins.
     let shift: Shift = sqlx::query_as(
@@ -59,6 +64,7 @@ pub async fn clock_in(
     .bind(tenant)
     .bind(employee)
     .fetch_one(&mut *tx)
+    .measured()
     .await
     .map_err(|e| match ApiError::from(e) {
         ApiError::Conflict { .. } => ApiError::conflict("shift_open", "a shift is already open"),
@@ -116,6 +122,7 @@ pub async fn clock_out(
     .bind(tenant)
     .bind(employee)
     .fetch_optional(&mut *tx)
+    .measured()
     .await?
     .ok_or_else(|| ApiError::conflict("no_open_shift", "no shift is open"))?;
     idem.finish(tx, tenant, StatusCode::OK, &shift).await
@@ -179,8 +186,9 @@ pub async fn history(
     .bind(from)
     .bind(to)
     .fetch_all(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(shifts))
 }
 

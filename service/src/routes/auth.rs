@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::{Claims, Role, parse_tier};
+use crate::cost::Measure;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
@@ -66,8 +67,9 @@ pub async fn login(
     )
     .bind(body.email.as_str())
     .fetch_optional(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
 
     let phc = user
         .as_ref()

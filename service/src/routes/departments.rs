@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{Page, Pagination};
 use crate::auth::{AuthUser, Role};
 use crate::cache::CacheKey;
+use crate::cost::Measure;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -60,12 +61,14 @@ pub async fn list(
     .bind(i64::from(per_page))
     .bind(offset)
     .fetch_all(&mut *tx)
+    .measured()
     .await?;
     let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM departments WHERE tenant_id = $1")
         .bind(user.tenant())
         .fetch_one(&mut *tx)
+        .measured()
         .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     let body = serde_json::to_value(Page {
         items,
         page,
@@ -92,9 +95,10 @@ pub async fn get(
     .bind(user.tenant())
     .bind(id)
     .fetch_optional(&mut *tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("department"))?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(department))
 }
 
@@ -136,6 +140,7 @@ pub async fn create(
     .bind(name)
     .bind(body.manager_employee_id)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
     let response = idem
         .finish(tx, tenant, StatusCode::CREATED, &department)

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Page, Pagination};
 use crate::auth::{AuthUser, Role};
+use crate::cost::Measure;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -140,9 +141,15 @@ pub async fn list(
          AND ($2::uuid IS NULL OR department_id = $2) \
          AND ($3::text IS NULL OR status = $3) \
          AND ($4::text IS NULL OR (first_name || ' ' || last_name) ILIKE $4)";
+    // SEEDED DEFECT `missing_index`: a tenant filter no index can serve.
+    let where_clause = if state.defects.missing_index {
+        crate::perf_defects::unindexed(WHERE)
+    } else {
+        WHERE.to_owned()
+    };
     let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
     let items: Vec<Employee> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM employees {WHERE} ORDER BY last_name, first_name, id LIMIT $5 OFFSET $6"
+        "SELECT {COLUMNS} FROM employees {where_clause} ORDER BY last_name, first_name, id LIMIT $5 OFFSET $6"
     )))
     .bind(user.tenant())
     .bind(filter.department_id)
@@ -151,17 +158,26 @@ pub async fn list(
     .bind(i64::from(per_page))
     .bind(offset)
     .fetch_all(&mut *tx)
+    .measured()
     .await?;
+    // SEEDED DEFECT `n_plus_one`: each row of the page loaded again, one statement each.
+    let items = if state.defects.n_plus_one {
+        let ids = items.iter().map(|e| e.id).collect::<Vec<_>>();
+        crate::perf_defects::load_one_by_one(&mut tx, COLUMNS, user.tenant(), ids).await?
+    } else {
+        items
+    };
     let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM employees {WHERE}"
+        "SELECT count(*) FROM employees {where_clause}"
     )))
     .bind(user.tenant())
     .bind(filter.department_id)
     .bind(status)
     .bind(&pattern)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     let items = items.into_iter().map(|e| e.redact_for(&user)).collect();
     Ok(Json(Page {
         items,
@@ -184,7 +200,7 @@ pub async fn get(
     }
     let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
     let employee = fetch(&mut tx, user.tenant(), id).await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(employee.redact_for(&user)))
 }
 
@@ -201,6 +217,7 @@ async fn unscoped_get(
     )))
     .bind(id)
     .fetch_optional(&state.db)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("employee"))?;
     Ok(Json(employee.redact_for(user)))
@@ -214,6 +231,7 @@ pub async fn fetch(tx: &mut db::TenantTx, tenant: TenantId, id: EmployeeId) -> A
     .bind(tenant)
     .bind(id)
     .fetch_optional(&mut **tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("employee"))
 }
@@ -312,6 +330,7 @@ pub async fn create(
     .bind(body.salary_cents)
     .bind(body.hired_on)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
     seed_balances(&mut tx, tenant, employee.id).await?;
     if let Some(hash) = password_hash {
@@ -352,6 +371,7 @@ async fn create_login(
     .bind(&employee.email)
     .bind(hash)
     .execute(&mut **tx)
+    .measured()
     .await
     .map_err(|e| match ApiError::from(e) {
         ApiError::Conflict { .. } => {
@@ -376,6 +396,7 @@ async fn seed_balances(
     .bind(tenant)
     .bind(employee)
     .execute(&mut **tx)
+    .measured()
     .await?;
     Ok(())
 }
@@ -433,6 +454,7 @@ pub async fn update(
     .bind(body.department_id)
     .bind(body.salary_cents)
     .fetch_optional(&mut *tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("employee"))?;
     let response = idem.finish(tx, tenant, StatusCode::OK, &employee).await;
@@ -465,6 +487,7 @@ pub async fn deactivate(
     .bind(tenant)
     .bind(id)
     .fetch_optional(&mut *tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("employee"))?;
     let response = idem.finish(tx, tenant, StatusCode::OK, &employee).await;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Page, Pagination};
 use crate::auth::{AuthUser, Role};
+use crate::cost::Measure;
 use crate::db::{self, TenantTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -140,6 +141,7 @@ pub async fn request(
     .bind(body.leave_type.as_str())
     .bind(body.start_date.year())
     .fetch_optional(&mut *tx)
+    .measured()
     .await?;
     if available.is_none_or(|(left,)| left < days) {
         return Err(ApiError::unprocessable(
@@ -160,6 +162,7 @@ pub async fn request(
     .bind(days)
     .bind(body.reason.as_deref().unwrap_or_default())
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
     idem.finish(tx, tenant, StatusCode::CREATED, &created).await
 }
@@ -228,6 +231,7 @@ pub async fn list(
     .bind(i64::from(per_page))
     .bind(offset)
     .fetch_all(&mut *tx)
+    .measured()
     .await?;
     let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM leave_requests r {WHERE}"
@@ -237,8 +241,9 @@ pub async fn list(
     .bind(all)
     .bind(user.0.emp)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(Page {
         items,
         page,
@@ -302,6 +307,7 @@ async fn decide(
     .bind(tenant)
     .bind(id)
     .fetch_optional(&mut *tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("leave request"))?;
     check_decider(&mut tx, &user, current.employee_id, &state.defects).await?;
@@ -323,6 +329,7 @@ async fn decide(
     .bind(if approve { "approved" } else { "rejected" })
     .bind(user.0.sub)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
     idem.finish(tx, tenant, StatusCode::OK, &decided).await
 }
@@ -360,6 +367,7 @@ async fn check_decider(
     .bind(employee)
     .bind(me)
     .fetch_one(&mut **tx)
+    .measured()
     .await?;
     if manages {
         Ok(())
@@ -386,6 +394,7 @@ async fn deduct(tx: &mut TenantTx, tenant: TenantId, request: &LeaveRequest) -> 
     .bind(request.start_date.year())
     .bind(request.days)
     .execute(&mut **tx)
+    .measured()
     .await
     .map_err(|e| match ApiError::from(e) {
         ApiError::Unprocessable { .. } => ApiError::unprocessable(
@@ -439,7 +448,8 @@ pub async fn balances(
     .bind(user.tenant())
     .bind(id)
     .fetch_all(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(rows))
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Page, Pagination};
 use crate::auth::{AuthUser, Role};
+use crate::cost::Measure;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -85,6 +86,7 @@ pub async fn start_run(
         .bind(body.period_start)
         .bind(body.period_end)
         .execute(&mut *tx)
+        .measured()
         .await?;
     let run: PayrollRun = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{RUN_SELECT} WHERE r.tenant_id = $1 AND r.id = $2"
@@ -92,6 +94,7 @@ pub async fn start_run(
     .bind(tenant)
     .bind(id)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
     // Enqueue before commit: if Redis is down the whole request fails (503) and no orphan
     // run is left queued forever. A worker that sees the job before the commit retries.
@@ -117,7 +120,7 @@ pub async fn get_run(
     user.require(&[Role::HrAdmin])?;
     let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
     let run = fetch_run(&mut tx, user.tenant(), id).await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(run))
 }
 
@@ -128,6 +131,7 @@ async fn fetch_run(tx: &mut db::TenantTx, tenant: TenantId, id: Uuid) -> ApiResu
     .bind(tenant)
     .bind(id)
     .fetch_optional(&mut **tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("payroll run"))
 }
@@ -179,6 +183,7 @@ pub async fn list_payslips(
     .bind(i64::from(per_page))
     .bind(offset)
     .fetch_all(&mut *tx)
+    .measured()
     .await?;
     let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM payslips {WHERE}"
@@ -188,8 +193,9 @@ pub async fn list_payslips(
     .bind(all)
     .bind(user.0.emp)
     .fetch_one(&mut *tx)
+    .measured()
     .await?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(Page {
         items,
         page,
@@ -215,8 +221,9 @@ pub async fn get_payslip(
     .bind(user.role() == Role::HrAdmin)
     .bind(user.0.emp)
     .fetch_optional(&mut *tx)
+    .measured()
     .await?
     .ok_or(ApiError::NotFound("payslip"))?;
-    tx.commit().await?;
+    tx.commit().measured().await?;
     Ok(Json(slip))
 }

@@ -191,12 +191,27 @@ impl DockerServer {
             })
             .with_startup_timeout(ready_timeout);
         request = match (image.flavour, role) {
-            (ImageFlavour::Local, Role::Postgres) => request.with_cmd(["postgres"]),
+            // Debian's server package (the local image's) ships pg_stat_statements; the
+            // diagnosis reads it, and it loads at start-up only.
+            (ImageFlavour::Local, Role::Postgres) => request.with_cmd([
+                "postgres",
+                "-c",
+                "shared_preload_libraries=pg_stat_statements",
+            ]),
             (ImageFlavour::Local, Role::Redis) => request.with_cmd(["redis"]),
             (ImageFlavour::Official, Role::Postgres) => request
                 .with_env_var("POSTGRES_PASSWORD", "postgres")
                 // Same reasoning as the native backend: SIGKILL keeps the page cache.
-                .with_cmd(["postgres", "-c", "fsync=off", "-c", "max_connections=300"]),
+                .with_cmd([
+                    "postgres",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=300",
+                    // The official image ships pg_stat_statements; the diagnosis reads it.
+                    "-c",
+                    "shared_preload_libraries=pg_stat_statements",
+                ]),
             (ImageFlavour::Official, Role::Redis) => request,
         };
         if let Some(volume) = &extras.volume {
@@ -213,7 +228,7 @@ impl DockerServer {
             // still reach Postgres.
             let script = format!(
                 "setpriv --reuid=postgres --regid=postgres --init-groups sh -c \"$0\" && \
-                 exec {} postgres",
+                 exec {} postgres -c shared_preload_libraries=pg_stat_statements",
                 crate::local_image::ENTRYPOINT_PATH
             );
             request = request.with_cmd(["-c".to_owned(), script, prepare.clone()]);

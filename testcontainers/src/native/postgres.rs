@@ -162,14 +162,28 @@ pub fn launch_spec(
     give_to(&log_path, account)?;
     Ok(LaunchSpec {
         program: bins.postgres.clone(),
-        args: server_args(data, instance_dir, port),
+        args: server_args(
+            data,
+            instance_dir,
+            port,
+            has_statement_stats(&bins.postgres),
+        ),
         run_as: account,
         log_path,
         stop_signal: Signal::SIGINT,
     })
 }
 
-fn server_args(data: &Path, socket_dir: &Path, port: u16) -> Vec<String> {
+/// Whether the server's own library directory holds `pg_stat_statements` (it ships with
+/// Debian's server package; a build without it must still start, so it is asked, not assumed).
+fn has_statement_stats(postgres: &Path) -> bool {
+    postgres
+        .parent()
+        .and_then(Path::parent)
+        .is_some_and(|root| root.join("lib/pg_stat_statements.so").is_file())
+}
+
+fn server_args(data: &Path, socket_dir: &Path, port: u16, statement_stats: bool) -> Vec<String> {
     let mut args = vec![
         "-D".to_owned(),
         data.display().to_string(),
@@ -193,6 +207,12 @@ fn server_args(data: &Path, socket_dir: &Path, port: u16) -> Vec<String> {
     ] {
         args.push("-c".to_owned());
         args.push(setting.to_owned());
+    }
+    if statement_stats {
+        // Loaded at start-up only (a restart to change): the run's diagnosis reads the
+        // slowest statements from it.
+        args.push("-c".to_owned());
+        args.push("shared_preload_libraries=pg_stat_statements".to_owned());
     }
     args
 }

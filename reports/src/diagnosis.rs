@@ -1,0 +1,266 @@
+//! The diagnosis's arithmetic: per-route counters into per-request means, and the rules that
+//! name a cause when one resource dominates an endpoint's latency. Pure, so the same numbers
+//! always name the same cause.
+//!
+//! Every rule has a floor in absolute time as well as a share: on a fast, healthy endpoint the
+//! database is easily 70 % of 2 ms, and that is no bottleneck. The floors sit well above what
+//! the clean service shows under the built-in profiles here (a few ms per request) and well
+//! below what each seeded performance defect costs (tens of ms).
+
+use std::collections::BTreeMap;
+
+use crate::model::{DiagnosisSection, EndpointDiagnosis};
+
+/// A route's counters over the attack (after − before), as the service exports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RouteCost {
+    /// Requests.
+    pub requests: u64,
+    /// Time in the service, seconds.
+    pub seconds: f64,
+    /// SQL statements.
+    pub db_queries: u64,
+    /// Time awaiting SQL, seconds.
+    pub db_seconds: f64,
+    /// Time waiting for a pooled connection, seconds.
+    pub pool_wait_seconds: f64,
+    /// Time awaiting Redis, seconds.
+    pub redis_seconds: f64,
+}
+
+/// Endpoints with fewer requests are shown but never named as a cause: one slow login is
+/// not a bottleneck.
+pub const MIN_REQUESTS: u64 = 20;
+/// A part must be at least this share of an endpoint's mean latency to be its cause.
+pub const DOMINANT_SHARE: f64 = 0.5;
+/// And at least this much time per request, µs.
+pub const MIN_PART_US: u64 = 10_000;
+/// Pool wait is named from a lower floor: a healthy pool hands a connection out in well
+/// under a millisecond, so waiting milliseconds for one already means it ran out.
+pub const MIN_POOL_WAIT_US: u64 = 3_000;
+/// Statements per request from which a route is called an N+1.
+pub const N_PLUS_ONE_QUERIES: f64 = 20.0;
+/// Growth of the job queue over the attack that is called unbounded.
+pub const QUEUE_GROWTH: u64 = 10;
+
+fn us(seconds: f64, requests: u64) -> u64 {
+    if requests == 0 {
+        return 0;
+    }
+    (seconds / requests as f64 * 1e6).round().max(0.0) as u64
+}
+
+/// Per-request means, one entry per route with requests, sorted by name.
+pub fn endpoints(routes: &BTreeMap<String, RouteCost>) -> Vec<EndpointDiagnosis> {
+    routes
+        .iter()
+        .filter(|(_, c)| c.requests > 0)
+        .map(|(name, c)| {
+            let n = c.requests;
+            let (mean, db, pool, redis) = (
+                us(c.seconds, n),
+                us(c.db_seconds, n),
+                us(c.pool_wait_seconds, n),
+                us(c.redis_seconds, n),
+            );
+            EndpointDiagnosis {
+                name: name.clone(),
+                requests: n,
+                mean_us: mean,
+                db_us: db,
+                pool_wait_us: pool,
+                redis_us: redis,
+                service_us: mean.saturating_sub(db + pool + redis),
+                queries_per_request: c.db_queries as f64 / n as f64,
+            }
+        })
+        .collect()
+}
+
+fn pct(share: f64) -> String {
+    format!("{:.0} %", share * 100.0)
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.1} ms", us as f64 / 1000.0)
+}
+
+/// The endpoint (judged: enough requests) with the largest `part` × requests, if any.
+fn worst(
+    d: &DiagnosisSection,
+    part: impl Fn(&EndpointDiagnosis) -> u64,
+) -> Option<&EndpointDiagnosis> {
+    d.endpoints
+        .iter()
+        .filter(|e| e.requests >= MIN_REQUESTS)
+        .max_by_key(|e| (part(e).saturating_mul(e.requests), e.name.clone()))
+}
+
+/// The causes that dominate, most specific first; empty when none does.
+pub fn causes(d: &DiagnosisSection) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = worst(d, |e| e.pool_wait_us)
+        && e.pool_wait_us >= MIN_POOL_WAIT_US
+        && e.share(e.pool_wait_us) >= DOMINANT_SHARE
+    {
+        out.push(format!(
+            "pool wait is {} of {} latency (mean {}); pool {}/{} in use, {} waiting at peak",
+            pct(e.share(e.pool_wait_us)),
+            e.name,
+            ms(e.mean_us),
+            d.pool.in_use_peak,
+            d.pool.max,
+            d.pool.waiters_peak
+        ));
+    }
+    for e in d.endpoints.iter().filter(|e| e.requests >= MIN_REQUESTS) {
+        if e.queries_per_request >= N_PLUS_ONE_QUERIES {
+            out.push(format!(
+                "{} runs {:.0} SQL statements per request (DB {} of its latency): an N+1 query",
+                e.name,
+                e.queries_per_request,
+                pct(e.share(e.db_us))
+            ));
+        }
+    }
+    let n_plus_one = |e: &EndpointDiagnosis| e.queries_per_request >= N_PLUS_ONE_QUERIES;
+    if let Some(e) = worst(d, |e| e.db_us)
+        && !n_plus_one(e)
+        && e.db_us >= MIN_PART_US
+        && e.share(e.db_us) >= DOMINANT_SHARE
+    {
+        let pg = &d.postgres;
+        let why = if pg.lock_waits_peak >= 2 {
+            format!(
+                "lock waits: up to {} backends waiting on a lock",
+                pg.lock_waits_peak
+            )
+        } else if let Some(top) = pg.top_statements.first() {
+            format!(
+                "slowest statement by total time: {} ({} per call)",
+                top.query,
+                ms(top.mean_us)
+            )
+        } else {
+            "slow statements".to_owned()
+        };
+        out.push(format!(
+            "database time is {} of {} latency (mean {}, {:.0} statements per request); {why}",
+            pct(e.share(e.db_us)),
+            e.name,
+            ms(e.mean_us),
+            e.queries_per_request
+        ));
+    }
+    if let Some(e) = worst(d, |e| e.redis_us)
+        && e.redis_us >= MIN_PART_US
+        && e.share(e.redis_us) >= DOMINANT_SHARE
+    {
+        out.push(format!(
+            "Redis time is {} of {} latency (mean {})",
+            pct(e.share(e.redis_us)),
+            e.name,
+            ms(e.mean_us)
+        ));
+    }
+    if let Some(e) = worst(d, |e| e.service_us)
+        && e.service_us >= MIN_PART_US
+        && e.share(e.service_us) >= DOMINANT_SHARE
+    {
+        out.push(format!(
+            "time in the service itself is {} of {} latency (mean {}): not the database, the \
+             pool or Redis, but CPU or a blocking call",
+            pct(e.share(e.service_us)),
+            e.name,
+            ms(e.mean_us)
+        ));
+    }
+    let q = &d.queue;
+    if q.last >= q.first + QUEUE_GROWTH && q.last >= 2 * q.first {
+        out.push(format!(
+            "the payroll job queue grew from {} to {} jobs (peak {}): enqueued faster than the \
+             workers drain",
+            q.first, q.last, q.peak
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PoolUsage, QueueUsage};
+
+    fn route(requests: u64, ms: f64, queries: u64, db_ms: f64, pool_ms: f64) -> RouteCost {
+        let n = requests as f64;
+        RouteCost {
+            requests,
+            seconds: ms * n / 1000.0,
+            db_queries: queries * requests,
+            db_seconds: db_ms * n / 1000.0,
+            pool_wait_seconds: pool_ms * n / 1000.0,
+            redis_seconds: 0.0,
+        }
+    }
+
+    fn section(routes: &[(&str, RouteCost)]) -> DiagnosisSection {
+        let routes = routes.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
+        DiagnosisSection {
+            enabled: true,
+            endpoints: endpoints(&routes),
+            ..DiagnosisSection::default()
+        }
+    }
+
+    #[test]
+    fn a_clean_fast_run_names_no_cause() {
+        // The database is most of a 2 ms request: normal, not a bottleneck.
+        let d = section(&[
+            ("GET /employees", route(500, 2.0, 3, 1.5, 0.2)),
+            ("GET /departments", route(300, 1.0, 2, 0.6, 0.1)),
+        ]);
+        assert_eq!(d.endpoints[0].name, "GET /departments");
+        assert_eq!(d.endpoints[1].queries_per_request, 3.0);
+        assert_eq!(d.endpoints[1].service_us, 300);
+        assert!(causes(&d).is_empty(), "{:?}", causes(&d));
+    }
+
+    #[test]
+    fn names_pool_wait_with_the_pool_and_an_n_plus_one() {
+        let mut d = section(&[("GET /employees", route(400, 50.0, 3, 8.0, 40.0))]);
+        d.pool = PoolUsage {
+            max: 2,
+            in_use_peak: 2,
+            waiters_peak: 14,
+            samples: 10,
+        };
+        assert_eq!(
+            causes(&d),
+            [
+                "pool wait is 80 % of GET /employees latency (mean 50.0 ms); pool 2/2 in use, \
+              14 waiting at peak"
+            ]
+        );
+        let d = section(&[("GET /employees", route(400, 30.0, 52, 25.0, 0.5))]);
+        let c = causes(&d);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].starts_with("GET /employees runs 52 SQL statements per request"));
+    }
+
+    #[test]
+    fn names_the_service_itself_and_a_growing_queue_but_not_rare_routes() {
+        let mut d = section(&[
+            ("GET /departments", route(100, 35.0, 2, 1.0, 0.1)),
+            ("POST /auth/login", route(5, 300.0, 2, 1.0, 0.0)),
+        ]);
+        d.queue = QueueUsage {
+            first: 0,
+            last: 37,
+            peak: 37,
+        };
+        let c = causes(&d);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c[0].starts_with("time in the service itself is 97 % of GET /departments"));
+        assert!(c[1].contains("grew from 0 to 37"));
+    }
+}
