@@ -250,8 +250,7 @@ async fn each_seeded_defect_fails_a_named_check() {
     let mut missed = Vec::new();
     for name in DEFECTS {
         let started = Instant::now();
-        let (report, _) =
-            verify_on(&stack, None, defects(name), &per_defect, Some(&fixture)).await;
+        let (report, _) = verify_on(&stack, None, defects(name), &per_defect, Some(&fixture)).await;
         let mut failed: Vec<String> = report.failed().iter().map(|c| c.to_string()).collect();
         if caught_by_probes.contains(*name) {
             failed.insert(0, "isolation.probe_catalogue".to_owned());
