@@ -15,6 +15,7 @@
 //! `gauntlet-reports`. This crate depends on no other workspace crate.
 
 mod attrs;
+mod contents;
 pub mod fault;
 pub mod proxy;
 pub mod schedule;

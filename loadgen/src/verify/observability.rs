@@ -171,12 +171,25 @@ pub fn metric_names(expr: &str) -> BTreeSet<String> {
                 }
                 let word: String = chars[start..i].iter().collect();
                 let next = chars[i..].iter().find(|c| !c.is_whitespace()).copied();
+                // `sum without (…) (…)`: an aggregation whose modifier comes before its
+                // parenthesis is no more a metric than `sum(…)` is.
+                let rest: String = chars[i..].iter().collect();
+                let next_word = rest
+                    .trim_start()
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or_default();
+                let aggregation = matches!(next_word, "by" | "without");
                 let in_selector = braces > 0 || brackets > 0 || grouping_depth.is_some();
                 after_grouping_word = matches!(
                     word.as_str(),
                     "by" | "without" | "on" | "ignoring" | "group_left" | "group_right"
                 );
-                if !in_selector && next != Some('(') && !KEYWORDS.contains(&word.as_str()) {
+                if !in_selector
+                    && !aggregation
+                    && next != Some('(')
+                    && !KEYWORDS.contains(&word.as_str())
+                {
                     names.insert(word);
                 }
                 continue;

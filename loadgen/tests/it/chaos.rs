@@ -401,6 +401,25 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
     );
 }
 
+/// Runs a built-in experiment scaled by half (on `backend`, or the default one), expects it to
+/// pass, and returns its report.
+fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
+    let dir = out_dir(&format!("{scenario}-{}", backend.unwrap_or("auto")));
+    let mut command = gauntlet();
+    if let Some(backend) = backend {
+        command.env("GAUNTLET_BACKEND", backend);
+    }
+    let output = command
+        .args(["run", scenario, "--quiet", "--duration-scale"])
+        .arg(EXPERIMENT_SCALE)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("gauntlet runs");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    read_json(&dir.path().join("report.json"))
+}
+
 /// The alert experiments, scaled by half: each drives its alert over the threshold, and the
 /// run's Prometheus fires it and (after the load) resolves it.
 #[test]
@@ -413,21 +432,7 @@ fn pool_exhaustion_tenant_flood_and_payroll_backlog_fire_their_alerts() {
         ("tenant-flood", &["HrmsRateLimitNearlyExhausted"][..]),
         ("payroll-backlog", &["HrmsJobQueueBacklog"][..]),
     ] {
-        let dir = out_dir(scenario);
-        let output = gauntlet()
-            .args([
-                "run",
-                scenario,
-                "--quiet",
-                "--duration-scale",
-                EXPERIMENT_SCALE,
-            ])
-            .arg("--out")
-            .arg(dir.path())
-            .output()
-            .expect("gauntlet runs");
-        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-        let report = read_json(&dir.path().join("report.json"));
+        let report = passing_experiment(scenario, None);
         let start = report["chaos"]["faults"][0]["start_offset_us"]
             .as_u64()
             .unwrap_or(0);
@@ -440,22 +445,7 @@ fn pool_exhaustion_tenant_flood_and_payroll_backlog_fire_their_alerts() {
 /// filesystems through its root) fires the alert and resolves it once the fill is deleted, and
 /// nothing else fails. No sized filesystem outlives the run.
 fn disk_fill_fires_the_disk_alert(backend: &str) {
-    let dir = out_dir(&format!("pg-disk-fill-{backend}"));
-    let output = gauntlet()
-        .env("GAUNTLET_BACKEND", backend)
-        .args([
-            "run",
-            "pg-disk-fill",
-            "--quiet",
-            "--duration-scale",
-            EXPERIMENT_SCALE,
-        ])
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let report = read_json(&dir.path().join("report.json"));
+    let report = passing_experiment("pg-disk-fill", Some(backend));
     assert_eq!(report["run"]["backend"], backend);
     let fault = &report["chaos"]["faults"][0];
     assert_eq!(fault["fault"], "disk_fill", "{fault:#}");

@@ -92,14 +92,29 @@ fn the_open_model_p99_carries_a_stall_that_the_closed_model_hides() {
         "users = 2\n\n[think_time]\nmin = \"40ms\"\nmax = \"60ms\"\n",
     );
     assert_eq!(closed["open_model"]["enabled"], false);
-    let closed_p99 = ms(&closed["total"]["latency"]["p99_us"]);
     let closed_max = ms(&closed["total"]["latency"]["max_us"]);
     assert!(
         closed_max >= 1_500.0,
         "the stuck requests are there: {closed_max} ms"
     );
+    // Compared at p95: the closed run's stuck requests are one per user, two in all, and
+    // whether two samples reach its p99 depends on how many others a busy machine let it send
+    // (about 130 on a loaded CI box: they did). At p95 the stall is a third of the open run's
+    // arrivals and two of the closed run's samples.
+    let open_p95 = ms(&open["total"]["latency"]["p95_us"]);
+    let closed_p95 = ms(&closed["total"]["latency"]["p95_us"]);
+    let closed_p99 = ms(&closed["total"]["latency"]["p99_us"]);
+    eprintln!(
+        "open: {scheduled} iterations, p95 {open_p95:.0} ms, p99 {p99:.0} ms; closed: {} \
+         requests, p95 {closed_p95:.0} ms, p99 {closed_p99:.0} ms, max {closed_max:.0} ms",
+        closed["total"]["count"]
+    );
     assert!(
-        closed_p99 * 3.0 < p99,
-        "closed p99 {closed_p99} ms hides the stall the open p99 ({p99} ms) shows"
+        open_p95 >= 1_000.0,
+        "open-model p95 {open_p95} ms must include the stall"
+    );
+    assert!(
+        closed_p95 * 3.0 < open_p95,
+        "closed p95 {closed_p95} ms hides the stall the open p95 ({open_p95} ms) shows"
     );
 }
