@@ -9,8 +9,8 @@ use gauntlet_reports::model::Wiring;
 use serde_json::Value;
 
 use crate::support::{
-    assert_all_exit, bad_input, children_of, explain, gauntlet, interrupt_and_wait, out_dir,
-    read_json, run_info,
+    assert_all_exit, bad_input, children_of, explain, explain_run, gauntlet, interrupt_and_wait,
+    out_dir, read_json, run_info,
 };
 
 /// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.5 that is 15 s with
@@ -72,7 +72,12 @@ fn postgres_killed_under_load(backend: &str) {
         .arg(dir.path())
         .output()
         .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        explain_run(&output, dir.path())
+    );
     let report = read_json(&dir.path().join("report.json"));
     assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
     // A run with faults wires the proxies in, and says so.
@@ -416,7 +421,12 @@ fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
         .arg(dir.path())
         .output()
         .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        explain_run(&output, dir.path())
+    );
     read_json(&dir.path().join("report.json"))
 }
 

@@ -59,6 +59,26 @@ pub(crate) fn explain(output: &Output) -> String {
     )
 }
 
+/// [`explain`], plus why the report in `out` says what it says (a `--quiet` run prints only
+/// its verdict): its reasons and every failing threshold with what was observed.
+pub(crate) fn explain_run(output: &Output, out: &Path) -> String {
+    let mut text = explain(output);
+    if let Ok(raw) = std::fs::read_to_string(out.join("report.json"))
+        && let Ok(report) = serde_json::from_str::<serde_json::Value>(&raw)
+    {
+        text.push_str(&format!("\n--- reasons\n{:#}", report["reasons"]));
+        for t in report["thresholds"].as_array().into_iter().flatten() {
+            if t["pass"] == false {
+                text.push_str(&format!(
+                    "\nfailed: {} (observed {})",
+                    t["expression"], t["observed"]
+                ));
+            }
+        }
+    }
+    text
+}
+
 /// `gauntlet run --quiet --out <out> <spec>` on `cmd` (a [`gauntlet`], perhaps with an
 /// environment of the caller's); its output, whatever the exit.
 pub(crate) fn run_spec(mut cmd: Command, out: impl AsRef<Path>, spec: impl AsRef<Path>) -> Output {
