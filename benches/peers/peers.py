@@ -104,7 +104,7 @@ def k6(url, users, secs, rate):
 def locust(url, users, secs, rate):
     env = dict(os.environ, PEER_USERS=str(users), PEER_RATE="" if rate is None else str(rate))
     out, _, cpu = run(["locust", "-f", os.path.join(HERE, "locustfile.py"), "--headless",
-                       "-u", str(users), "-r", str(users), "-t", f"{secs}s", "-H", url,
+                       "-u", str(users), "-r", str(users), "-t", f"{secs}s", "-H", url.rsplit("/", 1)[0],
                        "--json", "--only-summary", "--loglevel", "ERROR"], secs, env=env)
     stats = json.loads(out)
     entry = next(s for s in stats if s["name"] != "Aggregated")
