@@ -64,10 +64,18 @@ fn assert_recovered_and_nothing_lost(report: &Value) {
 /// statistics, a recovery time and a ledger with nothing lost.
 fn postgres_killed_under_load(backend: &str) {
     let dir = out_dir(&format!("pg-kill-{backend}"));
+    // Docker restarts a killed Postgres in seconds, more under the suite's load, and × 0.5
+    // leaves its recovery phase 6 s: too short to see one there (seen in CI: "no recovery was
+    // measured"). At × 1 it has 12 s.
+    let scale = if backend == "docker" {
+        "1"
+    } else {
+        EXPERIMENT_SCALE
+    };
     let output = gauntlet()
         .env("GAUNTLET_BACKEND", backend)
         .args(["run", "pg-kill", "--quiet", "--duration-scale"])
-        .arg(EXPERIMENT_SCALE)
+        .arg(scale)
         .arg("--out")
         .arg(dir.path())
         .output()
@@ -92,9 +100,12 @@ fn postgres_killed_under_load(backend: &str) {
     let start = faults[0]["start_offset_us"].as_u64().unwrap();
     let end = faults[0]["end_offset_us"].as_u64().expect("removed");
     let held = Duration::from_micros(end - start);
+    // pg-kill keeps Postgres away 8 s, scaled.
+    let planned = Duration::from_secs_f64(8.0 * scale.parse::<f64>().expect("a scale"));
     assert!(
-        (Duration::from_millis(3500)..Duration::from_millis(6000)).contains(&held),
-        "the kill lasted {held:?}: 4 s planned, plus the start"
+        (planned - Duration::from_millis(500)..planned + Duration::from_millis(2000))
+            .contains(&held),
+        "the kill lasted {held:?}: {planned:?} planned, plus the start"
     );
     let timeline = events(&report);
     for (kind, text) in [
