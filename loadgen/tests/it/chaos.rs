@@ -63,7 +63,6 @@ fn assert_recovered_and_nothing_lost(report: &Value) {
 /// kill and the start, 503s answered fast while Postgres is away, recovery after, per-phase
 /// statistics, a recovery time and a ledger with nothing lost.
 fn postgres_killed_under_load(backend: &str) {
-    let dir = out_dir(&format!("pg-kill-{backend}"));
     // Docker restarts a killed Postgres in seconds, more under the suite's load, and × 0.5
     // leaves its recovery phase 6 s: too short to see one there (seen in CI: "no recovery was
     // measured"). At × 1 it has 12 s.
@@ -72,21 +71,7 @@ fn postgres_killed_under_load(backend: &str) {
     } else {
         EXPERIMENT_SCALE
     };
-    let output = gauntlet()
-        .env("GAUNTLET_BACKEND", backend)
-        .args(["run", "pg-kill", "--quiet", "--duration-scale"])
-        .arg(scale)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .expect("gauntlet runs");
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        explain_run(&output, dir.path())
-    );
-    let report = read_json(&dir.path().join("report.json"));
+    let report = passing_experiment_at("pg-kill", Some(backend), scale);
     assert_eq!(report["verdict"], "pass", "{}", report["reasons"]);
     // A run with faults wires the proxies in, and says so.
     let run = run_info(&report);
@@ -420,6 +405,11 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
 /// Runs a built-in experiment scaled by half (on `backend`, or the default one), expects it to
 /// pass, and returns its report.
 fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
+    passing_experiment_at(scenario, backend, EXPERIMENT_SCALE)
+}
+
+/// [`passing_experiment`] at `scale`.
+fn passing_experiment_at(scenario: &str, backend: Option<&str>, scale: &str) -> Value {
     let dir = out_dir(&format!("{scenario}-{}", backend.unwrap_or("auto")));
     let mut command = gauntlet();
     if let Some(backend) = backend {
@@ -427,7 +417,7 @@ fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
     }
     let output = command
         .args(["run", scenario, "--quiet", "--duration-scale"])
-        .arg(EXPERIMENT_SCALE)
+        .arg(scale)
         .arg("--out")
         .arg(dir.path())
         .output()
