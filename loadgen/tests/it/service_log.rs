@@ -11,6 +11,11 @@ use crate::support::{explain, gauntlet, out_dir, read_json};
 const SCALE: &str = "0.3";
 
 /// Runs pg-kill at [`SCALE`] into `dir` with `flags`; returns (stdout, stderr).
+///
+/// These tests judge where the service's log goes, not the experiment: at × 0.3 only 3.6 s
+/// follow the restart, and on a busy machine three calm seconds in a row may not come in
+/// time, which fails `recovery.time` (exit 1). That verdict is the chaos tests' concern; here
+/// a run must finish with a verdict (exit 0 or 1), never a harness error (2, 3).
 fn pg_kill(dir: &Path, flags: &[&str]) -> (String, String) {
     let output = gauntlet()
         .args(["run", "pg-kill", "--duration-scale", SCALE])
@@ -19,7 +24,11 @@ fn pg_kill(dir: &Path, flags: &[&str]) -> (String, String) {
         .arg(dir)
         .output()
         .expect("gauntlet runs");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        explain(&output)
+    );
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -42,7 +51,10 @@ fn pg_kill_with_quiet_prints_one_line_and_the_warnings_go_to_the_service_log() {
     let dir = out_dir("pg-kill-quiet");
     let (stdout, stderr) = pg_kill(dir.path(), &["--quiet"]);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    assert!(stdout.starts_with("Gauntlet PASS"), "{stdout}");
+    assert!(
+        stdout.starts_with("Gauntlet PASS") || stdout.starts_with("Gauntlet FAIL"),
+        "{stdout}"
+    );
     assert!(
         !stderr.contains("dependency"),
         "service log lines on the terminal:\n{stderr}"
