@@ -111,6 +111,8 @@ pub fn finalize(mut report: Report, inputs: &Inputs<'_>) -> Result<Report, Final
     }
     // Thresholds, then the hypotheses derived from them, then the verdict, which also reads
     // the generator's health: those are the last inputs to it.
+    // `trend.*` thresholds read the trends.
+    report.scenario_results.trends = inputs.analyses.trends.clone();
     evaluate_all(inputs.thresholds, &mut report);
     // The scenario's own results describe the run; they never change its verdict.
     report.scenario_results = inputs.analyses.results(&report, inputs.thresholds);

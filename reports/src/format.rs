@@ -24,6 +24,7 @@ pub fn value(v: f64, unit: ValueUnit) -> String {
         ValueUnit::Ratio => percent(v),
         ValueUnit::Count => trim(v),
         ValueUnit::PerSecond => format!("{}/s", trim(v)),
+        ValueUnit::PerMinute => format!("{}/min", trim(v)),
     }
 }
 

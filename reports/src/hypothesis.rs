@@ -85,6 +85,10 @@ fn subject(t: &ThresholdResult) -> String {
         Metric::DrillRpo => "data-loss window of the restore",
         Metric::DrillLost => "acknowledged writes lost by the restore",
         Metric::DroppedIterations => "arrival-rate iterations dropped (no free virtual user)",
+        Metric::TrendRss => "the service's resident memory, MiB per minute",
+        Metric::TrendDbConnections => "open DB connections gained per minute",
+        Metric::TrendJobQueue => "payroll jobs queued, gained per minute",
+        Metric::DiagnosisCauses => "bottlenecks named by the diagnosis",
         other @ (Metric::ProbeLeaks
         | Metric::ProbeFailures
         | Metric::AlertsFired

@@ -46,6 +46,7 @@ pub mod record;
 pub mod recovery;
 pub mod render;
 pub mod schema;
+mod second_series;
 pub mod synthetic;
 pub mod tenant_stats;
 pub mod threshold;

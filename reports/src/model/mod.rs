@@ -385,6 +385,8 @@ pub enum ValueUnit {
     Count,
     /// Requests per second.
     PerSecond,
+    /// Change per minute of a monitored series, in the series' own unit (MiB for memory).
+    PerMinute,
 }
 
 impl Report {

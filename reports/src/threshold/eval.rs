@@ -20,6 +20,11 @@ pub fn evaluate(t: &Threshold, report: &Report) -> ThresholdResult {
                 (false, Some(v)) if t.metric == Metric::AlertFired => {
                     Some(alert_failure(t, v > 0.0, report))
                 }
+                (false, Some(v)) if t.metric == Metric::DiagnosisCauses => Some(format!(
+                    "{}: {}",
+                    mismatch(t, v),
+                    report.diagnosis.causes.join("; ")
+                )),
                 (false, Some(v)) => Some(mismatch(t, v)),
                 (false, None) => why,
             };
@@ -240,8 +245,39 @@ fn observe(t: &Threshold, report: &Report) -> Result<f64, String> {
                 None => Err(format!("no data: no alert rule named {name:?}")),
             }
         }
+        Metric::TrendRss | Metric::TrendDbConnections | Metric::TrendJobQueue => {
+            observe_trend(t.metric, report)
+        }
+        Metric::DiagnosisCauses => {
+            if !report.diagnosis.enabled {
+                return Err("no data: the service's route costs were not read".to_owned());
+            }
+            Ok(report.diagnosis.causes.len() as f64)
+        }
     }
 }
+
+/// A `trend.*` slope, converted to the threshold's unit. A slope needs a few minutes'
+/// worth of seconds to mean anything; fewer than [`MIN_TREND_SAMPLES`] is no data, not a pass.
+fn observe_trend(metric: Metric, report: &Report) -> Result<f64, String> {
+    let (series, divisor) = metric.trend_series().unwrap_or(("", 1.0));
+    let trend = report
+        .scenario_results
+        .trends
+        .iter()
+        .find(|t| t.series == series)
+        .ok_or_else(|| format!("no data: the service's {series} was not monitored"))?;
+    match trend.slope_per_minute {
+        Some(slope) if trend.samples >= MIN_TREND_SAMPLES => Ok(slope / divisor),
+        _ => Err(format!(
+            "no data: {} samples of {series}, a trend needs {MIN_TREND_SAMPLES}",
+            trend.samples
+        )),
+    }
+}
+
+/// Seconds of a monitored series a `trend.*` threshold needs.
+pub const MIN_TREND_SAMPLES: u64 = 20;
 
 /// Why an `alert.<name>.fired` threshold failed, in the words of alerting: an expected alert
 /// that stayed silent is a gap in the alerting, one that fired unasked is noise.

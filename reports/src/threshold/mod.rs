@@ -11,6 +11,7 @@
 //!            | probes.(leaks|failures) | ledger.(lost|duplicated|acked)
 //!            | recovery.time | alerts.fired | noisy_neighbour.rate_limited | drill.(rto|rpo|lost)
 //!            | alert.NAME.fired
+//!            | trend.(rss_mib|db_connections|job_queue)_per_min | diagnosis.causes
 //! TENANT    := a tenant's label ([A-Za-z0-9_-]+) | "*"   (each tenant but the noisy neighbour)
 //! STAT      := p50|p90|p95|p99|p999|max|avg|error_rate|rps|count|rate_limited
 //! OP        := < | <= | > | >= | == | !=
@@ -20,6 +21,14 @@
 //!
 //! In a run with a noisy neighbour, `tenant.<label>.*` judges the requests sent while it
 //! flooded (`tenants_during_flood`); otherwise the whole run (`tenants`).
+//!
+//! `trend.*` are the least-squares slopes of the service's gauges over the held stages (the
+//! service's resident memory in MiB, open DB connections, payroll queue depth, each per
+//! minute): an endurance run's "does it creep up?", with the number it crept by.
+//!
+//! `diagnosis.causes` counts the bottlenecks the run's diagnosis named (one resource that
+//! dominates an endpoint's latency, or a job queue that outgrew its workers;
+//! `docs/bottlenecks.md`); a failure lists them.
 //!
 //! Phases and endpoint selectors apply to `http.*` metrics only, and not to
 //! `http.rate_limited` (429s are counted per tenant, over the whole run).
@@ -126,10 +135,18 @@ pub enum Metric {
     /// `alert.<name>.fired`: 1 when the named rule fired, else 0 (the name is
     /// [`Threshold::alert`]).
     AlertFired,
+    /// `trend.rss_mib_per_min`: the service's resident memory, MiB gained per minute.
+    TrendRss,
+    /// `trend.db_connections_per_min`: open DB pool connections gained per minute.
+    TrendDbConnections,
+    /// `trend.job_queue_per_min`: payroll jobs queued, gained per minute.
+    TrendJobQueue,
+    /// `diagnosis.causes`: bottlenecks the diagnosis named.
+    DiagnosisCauses,
 }
 
 /// Every metric with its textual name, for parsing and printing.
-pub(crate) const METRIC_NAMES: [(&str, Metric); 24] = [
+pub(crate) const METRIC_NAMES: [(&str, Metric); 28] = [
     ("http.p50", Metric::Http(HttpMetric::P50)),
     ("http.p90", Metric::Http(HttpMetric::P90)),
     ("http.p95", Metric::Http(HttpMetric::P95)),
@@ -156,6 +173,10 @@ pub(crate) const METRIC_NAMES: [(&str, Metric); 24] = [
     ("drill.rpo", Metric::DrillRpo),
     ("drill.lost", Metric::DrillLost),
     ("dropped_iterations", Metric::DroppedIterations),
+    ("trend.rss_mib_per_min", Metric::TrendRss),
+    ("trend.db_connections_per_min", Metric::TrendDbConnections),
+    ("trend.job_queue_per_min", Metric::TrendJobQueue),
+    ("diagnosis.causes", Metric::DiagnosisCauses),
     // Written with the rule's name in place of `<name>`; never matched literally.
     ("alert.<name>.fired", Metric::AlertFired),
 ];
@@ -182,6 +203,9 @@ impl Metric {
             Metric::Http(_) | Metric::RecoveryTime | Metric::DrillRto | Metric::DrillRpo => {
                 ValueUnit::Microseconds
             }
+            Metric::TrendRss | Metric::TrendDbConnections | Metric::TrendJobQueue => {
+                ValueUnit::PerMinute
+            }
             _ => ValueUnit::Count,
         }
     }
@@ -198,6 +222,17 @@ impl Metric {
             self,
             Metric::LedgerLost | Metric::LedgerDuplicated | Metric::LedgerAcked
         )
+    }
+
+    /// The monitored series a `trend.*` metric reads, and the divisor from the series' unit
+    /// to the threshold's (bytes to MiB); `None` for other metrics.
+    pub fn trend_series(self) -> Option<(&'static str, f64)> {
+        match self {
+            Metric::TrendRss => Some(("rss_bytes", 1024.0 * 1024.0)),
+            Metric::TrendDbConnections => Some(("db_pool_connections", 1.0)),
+            Metric::TrendJobQueue => Some(("job_queue_depth", 1.0)),
+            _ => None,
+        }
     }
 
     /// The metric named `name` as written in thresholds (`http.p95`).

@@ -365,7 +365,7 @@ fn parse_suffix(c: &mut Cursor<'_>, metric: Metric) -> Result<Suffix, ThresholdP
     let fits = match (metric.unit(), suffix) {
         (ValueUnit::Microseconds, s) => !matches!(s, Suffix::None | Suffix::Percent),
         (ValueUnit::Ratio, s) => matches!(s, Suffix::None | Suffix::Percent),
-        (ValueUnit::Count | ValueUnit::PerSecond, s) => s == Suffix::None,
+        (ValueUnit::Count | ValueUnit::PerSecond | ValueUnit::PerMinute, s) => s == Suffix::None,
     };
     if fits {
         return Ok(suffix);
@@ -374,7 +374,9 @@ fn parse_suffix(c: &mut Cursor<'_>, metric: Metric) -> Result<Suffix, ThresholdP
     let why = match metric.unit() {
         ValueUnit::Microseconds => "a time needs a unit: us, ms, s, m or h",
         ValueUnit::Ratio => "a rate takes % or a plain fraction",
-        ValueUnit::Count | ValueUnit::PerSecond => "this metric takes a plain number",
+        ValueUnit::Count | ValueUnit::PerSecond | ValueUnit::PerMinute => {
+            "this metric takes a plain number"
+        }
     };
     Err(c.error(ParseErrorKind::UnitMismatch(why)))
 }

@@ -8,6 +8,7 @@ mod noise;
 mod record;
 mod recovery;
 mod render;
+mod resource_thresholds;
 mod scenario;
 mod schema;
 mod support;
