@@ -72,6 +72,10 @@ pub struct ServerSettings {
     /// How long graceful shutdown waits for in-flight requests and running jobs.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Accounts each request's DB, pool-wait and Redis time per route (`hrms_route_*`, the
+    /// run's diagnosis). On by default; off only to measure what the accounting costs
+    /// (`benches/benches/service_employees.rs`).
+    pub route_costs: bool,
 }
 
 impl Default for ServerSettings {
@@ -81,6 +85,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            route_costs: true,
         }
     }
 }

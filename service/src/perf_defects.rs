@@ -65,10 +65,21 @@ where
     Ok(out)
 }
 
-/// `missing_index`: the tenant filter written so that no index can serve it (the column cast
-/// to text), so every list scans and sorts all tenants' employees.
-pub fn unindexed(where_clause: &str) -> String {
-    where_clause.replacen("tenant_id = $1", "tenant_id::text = $1::uuid::text", 1)
+/// `missing_index`: the list's statements planned as if `employees` had no index, so every
+/// list scans all tenants' employees and sorts its tenant's. Writing the filter so that no
+/// index fits it (a cast, a function of the column) would not do: the row-level-security
+/// policy's own `tenant_id = app_current_tenant()` reaches the index whatever the query
+/// says. Switched off for this transaction only (`set_config(…, true)` is `SET LOCAL`).
+pub async fn plan_without_indexes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT set_config('enable_indexscan', 'off', true), \
+         set_config('enable_bitmapscan', 'off', true), \
+         set_config('enable_indexonlyscan', 'off', true)",
+    )
+    .execute(&mut **tx)
+    .measured()
+    .await?;
+    Ok(())
 }
 
 /// `lock_contention`: every clock-in bumps a per-tenant counter row (the tenant's first

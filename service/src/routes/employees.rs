@@ -141,15 +141,13 @@ pub async fn list(
          AND ($2::uuid IS NULL OR department_id = $2) \
          AND ($3::text IS NULL OR status = $3) \
          AND ($4::text IS NULL OR (first_name || ' ' || last_name) ILIKE $4)";
-    // SEEDED DEFECT `missing_index`: a tenant filter no index can serve.
-    let where_clause = if state.defects.missing_index {
-        crate::perf_defects::unindexed(WHERE)
-    } else {
-        WHERE.to_owned()
-    };
     let mut tx = db::begin_tenant(&state.db, user.tenant()).await?;
+    if state.defects.missing_index {
+        // SEEDED DEFECT `missing_index`: the list planned as if its index were missing.
+        crate::perf_defects::plan_without_indexes(&mut tx).await?;
+    }
     let items: Vec<Employee> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM employees {where_clause} ORDER BY last_name, first_name, id LIMIT $5 OFFSET $6"
+        "SELECT {COLUMNS} FROM employees {WHERE} ORDER BY last_name, first_name, id LIMIT $5 OFFSET $6"
     )))
     .bind(user.tenant())
     .bind(filter.department_id)
@@ -168,7 +166,7 @@ pub async fn list(
         items
     };
     let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM employees {where_clause}"
+        "SELECT count(*) FROM employees {WHERE}"
     )))
     .bind(user.tenant())
     .bind(filter.department_id)
