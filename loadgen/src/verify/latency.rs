@@ -1,7 +1,13 @@
 //! Latency parity of single-object reads: `GET /employees/{id}` (the directory's hottest
-//! read) against `GET /departments/{id}` (the same guard, one indexed row), interleaved so
-//! a machine busy elsewhere slows both alike. An absolute budget would not see a read that
-//! takes twice its few milliseconds; a ratio does, and it does not depend on the machine.
+//! read) against `GET /departments/{id}` (the same guard, one indexed row). An absolute
+//! budget would not see a read that takes twice its few milliseconds; a ratio does, and it
+//! does not depend on the machine.
+//!
+//! The ratio is taken pair by pair — each employee read divided by the department read sent
+//! right beside it, the order alternating so neither always goes first on a warm connection —
+//! and the median of those ratios is judged. A burst of load elsewhere slows both reads of a
+//! pair alike and leaves their ratio; the ratio of two separate medians (this check's first
+//! form) moved from 0.87 to 1.46 between clean runs on a loaded two-core machine.
 
 use std::time::{Duration, Instant};
 
@@ -11,13 +17,12 @@ use reqwest::Method;
 use super::Context;
 use super::support::{Finding, send};
 
-/// Interleaved pairs measured (after [`WARMUP`] unmeasured ones).
-const ROUNDS: usize = 40;
-const WARMUP: usize = 5;
-/// The employee read's median may be this many times the department read's.
-/// Measured here: 0.9-1.5 clean (an employee row is wider), about twice that with a read
-/// that waits its own time again.
-const MAX_RATIO: f64 = 2.2;
+/// Pairs measured (after [`WARMUP`] unmeasured ones).
+const ROUNDS: usize = 60;
+const WARMUP: usize = 6;
+/// The median pair ratio may be this much. A read that waits its own time again doubles
+/// its pairs' ratios (2 and more); clean pairs sit near 1 (figures in docs/verify.md).
+const MAX_RATIO: f64 = 1.6;
 
 pub async fn read_parity(ctx: &Context<'_>) -> Finding {
     let found = async {
@@ -48,28 +53,40 @@ pub async fn read_parity(ctx: &Context<'_>) -> Finding {
     let department_path = format!("/departments/{department}");
     let mut employees = Vec::with_capacity(ROUNDS);
     let mut departments = Vec::with_capacity(ROUNDS);
+    let mut ratios = Vec::with_capacity(ROUNDS);
     for round in 0..WARMUP + ROUNDS {
-        let e = timed(ctx, &employee_path, &token).await;
-        let d = timed(ctx, &department_path, &token).await;
-        let (e, d) = match (e, d) {
+        let pair = if round % 2 == 0 {
+            let e = timed(ctx, &employee_path, &token).await;
+            (e, timed(ctx, &department_path, &token).await)
+        } else {
+            let d = timed(ctx, &department_path, &token).await;
+            (timed(ctx, &employee_path, &token).await, d)
+        };
+        let (e, d) = match pair {
             (Ok(e), Ok(d)) => (e, d),
             (Err(e), _) | (_, Err(e)) => return Finding::error(&e),
         };
         if round >= WARMUP {
             employees.push(e);
             departments.push(d);
+            ratios.push(e.as_secs_f64() / d.as_secs_f64().max(1e-6));
         }
     }
     let e = median(&mut employees);
     let d = median(&mut departments);
-    let ratio = e.as_secs_f64() / d.as_secs_f64().max(1e-6);
+    ratios.sort_unstable_by(f64::total_cmp);
+    let ratio = ratios[ratios.len() / 2];
     let evidence = vec![
         format!("GET /employees/{{id}} median {:.2} ms over {ROUNDS}", ms(e)),
         format!(
             "GET /departments/{{id}} median {:.2} ms over {ROUNDS}",
             ms(d)
         ),
-        format!("ratio {ratio:.2} (at most {MAX_RATIO})"),
+        format!(
+            "median ratio of the {ROUNDS} pairs {ratio:.2} (at most {MAX_RATIO}); quartiles {:.2}-{:.2}",
+            ratios[ratios.len() / 4],
+            ratios[ratios.len() * 3 / 4]
+        ),
     ];
     if ratio <= MAX_RATIO {
         Finding::pass(format!("ratio {ratio:.2}"), evidence)

@@ -17,6 +17,8 @@ const PIECES: usize = 6;
 const PIECE_GAP: Duration = Duration::from_millis(250);
 /// How long after the stop a new connection must be refused by.
 const REFUSE_DEADLINE: Duration = Duration::from_secs(5);
+/// How long the slow login may take to be counted in flight before the stop.
+const IN_FLIGHT_DEADLINE: Duration = Duration::from_secs(5);
 /// How deep under the backup directory to look (a base backup is a directory of files).
 const BACKUP_DEPTH: usize = 3;
 
@@ -74,11 +76,13 @@ pub async fn graceful_shutdown(ctx: &mut Context<'_>) -> Finding {
         Some(u) => serde_json::json!({"email": u.email, "password": u.password}).to_string(),
         None => return Finding::error(&anyhow::anyhow!("the fixture has no user")),
     };
+    let (client, base_url) = (ctx.client().clone(), ctx.base_url.clone());
     let Some(local) = ctx.local.as_mut() else {
         return Finding::skip("local only: stopping the service needs the stack verify started");
     };
-    let address = ctx.base_url.trim_start_matches("http://").to_owned();
+    let address = base_url.trim_start_matches("http://").to_owned();
     let outcome = async {
+        let before = in_flight(&client, &base_url).await;
         let mut stream = TcpStream::connect(&address).await?;
         let head = format!(
             "POST /auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
@@ -89,6 +93,11 @@ pub async fn graceful_shutdown(ctx: &mut Context<'_>) -> Finding {
         let pieces = split(login.as_bytes(), PIECES);
         stream.write_all(pieces[0]).await?;
         stream.flush().await?;
+        // The stop must find the request in flight, not still in the listen backlog: on a
+        // busy machine the service may not have accepted the connection yet, and a backlog
+        // is reset when the listener closes. The service counts a request in flight once its
+        // head is read.
+        wait_until_in_flight(&client, &base_url, before).await?;
         let how = local.service.begin_stop().await?;
         let stopped = Instant::now();
         let refused_after = refused_within(&address, REFUSE_DEADLINE).await;
@@ -138,6 +147,44 @@ pub async fn graceful_shutdown(ctx: &mut Context<'_>) -> Finding {
         "in-flight request completed; new connections refused",
         problems,
         evidence,
+    )
+}
+
+/// `hrms_http_requests_in_flight` as the service reports it. The scrape counts itself in
+/// flight too, alike every time, so only a difference between two readings means anything.
+async fn in_flight(client: &reqwest::Client, base_url: &str) -> Option<f64> {
+    let url = format!("{base_url}/metrics");
+    let text = crate::run::scrape::fetch(client, &url, Duration::from_secs(2)).await?;
+    crate::run::scrape::samples(&text)
+        .find(|s| s.name == "hrms_http_requests_in_flight")
+        .map(|s| s.value)
+}
+
+/// Polls until the service counts one request more in flight than `before` (the slow login),
+/// within [`IN_FLIGHT_DEADLINE`]. A service without the gauge (`before` is `None`) is given
+/// a moment instead: all that can be done without it.
+async fn wait_until_in_flight(
+    client: &reqwest::Client,
+    base_url: &str,
+    before: Option<f64>,
+) -> anyhow::Result<()> {
+    let Some(before) = before else {
+        tokio::time::sleep(PIECE_GAP).await;
+        return Ok(());
+    };
+    let started = Instant::now();
+    while started.elapsed() < IN_FLIGHT_DEADLINE {
+        if in_flight(client, base_url)
+            .await
+            .is_some_and(|now| now > before)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!(
+        "the service never counted the slow login in flight within {} s",
+        IN_FLIGHT_DEADLINE.as_secs()
     )
 }
 
