@@ -12,7 +12,12 @@
 //!   switched to `hrms_app` with the tenant set ([`hrms::db::begin_tenant`]), the page query
 //!   and the count query, commit, on a pool built by [`hrms::db::pool`] with the same settings.
 //!
-//! The ratio printed at the end comes from an interleaved pass (one service batch, one direct
+//! - `uncounted/GET /employees?per_page=50`: the same through a second instance of the
+//!   service on the same stack with `server.route_costs` off: no per-request accounting of
+//!   DB, pool-wait and Redis time (issue 18's diagnosis), so the difference between the two
+//!   service sides is what that accounting costs.
+//!
+//! The ratios printed at the end come from an interleaved pass (one service batch, one direct
 //! batch, repeated), so background load on the shared machine hits both sides alike.
 //! Generator, service and Postgres all share this machine's cores: the ratio is a cost ratio
 //! per request on one box, not the service's throughput on dedicated hardware.
@@ -68,6 +73,8 @@ const COLUMNS: &str = "id, department_id, first_name, last_name, email, job_titl
 enum Side {
     Service,
     Direct,
+    /// The service without its per-route cost accounting.
+    Uncounted,
 }
 
 /// Everything a request task needs; shared by `Arc` because tasks are `'static`.
@@ -75,6 +82,8 @@ struct Shared {
     client: reqwest::Client,
     /// `http://127.0.0.1:PORT/employees?per_page=50`.
     url: String,
+    /// The same page on the instance without route-cost accounting.
+    uncounted_url: String,
     /// `Bearer <token>` of tenant 0's HR admin, built once.
     auth: HeaderValue,
     /// The direct side's pool: same builder and settings as the service's.
@@ -88,14 +97,15 @@ struct Shared {
 impl Shared {
     async fn one(&self, side: Side) {
         match side {
-            Side::Service => self.service_page().await,
+            Side::Service => self.service_page(&self.url).await,
             Side::Direct => self.direct_page().await,
+            Side::Uncounted => self.service_page(&self.uncounted_url).await,
         }
     }
 
     /// One page through HTTP; the body is read in full so the connection is reused.
-    async fn service_page(&self) {
-        common::get_ok(&self.client, &self.url, &self.auth).await;
+    async fn service_page(&self, url: &str) {
+        common::get_ok(&self.client, url, &self.auth).await;
     }
 
     /// The handler's database work, without the handler.
@@ -170,6 +180,7 @@ struct Fixture {
     stack: Stack,
     shared: Arc<Shared>,
     service: RunningService,
+    uncounted: RunningService,
 }
 
 impl Fixture {
@@ -190,6 +201,12 @@ impl Fixture {
         let tenant = &seeded.tenants[0];
         let admin = tenant.user(Role::HrAdmin).expect("seeded HR admin").clone();
         let service = app.spawn();
+        let mut bare = settings.clone();
+        bare.server.route_costs = false;
+        let uncounted = Application::build(bare)
+            .await
+            .expect("build the hrms application without route costs")
+            .spawn();
         let base = service.base_url();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -199,6 +216,7 @@ impl Fixture {
         let shared = Arc::new(Shared {
             client,
             url: format!("{base}/employees?per_page={PER_PAGE}"),
+            uncounted_url: format!("{}/employees?per_page={PER_PAGE}", uncounted.base_url()),
             auth: HeaderValue::from_str(&format!("Bearer {token}")).expect("token is ASCII"),
             direct: hrms::db::pool(&settings.database).expect("direct pool"),
             tenant: tenant.id,
@@ -212,6 +230,7 @@ impl Fixture {
             stack,
             shared,
             service,
+            uncounted,
         };
         fixture.check_both_sides_agree().await;
         fixture
@@ -242,7 +261,10 @@ impl Fixture {
     /// Rate-limit decisions the service took without Redis: must be 0, or the service side
     /// was measured on the cheaper local path.
     fn degraded_decisions(&self) -> u64 {
-        self.service.state().metrics.rate_limit_degraded.get()
+        [&self.service, &self.uncounted]
+            .iter()
+            .map(|s| s.state().metrics.rate_limit_degraded.get())
+            .sum()
     }
 
     /// Graceful stop of the app, then the stack's servers.
@@ -251,18 +273,20 @@ impl Fixture {
             stack,
             shared,
             service,
+            uncounted,
         } = self;
         shared.direct.close().await;
         // Dropping the client closes its idle keep-alive connections before the drain.
         drop(shared);
         common::stop(service).await;
+        common::stop(uncounted).await;
         stack.shutdown().await;
     }
 }
 
-/// The two criterion benchmarks; returns what each side measured while criterion ran.
-fn bench(c: &mut Criterion, rt: &Runtime, shared: &Arc<Shared>) -> (Tally, Tally) {
-    let tallies = [Side::Service, Side::Direct].map(|_| Arc::new(Mutex::new(Tally::default())));
+/// The three criterion benchmarks; returns what each side measured while criterion ran.
+fn bench(c: &mut Criterion, rt: &Runtime, shared: &Arc<Shared>) -> [Tally; 3] {
+    let tallies = SIDES.map(|_| Arc::new(Mutex::new(Tally::default())));
     let mut group = c.benchmark_group("service_employees");
     group.throughput(Throughput::Elements(BATCH as u64));
     // One batch takes milliseconds; criterion's default 100 linear samples would need
@@ -271,6 +295,7 @@ fn bench(c: &mut Criterion, rt: &Runtime, shared: &Arc<Shared>) -> (Tally, Tally
     let ids = [
         (Side::Service, "service/GET /employees?per_page=50"),
         (Side::Direct, "direct/same SQL"),
+        (Side::Uncounted, "uncounted/GET /employees?per_page=50"),
     ];
     for ((side, id), tally) in ids.into_iter().zip(&tallies) {
         group.bench_function(id, |b| {
@@ -284,20 +309,22 @@ fn bench(c: &mut Criterion, rt: &Runtime, shared: &Arc<Shared>) -> (Tally, Tally
         });
     }
     group.finish();
-    let [service, direct] = tallies.map(|t| *t.lock().expect("tally lock"));
-    (service, direct)
+    tallies.map(|t| *t.lock().expect("tally lock"))
 }
 
-/// Alternates one batch per side so drifting background load hits both equally.
-async fn interleaved(shared: &Arc<Shared>) -> (Tally, Tally) {
-    let (mut service, mut direct) = (Tally::default(), Tally::default());
+/// The sides, in the order of every `[Tally; 3]`.
+const SIDES: [Side; 3] = [Side::Service, Side::Direct, Side::Uncounted];
+
+/// Alternates one batch per side so drifting background load hits all equally.
+async fn interleaved(shared: &Arc<Shared>) -> [Tally; 3] {
+    let mut tallies = [Tally::default(); 3];
     for _ in 0..RATIO_BATCHES {
-        service.elapsed += timed(shared, Side::Service, 1).await;
-        direct.elapsed += timed(shared, Side::Direct, 1).await;
+        for (side, tally) in SIDES.into_iter().zip(&mut tallies) {
+            tally.elapsed += timed(shared, side, 1).await;
+            tally.elements += BATCH as u64;
+        }
     }
-    service.elements = (RATIO_BATCHES * BATCH) as u64;
-    direct.elements = service.elements;
-    (service, direct)
+    tallies
 }
 
 fn main() {
@@ -307,7 +334,7 @@ fn main() {
         .expect("tokio runtime");
     let fixture = rt.block_on(Fixture::start());
     let mut criterion = Criterion::default().configure_from_args();
-    let (during_service, during_direct) = bench(&mut criterion, &rt, &fixture.shared);
+    let [during_service, during_direct, _] = bench(&mut criterion, &rt, &fixture.shared);
     criterion.final_summary();
     if during_service.elements > 0 && during_direct.elements > 0 {
         println!(
@@ -317,16 +344,23 @@ fn main() {
             during_service.per_sec() / during_direct.per_sec()
         );
     }
-    let (service, direct) = rt.block_on(interleaved(&fixture.shared));
+    let [service, direct, uncounted] = rt.block_on(interleaved(&fixture.shared));
     println!(
         "interleaved pass ({RATIO_BATCHES} batches of {BATCH} per side, {CONCURRENCY} concurrent): \
-         service {:.0} elements/s, direct {:.0} elements/s",
+         service {:.0} elements/s, direct {:.0} elements/s, service without route costs \
+         {:.0} elements/s",
         service.per_sec(),
-        direct.per_sec()
+        direct.per_sec(),
+        uncounted.per_sec()
     );
     println!(
         "service/direct throughput ratio: {:.2}",
         service.per_sec() / direct.per_sec()
+    );
+    println!(
+        "route-cost accounting: throughput with/without {:.3} ({:+.1} % cost)",
+        service.per_sec() / uncounted.per_sec(),
+        (1.0 - service.per_sec() / uncounted.per_sec()) * 100.0
     );
     let degraded = fixture.degraded_decisions();
     rt.block_on(fixture.shutdown());

@@ -39,21 +39,9 @@ pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let profile = if options.release { "release" } else { "debug" };
-    let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "-p", "gauntlet-loadgen"]);
-    if options.release {
-        build.arg("--release");
-    }
-    if !build.status().is_ok_and(|s| s.success()) {
-        eprintln!("xtask detection: building gauntlet failed");
+    let Some(Built { binary, out }) = build_gauntlet(options.release, "detection") else {
         return ExitCode::from(1);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join(profile).join("gauntlet");
-    let out = target.join("gauntlet").join("detection");
+    };
     let env_name = format!("HRMS__DEFECTS__{}", options.defect.to_uppercase());
     let mut results = Vec::new();
     for defect in [false, true] {
@@ -112,6 +100,33 @@ pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The freshly built `gauntlet` binary, and a directory under the target dir for reports.
+pub(crate) struct Built {
+    pub binary: PathBuf,
+    pub out: PathBuf,
+}
+
+/// Builds `gauntlet` (debug or release); `None`, said on stderr, when the build failed.
+pub(crate) fn build_gauntlet(release: bool, task: &str) -> Option<Built> {
+    let profile = if release { "release" } else { "debug" };
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "-p", "gauntlet-loadgen"]);
+    if release {
+        build.arg("--release");
+    }
+    if !build.status().is_ok_and(|s| s.success()) {
+        eprintln!("xtask {task}: building gauntlet failed");
+        return None;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    Some(Built {
+        binary: target.join(profile).join("gauntlet"),
+        out: target.join("gauntlet").join(task),
+    })
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {

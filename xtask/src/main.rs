@@ -30,6 +30,7 @@ use skips::{NEEDS_CHROMIUM, NEEDS_DOCKER, Skip};
 
 const USAGE: &str = "usage: cargo xtask test [--no-install] [-- <arguments for cargo test>]";
 
+mod bottlenecks;
 mod detection;
 
 fn main() -> ExitCode {
@@ -37,8 +38,9 @@ fn main() -> ExitCode {
     match args.next().as_deref() {
         Some("test") => {}
         Some("detection") => return detection::main(args),
+        Some("bottlenecks") => return bottlenecks::main(args),
         _ => {
-            eprintln!("{USAGE}\n{}", detection::USAGE);
+            eprintln!("{USAGE}\n{}\n{}", detection::USAGE, bottlenecks::USAGE);
             return ExitCode::from(2);
         }
     }

@@ -21,8 +21,12 @@ use sqlx::{Connection, PgConnection};
 
 use super::scrape;
 
-/// How often the sampler reads.
-const PERIOD: Duration = Duration::from_secs(1);
+/// How often the sampler reads. The pool's gauges are instants: a starved pool that drains
+/// between two readings looks idle, and a second is long beside a burst of a few hundred
+/// milliseconds. Four readings a second cost the service four `/metrics` renders.
+const PERIOD: Duration = Duration::from_millis(250);
+/// Readings per second of `max_ticks` (callers bound the sampler in seconds).
+const PER_SECOND: u64 = 4;
 /// A Postgres statement of the sampler's; it must never hold the run up.
 const PG_TIMEOUT: Duration = Duration::from_secs(2);
 /// Statements kept in the report.
@@ -116,7 +120,7 @@ const ACTIVITY: &str = "SELECT (SELECT count(*) FROM pg_locks WHERE NOT granted)
 
 impl Sampler {
     /// Reads the counters before the attack, resets `pg_stat_statements` when it can, and
-    /// starts sampling; bounded by `max_ticks` even if never stopped.
+    /// starts sampling; bounded by `max_ticks` seconds of readings even if never stopped.
     pub async fn start(base_url: &str, postgres: Option<String>, max_ticks: u64) -> Self {
         let client = reqwest::Client::new();
         let before = metrics_text(&client, base_url)
@@ -200,7 +204,7 @@ async fn sample(
     }
     out.postgres.sampled = conn.is_some();
     let mut tick = tokio::time::interval(PERIOD);
-    for _ in 0..max_ticks {
+    for _ in 0..max_ticks.saturating_mul(PER_SECOND) {
         tick.tick().await;
         if stop.load(Ordering::Relaxed) {
             break;

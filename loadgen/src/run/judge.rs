@@ -5,6 +5,7 @@
 use gauntlet_reports::Report;
 use gauntlet_reports::finalize::{self, Analyses, Recovery};
 use gauntlet_reports::model::Trend;
+use gauntlet_reports::threshold::Threshold;
 use gauntlet_scenarios::LoadPlan;
 use gauntlet_scenarios::spec::ScenarioKind;
 
@@ -15,6 +16,15 @@ use crate::exit::Failure;
 /// percentiles exact.
 pub(super) fn keeps_histograms(plan: &LoadPlan) -> bool {
     plan.kind == ScenarioKind::Stress || plan.spike_stage().is_some()
+}
+
+/// Whether the run is about the service's resources: an endurance run, or any run with a
+/// `trend.*` threshold. Such a run keeps its trends in the report, and runs the service in a
+/// process of its own ([`super::prepare`]): in-process, the service's memory would be the
+/// generator's too.
+pub(super) fn judges_resources(plan: &LoadPlan, thresholds: &[Threshold]) -> bool {
+    plan.kind == ScenarioKind::Endurance
+        || thresholds.iter().any(|t| t.metric.trend_series().is_some())
 }
 
 /// Derives recovery time, baseline comparison, thresholds, hypotheses, verdict and the
@@ -30,7 +40,7 @@ pub(super) fn finalize(
         stress: (plan.kind == ScenarioKind::Stress)
             .then(|| plan.stages.iter().map(|s| s.kind).collect()),
         spike_stage: plan.spike_stage(),
-        trends: if plan.kind == ScenarioKind::Endurance {
+        trends: if judges_resources(plan, &prepared.thresholds) {
             trends.to_vec()
         } else {
             Vec::new()

@@ -52,6 +52,7 @@ use gauntlet_reports::model::{RunInfo, ScenarioResults, Stage as ReportStage};
 use gauntlet_reports::render::console::scenario_lines;
 use gauntlet_reports::{Report, Threshold, Verdict};
 use gauntlet_scenarios::hrms::Fixture;
+use gauntlet_scenarios::spec::StageKind;
 use gauntlet_scenarios::{LoadPlan, ProfileName, ScenarioSpec};
 use gauntlet_testcontainers::ProvisionConfig;
 
@@ -199,7 +200,10 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
         .map_or(plan.size.tenants as usize, |f| f.tenants.len());
     let mut thresholds = thresholds::for_run(&spec, tenants >= 2).map_err(Failure::bad_input)?;
     let local = matches!(config.target, Target::Local(_));
-    let service_process = config.service_process || spec.service_process();
+    // A run judging the service's resources measures them in a process of their own.
+    let service_process = config.service_process
+        || spec.service_process()
+        || (local && judge::judges_resources(&plan, &thresholds));
     if service_process && !local {
         return Err(Failure::bad_input(anyhow::anyhow!(
             "--service-process starts the reference service itself; it cannot be combined \
@@ -328,7 +332,16 @@ async fn attack_and_record(
     report.generator = health;
     report.resources.samples = mon.resources.clone();
     report.environment = mon.environment.clone();
-    let trends = gauntlet_reports::analysis::trends(&monitor::gauges(&mon.service));
+    let t0 = report.run.started_at_unix_us;
+    let held_windows: Vec<(u64, u64)> = report
+        .stages
+        .iter()
+        .zip(&prepared.plan.stages)
+        .filter(|(_, planned)| planned.kind == StageKind::Hold)
+        .map(|(s, _)| (t0 + s.start_offset_us, t0 + s.end_offset_us))
+        .collect();
+    let held = monitor::held(&mon.service, &held_windows);
+    let trends = gauntlet_reports::analysis::trends(&monitor::gauges(&held));
     let report = judge::finalize(report, config, prepared, &trends)?;
     let sidecar = Sidecar {
         generator: Some(detail),

@@ -228,9 +228,44 @@ pub fn gauges(samples: &[ServiceSample]) -> Vec<Gauge> {
         .collect()
 }
 
+/// The samples taken while the load was held (`windows`: unix µs, start and end), so that a
+/// trend is the soak's and not the ramp's (more users hold more memory and connections
+/// without anything leaking). All of them when no window holds at least a few.
+pub fn held(samples: &[ServiceSample], windows: &[(u64, u64)]) -> Vec<ServiceSample> {
+    let inside: Vec<ServiceSample> = samples
+        .iter()
+        .filter(|s| {
+            let at = s.unix_s.saturating_mul(1_000_000);
+            windows.iter().any(|&(start, end)| start <= at && at <= end)
+        })
+        .cloned()
+        .collect();
+    if inside.len() >= 3 {
+        inside
+    } else {
+        samples.to_vec()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_keeps_the_seconds_inside_the_windows_or_everything_when_too_few() {
+        let samples: Vec<ServiceSample> = (100..110)
+            .map(|unix_s| ServiceSample {
+                unix_s,
+                ..ServiceSample::default()
+            })
+            .collect();
+        let seconds = |v: Vec<ServiceSample>| v.iter().map(|s| s.unix_s).collect::<Vec<_>>();
+        let soak = [(103_000_000, 106_500_000)];
+        assert_eq!(seconds(held(&samples, &soak)), [103, 104, 105, 106]);
+        let short = [(103_000_000, 104_000_000)];
+        assert_eq!(seconds(held(&samples, &short)).len(), 10);
+        assert_eq!(seconds(held(&samples, &[])).len(), 10);
+    }
 
     #[test]
     fn gauges_are_read_and_labelled_families_ignored() {

@@ -1,11 +1,20 @@
 //! The seed's six alerts: the rules file checked and unit-tested by promtool, exported as
 //! committed, and evaluated in runs by a real Prometheus — an expected alert that never fires
 //! fails the run as an alerting gap, and a name the rules do not have is bad input.
-//! (pg-kill's alerts firing and resolving are checked in `chaos.rs`, a clean smoke's silence
-//! in `run.rs`.)
+//! `--target` runs read a deployment's own Prometheus (`--prometheus`). (pg-kill's alerts
+//! firing and resolving are checked in `chaos.rs`, a clean smoke's silence in `run.rs`.)
 
 use std::path::PathBuf;
 use std::process::Command;
+
+use gauntlet_loadgen::run::alerts::prometheus::{LocalPrometheus, Scrape};
+use gauntlet_loadgen::run::alerts::rules::RULES;
+use gauntlet_loadgen::run::local;
+use gauntlet_reports::model::Wiring;
+use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
+use hrms::config::Argon2Settings;
+use hrms::ratelimit::Tier;
+use hrms::seed::SeedSpec;
 
 use crate::support::{bad_input, explain, gauntlet, out_dir, read_json, run_spec};
 
@@ -119,4 +128,88 @@ fn an_alert_the_rules_do_not_have_is_bad_input_naming_its_line() {
     assert!(stderr.contains("expects.toml:3:"), "{stderr}");
     assert!(stderr.contains("DiskOnFire"), "{stderr}");
     assert!(stderr.contains("HrmsHighErrorRate"), "{stderr}");
+}
+
+/// `--target` runs read a deployment's own Prometheus (`--prometheus URL`): here one the test
+/// starts beside a service it started, loaded with the committed rules. A clean run expecting
+/// nothing passes with all six rules read from it and silent; expecting the queue alert, the
+/// same run fails as an alerting gap, so the alerts really came from that Prometheus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_run_judges_the_alerts_of_the_prometheus_it_is_given() {
+    let dir = out_dir("alert-remote");
+    let provision = ProvisionConfig {
+        backend: BackendChoice::Native,
+        ..ProvisionConfig::from_env().expect("provision config")
+    };
+    let spec = SeedSpec {
+        tenants: 2,
+        employees_per_tenant: 8,
+        departments_per_tenant: 1,
+        tiers: vec![Tier::Enterprise, Tier::Professional],
+        argon2: Argon2Settings::CHEAP,
+        ..SeedSpec::default()
+    };
+    let options = local::Options {
+        seed: Some(spec),
+        wiring: Wiring::Direct,
+        placement: local::Placement::InProcess,
+        defects: Default::default(),
+        operator_token: None,
+    };
+    let service = local::start(local::Dependencies::Provision(&provision), options)
+        .await
+        .expect("service on Postgres and Redis");
+    let creds = dir.path().join("credentials.json");
+    let seeded = service.seeded().expect("seeded");
+    std::fs::write(&creds, serde_json::to_string(seeded).unwrap()).unwrap();
+    let scrape = Scrape {
+        service: &service.base_url,
+        postgres_data: None,
+    };
+    let prometheus = LocalPrometheus::start(&scrape, RULES, provision.changes, &provision.observer)
+        .await
+        .expect("a Prometheus for the deployment");
+
+    let run = |name: &str, alerts: &str| {
+        let spec_dir = dir.path().join(name);
+        std::fs::create_dir_all(&spec_dir).unwrap();
+        let spec = spec_expecting(&spec_dir, alerts);
+        let mut command = tokio::process::Command::from(gauntlet());
+        command
+            .arg("run")
+            .arg(&spec)
+            .args(["--quiet", "--target", &service.base_url, "--credentials"])
+            .arg(&creds)
+            .args(["--prometheus", &prometheus.url, "--out"])
+            .arg(spec_dir.join("out"))
+            .kill_on_drop(true);
+        command.output()
+    };
+    let clean = run("clean", "[]").await.expect("gauntlet runs");
+    let gap = run("gap", "[\"HrmsJobQueueBacklog\"]")
+        .await
+        .expect("gauntlet runs");
+    let url = prometheus.url.clone();
+    prometheus.stop().await;
+    service.stop().await;
+
+    assert_eq!(clean.status.code(), Some(0), "{}", explain(&clean));
+    let report = read_json(&dir.path().join("clean/out/report.json"));
+    let alerts = &report["alerts"];
+    assert_eq!(alerts["enabled"], true, "{alerts:#}");
+    assert_eq!(alerts["prometheus"], url.as_str(), "{alerts:#}");
+    let rows = alerts["alerts"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{alerts:#}");
+    assert!(
+        rows.iter().all(|a| a["fired_at_offset_us"].is_null()),
+        "{alerts:#}"
+    );
+
+    assert_eq!(gap.status.code(), Some(1), "{}", explain(&gap));
+    let report = read_json(&dir.path().join("gap/out/report.json"));
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("alerting gap: HrmsJobQueueBacklog never fired"),
+        "{reasons}"
+    );
 }

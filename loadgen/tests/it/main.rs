@@ -3,6 +3,7 @@
 mod alerts;
 mod architecture;
 mod baseline;
+mod bottlenecks;
 mod browser;
 mod chaos;
 mod cli;

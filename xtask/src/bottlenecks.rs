@@ -1,0 +1,382 @@
+//! `cargo xtask bottlenecks`: the detection matrix of the seeded performance defects, from
+//! the built-in suites themselves — the measured counterpart of docs/bottlenecks.md.
+//!
+//! For each defect, `gauntlet run <suite> --defect NAME` at the size that shows it; from its
+//! report.json: the verdict, the thresholds that failed, and the cause the diagnosis named.
+//! Before them, every suite the matrix uses runs `--clean-runs` times against the clean
+//! service (each with its own seed): a suite that fails a clean run, or a diagnosis that names
+//! a cause on one, is a false alarm. Prints one line per run and the matrix as Markdown;
+//! `--write-docs` puts the matrix into docs/bottlenecks.md. Exit 0 when every defect turned
+//! its suite red with the expected cause named (or, for the leak, the expected threshold
+//! failed) and no clean run failed or named a cause.
+//!
+//! A CI run of the suite is too long for this (about 20 minutes here, debug build); the
+//! suite's `bottlenecks` test checks the causes on short bursts instead.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use crate::detection::{Built, build_gauntlet};
+
+pub const USAGE: &str = "usage: cargo xtask bottlenecks [--clean-runs N] [--only DEFECT] \
+                         [--release] [--write-docs]";
+
+/// A suite at a size: what one row of the matrix runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Suite {
+    /// A built-in scenario, or one of [`GENERATED`].
+    scenario: &'static str,
+    profile: &'static str,
+    scale: &'static str,
+}
+
+/// What must be seen for a defect to count as caught, besides a failed verdict.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// The diagnosis names a cause containing this.
+    Cause(&'static str),
+    /// This threshold fails.
+    Threshold(&'static str),
+}
+
+struct Case {
+    defect: &'static str,
+    suite: Suite,
+    expect: Expect,
+}
+
+const LOAD: Suite = Suite {
+    scenario: "load",
+    profile: "small",
+    scale: "0.1",
+};
+const STRESS: Suite = Suite {
+    scenario: "stress",
+    profile: "small",
+    scale: "0.1",
+};
+const ENDURANCE: Suite = Suite {
+    scenario: "endurance",
+    profile: "small",
+    scale: "0.05",
+};
+/// `load` on a directory big enough that a scan of every tenant's employees costs tens of
+/// milliseconds: an index only matters on enough rows.
+const LOAD_BIG: Suite = Suite {
+    scenario: "load-20k",
+    profile: "small",
+    scale: "0.1",
+};
+
+/// Specs written from a built-in plus a profile override, as `(name, built-in, override)`.
+const GENERATED: &[(&str, &str, &str)] = &[(
+    "load-20k",
+    "load",
+    "\n[profiles.small]\nemployees_per_tenant = 20000\n",
+)];
+
+const CASES: &[Case] = &[
+    Case {
+        defect: "n_plus_one",
+        suite: LOAD,
+        expect: Expect::Cause("SQL statements per request"),
+    },
+    Case {
+        defect: "missing_index",
+        suite: LOAD_BIG,
+        expect: Expect::Cause("database time is"),
+    },
+    Case {
+        defect: "pool_starvation",
+        suite: STRESS,
+        expect: Expect::Cause("pool wait is"),
+    },
+    Case {
+        defect: "lock_contention",
+        suite: LOAD,
+        expect: Expect::Cause("lock"),
+    },
+    Case {
+        defect: "slow_endpoint",
+        suite: LOAD,
+        expect: Expect::Cause("time in the service itself"),
+    },
+    Case {
+        defect: "unbounded_queue",
+        suite: LOAD,
+        expect: Expect::Cause("job queue grew"),
+    },
+    Case {
+        defect: "memory_leak",
+        suite: ENDURANCE,
+        expect: Expect::Threshold("trend.rss_mib_per_min"),
+    },
+];
+
+struct Options {
+    clean_runs: u64,
+    only: Option<String>,
+    release: bool,
+    write_docs: bool,
+}
+
+/// What one run's report.json says.
+#[derive(Debug, Default)]
+struct Outcome {
+    exit: Option<i32>,
+    verdict: String,
+    failed: Vec<String>,
+    causes: Vec<String>,
+    seconds: f64,
+}
+
+pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
+    let options = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("xtask bottlenecks: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| options.only.as_deref().is_none_or(|d| d == c.defect))
+        .collect();
+    if cases.is_empty() {
+        eprintln!("xtask bottlenecks: no case for that defect\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let Some(built) = build_gauntlet(options.release, "bottlenecks") else {
+        return ExitCode::from(1);
+    };
+    if let Err(e) = write_generated(&built.out) {
+        eprintln!("xtask bottlenecks: writing the generated specs: {e}");
+        return ExitCode::from(1);
+    }
+    let suites: BTreeSet<Suite> = cases.iter().map(|c| c.suite).collect();
+    let mut false_alarms = Vec::new();
+    let mut clean_rows = Vec::new();
+    for suite in &suites {
+        let mut passed = 0;
+        for seed in 1..=options.clean_runs {
+            let o = run(&built, *suite, None, seed);
+            println!("{:>16} {}: {}", "clean", describe(*suite), line(&o));
+            if o.exit == Some(0) && o.causes.is_empty() {
+                passed += 1;
+            } else {
+                false_alarms.push(format!("{} seed {seed}: {}", describe(*suite), line(&o)));
+            }
+        }
+        clean_rows.push(format!(
+            "| {} | {passed}/{} passed, no cause named |",
+            describe(*suite),
+            options.clean_runs
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut missed = Vec::new();
+    for case in &cases {
+        let o = run(&built, case.suite, Some(case.defect), 1);
+        println!("{:>16} {}: {}", case.defect, describe(case.suite), line(&o));
+        let seen = match case.expect {
+            Expect::Cause(text) => o.causes.iter().find(|c| c.contains(text)).cloned(),
+            Expect::Threshold(metric) => o.failed.iter().find(|f| f.starts_with(metric)).cloned(),
+        };
+        let red = o.exit == Some(1);
+        if !red || seen.is_none() {
+            missed.push(format!("{}: {}", case.defect, line(&o)));
+        }
+        rows.push(format!(
+            "| `{}` | {} | {} | {} | {} |",
+            case.defect,
+            describe(case.suite),
+            if red { "FAIL" } else { "pass (missed)" },
+            cell(&o.failed),
+            seen.map_or_else(|| cell(&o.causes), |s| cell(&[s])),
+        ));
+    }
+    let matrix = render(&clean_rows, &rows, &options, built.binary.as_path());
+    println!("\n{matrix}");
+    if options.write_docs
+        && let Err(e) = write_docs(&matrix)
+    {
+        eprintln!("xtask bottlenecks: {e}");
+        return ExitCode::from(1);
+    }
+    for m in &missed {
+        println!("missed: {m}");
+    }
+    for f in &false_alarms {
+        println!("false alarm: {f}");
+    }
+    if missed.is_empty() && false_alarms.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        clean_runs: 5,
+        only: None,
+        release: false,
+        write_docs: false,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--clean-runs" => {
+                options.clean_runs = value("--clean-runs")?
+                    .parse()
+                    .map_err(|_| "--clean-runs must be a number")?;
+            }
+            "--only" => options.only = Some(value("--only")?),
+            "--release" => options.release = true,
+            "--write-docs" => options.write_docs = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(options)
+}
+
+fn describe(suite: Suite) -> String {
+    format!("`{}` {} × {}", suite.scenario, suite.profile, suite.scale)
+}
+
+/// Writes the generated specs next to the reports: the built-in's text plus its override.
+fn write_generated(out: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (name, builtin, extra) in GENERATED {
+        let base = std::fs::read_to_string(root.join(format!("scenarios/builtin/{builtin}.toml")))?;
+        std::fs::write(out.join(format!("{name}.toml")), format!("{base}{extra}"))?;
+    }
+    Ok(())
+}
+
+fn run(built: &Built, suite: Suite, defect: Option<&str>, seed: u64) -> Outcome {
+    let label = defect.unwrap_or("clean");
+    let dir = built.out.join(format!("{}-{label}-{seed}", suite.scenario));
+    let scenario = if GENERATED.iter().any(|(n, _, _)| *n == suite.scenario) {
+        built
+            .out
+            .join(format!("{}.toml", suite.scenario))
+            .display()
+            .to_string()
+    } else {
+        suite.scenario.to_owned()
+    };
+    let mut command = Command::new(&built.binary);
+    command
+        .args(["run", &scenario, "--quiet", "--profile", suite.profile])
+        .args(["--duration-scale", suite.scale, "--seed", &seed.to_string()])
+        .arg("--out")
+        .arg(&dir);
+    if let Some(d) = defect {
+        command.args(["--defect", d]);
+    }
+    let started = Instant::now();
+    let exit = command.output().ok().and_then(|o| o.status.code());
+    let mut outcome = read(&dir);
+    outcome.exit = exit;
+    outcome.seconds = started.elapsed().as_secs_f64();
+    outcome
+}
+
+fn read(dir: &Path) -> Outcome {
+    let report: serde_json::Value = std::fs::read_to_string(dir.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    let failed = report["thresholds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["pass"] == false)
+        .map(|t| {
+            let expression = t["expression"].as_str().unwrap_or("?");
+            match t["reason"].as_str() {
+                Some(why) => format!("{expression} ({why})"),
+                None => expression.to_owned(),
+            }
+        })
+        .collect();
+    Outcome {
+        exit: None,
+        verdict: report["verdict"].as_str().unwrap_or("no report").to_owned(),
+        failed,
+        causes: strings(&report["diagnosis"]["causes"]),
+        seconds: 0.0,
+    }
+}
+
+fn line(o: &Outcome) -> String {
+    format!(
+        "exit {} verdict {} in {:.0} s; failed: [{}]; causes: [{}]",
+        o.exit.map_or("-".into(), |c| c.to_string()),
+        o.verdict,
+        o.seconds,
+        o.failed.join("; "),
+        o.causes.join("; ")
+    )
+}
+
+/// Markdown-safe table cell.
+fn cell(items: &[String]) -> String {
+    if items.is_empty() {
+        "—".to_owned()
+    } else {
+        items.join("<br>").replace('|', "/")
+    }
+}
+
+fn render(clean: &[String], rows: &[String], options: &Options, binary: &Path) -> String {
+    let build = if options.release { "release" } else { "debug" };
+    let mut out = vec![
+        format!(
+            "Measured with `cargo xtask bottlenecks --clean-runs {}` ({build} build, `{}`).",
+            options.clean_runs,
+            binary
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("gauntlet")
+        ),
+        String::new(),
+        "| suite | clean service |".to_owned(),
+        "|---|---|".to_owned(),
+    ];
+    out.extend(clean.iter().cloned());
+    out.push(String::new());
+    out.push("| defect | suite | verdict | thresholds failed | cause named |".to_owned());
+    out.push("|---|---|---|---|---|".to_owned());
+    out.extend(rows.iter().cloned());
+    out.join("\n")
+}
+
+const BEGIN: &str = "<!-- suite matrix: generated by cargo xtask bottlenecks -->";
+const END: &str = "<!-- end of suite matrix -->";
+
+fn write_docs(matrix: &str) -> Result<(), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("docs/bottlenecks.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("reading {path:?}: {e}"))?;
+    let (head, rest) = doc
+        .split_once(BEGIN)
+        .ok_or_else(|| format!("{path:?} has no `{BEGIN}` marker"))?;
+    let (_, tail) = rest
+        .split_once(END)
+        .ok_or_else(|| format!("{path:?} has no `{END}` marker"))?;
+    std::fs::write(&path, format!("{head}{BEGIN}\n{matrix}\n{END}{tail}"))
+        .map_err(|e| format!("writing {path:?}: {e}"))
+}
