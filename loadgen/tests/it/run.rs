@@ -423,6 +423,34 @@ fn endurance_reports_trends_from_the_monitor() {
             .all(|s| s["rss_bytes"].as_u64().unwrap() > 1 << 20),
         "service RSS is at least a MiB"
     );
+    // Endurance judges the service's resources, so the service runs in a process of its
+    // own: its memory is not the generator's (in one process the two readings of a second
+    // agree to within a page or two).
+    let rss_at = |source: &str| -> std::collections::BTreeMap<u64, u64> {
+        samples
+            .iter()
+            .filter(|s| s["source"] == source)
+            .map(|s| {
+                (
+                    s["unix_s"].as_u64().unwrap(),
+                    s["rss_bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (generator, service) = (rss_at("generator"), rss_at("service"));
+    let apart = service
+        .iter()
+        .filter(|(second, rss)| {
+            generator
+                .get(second)
+                .is_some_and(|g| g.abs_diff(**rss) > 4 << 20)
+        })
+        .count();
+    assert!(
+        apart * 2 >= service.len(),
+        "service and generator RSS agree: one process? {generator:?} {service:?}"
+    );
     let service = analysis["service_samples"].as_array().unwrap();
     assert!(service.len() >= 3);
     for s in service {
