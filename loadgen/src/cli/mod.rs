@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use gauntlet_scenarios::ProfileName;
+use gauntlet_scenarios::spec::Shard;
 use gauntlet_testcontainers::BackendChoice;
+
+use crate::run::part::StartAt;
 
 /// The first lines of `gauntlet --help`: what the tool does, in a user's words (the crate's
 /// description is for developers and would otherwise be clap's default).
@@ -98,6 +101,7 @@ pub enum Command {
     /// Interleaved A/B: the scenario in short alternating slices against two targets, judged
     /// by a paired test; exit 1 when the new target regressed. For gating on a shared runner.
     Ab(Box<AbArgs>),
+
     /// Internal: the reference service as `gauntlet run --service-process` starts it, in a
     /// child process configured through the environment.
     #[command(name = "__service", hide = true)]
@@ -466,9 +470,25 @@ pub struct RunArgs {
     /// environment.
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub defect: Vec<String>,
+    /// Run part I of N of the scenario (0-based, e.g. `0/3`): its share of the users, rates
+    /// and persona mix, its users' accounts from their global indices, so that the N parts
+    /// together send what one process would. Needs `--target`: all parts load one deployment
+    /// (`gauntlet distribute` starts them; `gauntlet report merge` joins their reports).
+    #[arg(
+        long,
+        value_name = "I/N",
+        requires = "target",
+        conflicts_with = "baseline"
+    )]
+    pub shard: Option<Shard>,
+    /// Begin load at this instant, RFC 3339 (`2026-12-07T08:00:00Z`) or unix seconds, within
+    /// the hour: the parts of a split run start together, and each report records how far
+    /// off its start was.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<StartAt>,
 }
 
-fn parse_profile(raw: &str) -> Result<ProfileName, String> {
+pub(crate) fn parse_profile(raw: &str) -> Result<ProfileName, String> {
     raw.parse()
         .map_err(|e: gauntlet_scenarios::SpecError| e.to_string())
 }
