@@ -9,6 +9,10 @@ use gauntlet_testcontainers::BackendChoice;
 
 use crate::run::part::StartAt;
 
+mod distribute;
+
+pub use distribute::{DistributeArgs, Engine};
+
 /// The first lines of `gauntlet --help`: what the tool does, in a user's words (the crate's
 /// description is for developers and would otherwise be clap's default).
 const ABOUT: &str = "\
@@ -60,6 +64,7 @@ impl Cli {
             Command::Run(args) => args.quiet,
             Command::Baseline(BaselineCommand::Record { run, .. }) => run.quiet,
             Command::Ab(args) => args.quiet,
+            Command::Distribute(args) => args.quiet,
             _ => false,
         }
     }
@@ -101,6 +106,9 @@ pub enum Command {
     /// Interleaved A/B: the scenario in short alternating slices against two targets, judged
     /// by a paired test; exit 1 when the new target regressed. For gating on a shared runner.
     Ab(Box<AbArgs>),
+    /// Run a scenario split over N generator processes (`run --shard I/N`) that begin load
+    /// together against one `--target`; their reports merged into one verdict.
+    Distribute(Box<DistributeArgs>),
 
     /// Internal: the reference service as `gauntlet run --service-process` starts it, in a
     /// child process configured through the environment.

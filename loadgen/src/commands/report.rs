@@ -46,13 +46,7 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
             Ok(outcome_exit(comparison.outcome()))
         }
         ReportCommand::Merge { reports, output } => {
-            let inputs = reports
-                .iter()
-                .map(|p| read(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            let merged = merge_judging_scenarios(&inputs)
-                .context("merging")
-                .map_err(Failure::bad_input)?;
+            let (inputs, merged) = merge(&reports)?;
             let json = render::json(&merged)
                 .context("serialising the merged report")
                 .map_err(Failure::infrastructure)?;
@@ -61,6 +55,20 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// The reports in `paths` merged (the inputs too): what `gauntlet report merge` writes and
+/// `gauntlet distribute` judges. Inputs that are not reports, or parts that do not make one
+/// whole, are bad input.
+pub(crate) fn merge(paths: &[std::path::PathBuf]) -> Result<(Vec<Report>, Report), Failure> {
+    let inputs = paths
+        .iter()
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = merge_judging_scenarios(&inputs)
+        .context("merging")
+        .map_err(Failure::bad_input)?;
+    Ok((inputs, merged))
 }
 
 /// pass 0 · regressed 1 · not comparable 4 (the exit code of an invalid run: the numbers
