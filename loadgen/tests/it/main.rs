@@ -6,6 +6,7 @@ mod baseline;
 mod browser;
 mod chaos;
 mod cli;
+mod distribute;
 mod drill;
 mod fuzz;
 mod merge;
