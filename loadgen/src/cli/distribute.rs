@@ -47,6 +47,19 @@ pub struct DistributeArgs {
     /// One line: the merged verdict.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Kubernetes: write the manifests (ConfigMap, Secret, PersistentVolumeClaim, the parts'
+    /// Indexed Job, the merge Job) to this file instead of running anything.
+    #[arg(long, value_name = "FILE", conflicts_with = "apply")]
+    pub emit: Option<PathBuf>,
+    /// Kubernetes: apply the manifests with `kubectl` and wait for the merged verdict.
+    #[arg(long)]
+    pub apply: bool,
+    /// Kubernetes: the image holding the `gauntlet` binary on its PATH.
+    #[arg(long, default_value = "gauntlet:latest", value_name = "IMAGE")]
+    pub image: String,
+    /// Kubernetes: the namespace every object goes to.
+    #[arg(long, default_value = "default", value_name = "NAME")]
+    pub namespace: String,
 }
 
 /// Where `gauntlet distribute` runs the parts.
@@ -54,4 +67,6 @@ pub struct DistributeArgs {
 pub enum Engine {
     /// N child processes of this executable on this machine.
     Local,
+    /// An Indexed Job of N pods and a merge Job (`--emit FILE` or `--apply`).
+    Kubernetes,
 }

@@ -5,14 +5,39 @@ use anyhow::Context;
 use gauntlet_reports::{Report, Verdict};
 
 use crate::cli::{DistributeArgs, Engine};
-use crate::distribute::{Distribution, local};
+use crate::distribute::{Distribution, kubectl, kubernetes, local};
 use crate::exit::{Exit, Failure};
 use crate::run::output;
 
 pub async fn run(args: DistributeArgs) -> Result<Exit, Failure> {
     let d = Distribution::prepare(&args)?;
     match args.engine {
-        Engine::Local => run_local(&d).await,
+        Engine::Local => {
+            if args.emit.is_some() || args.apply {
+                return Err(Failure::bad_input(anyhow::anyhow!(
+                    "--emit and --apply are for --engine kubernetes; the local engine runs the \
+                     parts itself"
+                )));
+            }
+            run_local(&d).await
+        }
+        Engine::Kubernetes => {
+            let action = match (&args.emit, args.apply) {
+                (Some(file), _) => kubectl::Action::Emit(file),
+                (None, true) => kubectl::Action::Apply,
+                (None, false) => {
+                    return Err(Failure::bad_input(anyhow::anyhow!(
+                        "--engine kubernetes needs --emit FILE (write the manifests) or --apply \
+                         (apply them with kubectl and wait)"
+                    )));
+                }
+            };
+            let settings = kubernetes::Settings {
+                image: args.image.clone(),
+                namespace: args.namespace.clone(),
+            };
+            kubectl::run(&d, &settings, action).await
+        }
     }
 }
 

@@ -6,8 +6,11 @@
 //! (`LoadPlan::shard`), the start is a wall-clock instant, and the merge is `gauntlet report
 //! merge`'s, which refuses parts that do not make one whole. An engine only starts the
 //! parts where they should run and gathers their reports: [`local`] as child processes of
-//! this executable.
+//! this executable, [`kubernetes`] as an Indexed Job
+//! ([`kubectl`] writes or applies it).
 
+pub mod kubectl;
+pub mod kubernetes;
 pub mod local;
 
 use std::ffi::OsString;
