@@ -65,6 +65,12 @@ impl Distribution {
             let shard = Shard::new(index, args.workers).map_err(Failure::bad_input)?;
             plan.shard(shard).map_err(Failure::bad_input)?;
         }
+        if args.start_in > crate::run::part::MAX_LEAD {
+            return Err(Failure::bad_input(anyhow::anyhow!(
+                "--start-in {} is beyond the hour a part waits for its start at most",
+                humantime::format_duration(args.start_in)
+            )));
+        }
         crate::run::remote::load_fixture(&args.credentials)?;
         let out_dir = args.out.clone().unwrap_or_else(|| {
             crate::run::output::default_dir(&format!("{}-distributed", spec.name()))

@@ -274,7 +274,7 @@ async fn a_part_that_dies_fails_the_whole_run_naming_it() {
 }
 
 #[test]
-fn distribute_refuses_more_parts_than_users_and_a_missing_credentials_file() {
+fn distribute_refuses_too_many_parts_a_missing_credentials_file_and_a_start_hours_away() {
     let dir = crate::support::out_dir("distribute-bad");
     let creds = dir.path().join("credentials.json");
     let common = |cmd: &mut std::process::Command| {
@@ -294,6 +294,13 @@ fn distribute_refuses_more_parts_than_users_and_a_missing_credentials_file() {
     cmd.args(["--workers", "4", "--credentials"]).arg(&creds);
     let stderr = bad_input(&mut cmd);
     assert!(stderr.contains("use at most 3 parts"), "{stderr}");
+
+    let mut cmd = gauntlet();
+    common(&mut cmd);
+    cmd.args(["--workers", "2", "--start-in", "2h", "--credentials"])
+        .arg(&creds);
+    let stderr = bad_input(&mut cmd);
+    assert!(stderr.contains("--start-in 2h"), "{stderr}");
 }
 
 #[test]
