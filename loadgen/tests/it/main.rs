@@ -9,6 +9,7 @@ mod cli;
 mod distribute;
 mod drill;
 mod fuzz;
+mod kubernetes;
 mod merge;
 mod noise;
 mod noisy;
