@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod distribute;
 pub mod exit;
 pub mod logging;
 pub mod run;

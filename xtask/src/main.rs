@@ -11,8 +11,10 @@
 //!
 //! Tests the machine cannot run are filtered out by name and listed as skipped at the end
 //! (`skips.rs`): the docker-backend tests when no Docker engine answers or
-//! `GAUNTLET_SKIP_DOCKER_TESTS=1`, the browser tests when `GAUNTLET_SKIP_BROWSER_TESTS=1`.
+//! `GAUNTLET_SKIP_DOCKER_TESTS=1`, the browser tests when `GAUNTLET_SKIP_BROWSER_TESTS=1`,
+//! the Kubernetes schema test when pip cannot install `kubernetes-validate` (`pypi.rs`).
 
+mod pypi;
 mod skips;
 
 use std::{
@@ -112,6 +114,7 @@ async fn prepare(changes: SystemChanges) -> Result<Vec<Skip>, String> {
     if !missing.is_empty() {
         apt::install_if_allowed(&missing, "the test suite", changes, &observer).await?;
     }
+    skips.extend(pypi::kubernetes_validate(changes, &observer));
     let Some(docker) = docker else {
         if skips.iter().all(|s| s.filter != NEEDS_DOCKER) {
             observer.step("no Docker engine answers: the docker-backend tests are skipped");

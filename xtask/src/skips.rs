@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 pub const NEEDS_DOCKER: &str = "needs_docker::";
 /// The module of tests that need a headless chromium.
 pub const NEEDS_CHROMIUM: &str = "needs_chromium::";
+/// The module of tests that need `kubernetes-validate` (the Kubernetes API's schemas).
+pub const NEEDS_KUBERNETES_VALIDATE: &str = "needs_kubernetes_validate::";
 
 /// Tests whose path contains `filter` are not run, because of `reason`.
 pub struct Skip {

@@ -3,6 +3,7 @@
 mod ab;
 mod alerts;
 mod baseline;
+mod distribute;
 mod env;
 mod fuzz;
 mod image;
@@ -36,6 +37,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Report(command) => report::run(command),
         Command::Baseline(command) => baseline::run(command).await,
         Command::Ab(args) => ab::run(*args).await,
+        Command::Distribute(args) => distribute::run(*args).await,
         Command::Service => crate::run::service_process::serve_child()
             .await
             .map(|()| Exit::Success)

@@ -45,21 +45,67 @@ pub fn run(command: ReportCommand) -> Result<Exit, Failure> {
             }
             Ok(outcome_exit(comparison.outcome()))
         }
-        ReportCommand::Merge { reports, output } => {
-            let inputs = reports
-                .iter()
-                .map(|p| read(p))
-                .collect::<Result<Vec<_>, _>>()?;
-            let merged = merge_judging_scenarios(&inputs)
-                .context("merging")
-                .map_err(Failure::bad_input)?;
+        ReportCommand::Merge {
+            reports,
+            output,
+            wait,
+        } => {
+            if let Some(within) = wait {
+                wait_for(&reports, within)?;
+            }
+            let (inputs, merged) = merge(&reports)?;
             let json = render::json(&merged)
                 .context("serialising the merged report")
                 .map_err(Failure::infrastructure)?;
             emit(&json, Some(&output))?;
-            eprintln!("merged {} reports into {}", inputs.len(), output.display());
+            // The verdict on this line is what `distribute --engine kubernetes --apply` reads
+            // from the merge Job's log.
+            eprintln!(
+                "merged {} reports into {}: verdict {}",
+                inputs.len(),
+                output.display(),
+                merged.verdict.as_str()
+            );
             Ok(Exit::Success)
         }
+    }
+}
+
+/// The reports in `paths` merged (the inputs too): what `gauntlet report merge` writes and
+/// `gauntlet distribute` judges. Inputs that are not reports, or parts that do not make one
+/// whole, are bad input.
+pub(crate) fn merge(paths: &[std::path::PathBuf]) -> Result<(Vec<Report>, Report), Failure> {
+    let inputs = paths
+        .iter()
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = merge_judging_scenarios(&inputs)
+        .context("merging")
+        .map_err(Failure::bad_input)?;
+    Ok((inputs, merged))
+}
+
+/// Waits until every file in `paths` reads as a report (a part still writing one does not),
+/// polling each second for at most `within`; names those still missing then (exit 2: the
+/// set is not the whole run).
+fn wait_for(paths: &[std::path::PathBuf], within: std::time::Duration) -> Result<(), Failure> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let missing: Vec<String> = paths
+            .iter()
+            .filter(|p| read(p).is_err())
+            .map(|p| p.display().to_string())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Failure::bad_input(anyhow::anyhow!(
+                "after waiting {within:?}, no complete report at {}: a part failed or never ran",
+                missing.join(", ")
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }
 

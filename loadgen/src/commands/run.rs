@@ -54,6 +54,8 @@ pub(crate) fn config(
         no_alerts: args.no_alerts,
         // An unknown name is bad input now, before anything is provisioned.
         defects: super::probe::defects_from(&args.defect).map_err(Failure::bad_input)?,
+        shard: args.shard,
+        start_at: args.start_at,
     })
 }
 

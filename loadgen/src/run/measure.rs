@@ -14,7 +14,7 @@ use super::signal::Interrupt;
 use super::sut::Sut;
 use super::{
     Prepared, RunConfig, alerts, attack, chaos, diagnosis, drill, flood, judge, ledger, monitor,
-    now_unix_us, open_model, probe, progress, raw, scrape,
+    now_unix_us, open_model, part, probe, progress, raw, scrape,
 };
 use crate::logging::service_log::ServiceLog;
 
@@ -61,10 +61,18 @@ pub(super) async fn measure(
     // Before any load: turning WAL archiving on restarts Postgres.
     let drill_site = drill::site(prepared.drill.as_ref(), sut.stack()).await;
     let client = reqwest::Client::new();
-    let mut sweeps = probe::sweep_before_load(sut.base_url(), sut.fixture()).await;
+    // The sweeps check the service, they are not load to share: of a split run's parts,
+    // the first runs them (before its wait for the start time, so they delay no part).
+    let sweeping = config.shard.is_none_or(|s| s.index() == 0);
+    let mut sweeps = if sweeping {
+        probe::sweep_before_load(sut.base_url(), sut.fixture()).await
+    } else {
+        Vec::new()
+    };
     let before = scrape::scrape(&client, sut.base_url()).await;
     // Exact stage percentiles for the stress and spike analyses.
     let histograms = judge::keeps_histograms(plan);
+    part::wait_for_start(config.start_at, interrupt).await;
     let started = now_unix_us();
     ServiceLog::set_origin(started);
     // The noisy neighbour's tenant is reserved: the personas use only the others.
@@ -75,6 +83,11 @@ pub(super) async fn measure(
     let mut fixture = sut.fixture().clone();
     if let Some(f) = &flood {
         fixture.tenants[f.tenant()].reserved = true;
+    } else if prepared.spec.noisy_neighbour().is_some() && fixture.tenants.len() >= 2 {
+        // A part that does not flood (only the first does) leaves the same tenant alone, so
+        // its users log in to the accounts they would have in the whole run.
+        let last = fixture.tenants.len() - 1;
+        fixture.tenants[last].reserved = true;
     }
     let tenant_meta = fixture
         .tenants
@@ -97,7 +110,7 @@ pub(super) async fn measure(
         .as_ref()
         .map(|a| a.watch(max_ticks + alerts::SETTLE_LIMIT.as_secs()));
     let sink: Arc<dyn RequestSink> = recorder.clone();
-    let ctx = Ctx::new(sink, fixture);
+    let ctx = Ctx::new(sink, fixture).with_shard(plan.shard.clone());
     let ctx = Arc::new(match &arrivals {
         Some(a) => ctx.with_arrivals(Arc::clone(a)),
         None => ctx,
@@ -159,7 +172,9 @@ pub(super) async fn measure(
         .zip(drill_log.as_ref())
         .map(|(d, log)| drill::section(d, log, &writes, lost, started));
     let ledger = read_back.map(|r| r.section);
-    sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
+    if sweeping {
+        sweeps.extend(probe::sweep_after_load(sut.base_url(), sut.fixture()).await);
+    }
     // Before the service stops: its going away would fire the health alert.
     let alerts = match (alerting, alert_watch) {
         (Some(a), Some(w)) => Some(a.finish(w, interrupt).await),

@@ -33,6 +33,7 @@ mod measure;
 pub mod monitor;
 mod open_model;
 pub mod output;
+pub mod part;
 pub mod probe;
 pub mod progress;
 pub mod raw;
@@ -98,6 +99,10 @@ pub struct RunConfig {
     pub no_alerts: bool,
     /// `--defect`: seeded defects of the local service, besides the environment's.
     pub defects: hrms::defects::Defects,
+    /// `--shard`: run only this part of the plan ([`part`]).
+    pub shard: Option<gauntlet_scenarios::spec::Shard>,
+    /// `--start-at`: begin load at this instant.
+    pub start_at: Option<part::StartAt>,
 }
 
 /// Where the system under test comes from.
@@ -191,6 +196,7 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     let plan = spec
         .plan(profile, config.duration_scale)
         .map_err(Failure::bad_input)?;
+    let plan = part::split(plan, config.shard)?;
     let remote_fixture = match &config.target {
         Target::Remote { credentials, .. } => Some(remote::load_fixture(credentials)?),
         Target::Local(_) => None,
@@ -327,6 +333,7 @@ async fn attack_and_record(
     }
     report.diagnosis = m.diagnosis;
     align_stages(&mut report, m.recorder.plan_started_unix_us());
+    part::record_start(&mut report, m.recorder.plan_started_unix_us());
     let mon = &m.monitored;
     let (health, detail) = generator::judge(&mon.cpu, mon.lag, config.max_generator_cpu, m.local);
     report.generator = health;
@@ -387,6 +394,7 @@ fn empty_report(
         git_revision: None,
         target: target.to_owned(),
         interrupted,
+        shard: part::info(config.shard, config.start_at, &prepared.spec, plan),
         ..RunInfo::default()
     });
     // Offsets as goose runs the plan (whole seconds), from the start of measurement.

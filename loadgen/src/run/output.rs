@@ -142,6 +142,30 @@ pub fn write_all(
     cross: &CrossCheck,
     sidecar: &super::Sidecar,
 ) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let mut written = write_reports(dir, report)?;
+    let files = [
+        (
+            "cross-check",
+            "crosscheck.json",
+            serde_json::to_string_pretty(cross).context("crosscheck.json")?,
+        ),
+        (
+            "analysis",
+            "analysis.json",
+            serde_json::to_string_pretty(sidecar).context("analysis.json")?,
+        ),
+    ];
+    write_files(dir, files, &mut written)?;
+    // Written while the run went on (`open_service_log`); listed with the others.
+    if let Some(name) = &report.run.service_log {
+        written.push(("service log", dir.join(name).display().to_string()));
+    }
+    Ok(written)
+}
+
+/// The report in every format (report.json, .md, .html, junit.xml): a run's files without
+/// what only a run has (the cross-check, the monitor's samples), as a merge writes them.
+pub fn write_reports(dir: &Path, report: &Report) -> anyhow::Result<Vec<(&'static str, String)>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let files = [
         (
@@ -156,28 +180,23 @@ pub fn write_all(
             "junit.xml",
             render::junit::render(report).context("junit.xml")?,
         ),
-        (
-            "cross-check",
-            "crosscheck.json",
-            serde_json::to_string_pretty(cross).context("crosscheck.json")?,
-        ),
-        (
-            "analysis",
-            "analysis.json",
-            serde_json::to_string_pretty(sidecar).context("analysis.json")?,
-        ),
     ];
     let mut written = Vec::with_capacity(files.len());
+    write_files(dir, files, &mut written)?;
+    Ok(written)
+}
+
+fn write_files<const N: usize>(
+    dir: &Path,
+    files: [(&'static str, &str, String); N],
+    written: &mut Vec<(&'static str, String)>,
+) -> anyhow::Result<()> {
     for (label, name, text) in files {
         let path = dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         written.push((label, path.display().to_string()));
     }
-    // Written while the run went on (`open_service_log`); listed with the others.
-    if let Some(name) = &report.run.service_log {
-        written.push(("service log", dir.join(name).display().to_string()));
-    }
-    Ok(written)
+    Ok(())
 }
 
 /// The reference service's own log in the run's directory, for a `local` run (a `--target`'s

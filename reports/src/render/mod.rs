@@ -18,6 +18,7 @@ mod drill;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+mod parts;
 mod scenario;
 mod sections;
 mod svg;

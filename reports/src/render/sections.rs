@@ -26,6 +26,7 @@ pub(crate) fn document(r: &Report) -> Document {
         super::chaos::section(r),
         super::chaos::ledger(&r.ledger),
         alerts(r),
+        super::parts::section(r),
         Some(run(r)),
     ];
     Document {

@@ -15,8 +15,9 @@
 //! - a user's account and the counter its created names come from are derived from its global
 //!   index, so two parts never log in as one account nor create one name.
 //!
-//! Rates are not split here: a rate stage (the open model) is split the same way, `rate / N`
-//! with the remainder spread over the lowest indices, where its planned stage is built.
+//! A rate stage (the open model) gives each part `rate / N`, from and to alike, so the parts'
+//! schedules add up to the whole one at every instant; its pool and its ceiling of busy
+//! users are split like users. (Rates are real numbers: an even split has no remainder.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -140,6 +141,11 @@ impl LoadPlan {
         for stage in &mut part.stages {
             stage.users = shard.part_of(stage.users);
             stage.from_users = shard.part_of(stage.from_users);
+            if let Some(rate) = &mut stage.rate {
+                rate.from_rps /= f64::from(shard.count);
+                rate.to_rps /= f64::from(shard.count);
+                rate.max_users = shard.part_of(rate.max_users).max(1);
+            }
         }
         part.peak_users = shard.part_of(self.peak_users);
         // The noisy neighbour is one tenant misbehaving at a set rate, not load to share:
@@ -271,6 +277,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn rate_stages_split_their_rate_evenly_and_their_pool_like_users() {
+        let spec = crate::ScenarioSpec::load("stress-rate").unwrap();
+        let plan = spec.plan(ProfileName::Small, 0.05).unwrap();
+        let n = 3;
+        let parts: Vec<LoadPlan> = (0..n)
+            .map(|i| plan.shard(Shard::new(i, n).unwrap()).unwrap())
+            .collect();
+        for (s, stage) in plan.stages.iter().enumerate() {
+            let whole = stage.rate.expect("stress-rate is all rate stages");
+            let rates: Vec<_> = parts.iter().map(|p| p.stages[s].rate.unwrap()).collect();
+            let to: f64 = rates.iter().map(|r| r.to_rps).sum();
+            let from: f64 = rates.iter().map(|r| r.from_rps).sum();
+            assert!(
+                (to - whole.to_rps).abs() < 1e-9,
+                "stage {s}: {to} of {}",
+                whole.to_rps
+            );
+            assert!((from - whole.from_rps).abs() < 1e-9, "stage {s}");
+            let ceiling: u32 = rates.iter().map(|r| r.max_users).sum();
+            assert_eq!(ceiling, whole.max_users.max(n), "stage {s}");
+        }
+        let whole = plan.arrival_plan().unwrap().expected_iterations();
+        let sum: f64 = parts
+            .iter()
+            .map(|p| p.arrival_plan().unwrap().expected_iterations())
+            .sum();
+        assert!((sum - whole).abs() < 1e-6, "{sum} iterations of {whole}");
     }
 
     #[test]

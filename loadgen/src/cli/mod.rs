@@ -4,7 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use gauntlet_scenarios::ProfileName;
+use gauntlet_scenarios::spec::Shard;
 use gauntlet_testcontainers::BackendChoice;
+
+use crate::run::part::StartAt;
+
+mod distribute;
+mod report;
+
+pub use distribute::{DistributeArgs, Engine};
+pub use report::{ReportCommand, ReportFormat};
 
 /// The first lines of `gauntlet --help`: what the tool does, in a user's words (the crate's
 /// description is for developers and would otherwise be clap's default).
@@ -57,6 +66,7 @@ impl Cli {
             Command::Run(args) => args.quiet,
             Command::Baseline(BaselineCommand::Record { run, .. }) => run.quiet,
             Command::Ab(args) => args.quiet,
+            Command::Distribute(args) => args.quiet,
             _ => false,
         }
     }
@@ -98,52 +108,14 @@ pub enum Command {
     /// Interleaved A/B: the scenario in short alternating slices against two targets, judged
     /// by a paired test; exit 1 when the new target regressed. For gating on a shared runner.
     Ab(Box<AbArgs>),
+    /// Run a scenario split over N generator processes (`run --shard I/N`) that begin load
+    /// together against one `--target`; their reports merged into one verdict.
+    Distribute(Box<DistributeArgs>),
+
     /// Internal: the reference service as `gauntlet run --service-process` starts it, in a
     /// child process configured through the environment.
     #[command(name = "__service", hide = true)]
     Service,
-}
-
-/// `gauntlet report …`: everything here reads report files only; nothing is run.
-#[derive(Debug, Subcommand)]
-pub enum ReportCommand {
-    /// Render a report.json again, to stdout or a file.
-    Render {
-        /// The report.json to read.
-        report: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "md")]
-        format: ReportFormat,
-        /// Write here instead of stdout.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-    /// Per-endpoint deltas of NEW against BASE; exit 1 on a regression beyond the allowance
-    /// that is also outside run-to-run noise, 4 when a machine was busy elsewhere.
-    Compare {
-        /// The baseline: a report.json, or a multi-run set from `gauntlet baseline`.
-        base: PathBuf,
-        /// The report.json to judge.
-        new: PathBuf,
-        /// Allowances, e.g. `p95=10%,error_rate=0.5pp` [default: p95=10%,p99=10%,error_rate=0.5pp,rps=10%].
-        #[arg(long, value_name = "LIST")]
-        max_regression: Option<String>,
-        /// Not comparable beyond these, e.g. `elsewhere=25%,steal=5%`, or `off` [default: elsewhere=25%,steal=5%].
-        #[arg(long, value_name = "LIST")]
-        environment_bounds: Option<String>,
-        /// Also write the comparison as Markdown to this file.
-        #[arg(long, value_name = "FILE")]
-        markdown: Option<PathBuf>,
-    },
-    /// Merge reports of the same scenario from several generator processes, exactly.
-    Merge {
-        /// The report.json files to merge.
-        #[arg(required = true, num_args = 2..)]
-        reports: Vec<PathBuf>,
-        /// Where to write the merged report.json.
-        #[arg(short, long, value_name = "FILE")]
-        output: PathBuf,
-    },
 }
 
 /// `gauntlet baseline …`.
@@ -216,19 +188,6 @@ pub struct AbArgs {
     /// No progress lines.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// Formats `gauntlet report render` can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
-    /// Markdown (report.md).
-    Md,
-    /// Self-contained HTML (report.html).
-    Html,
-    /// JUnit XML (junit.xml).
-    Junit,
-    /// Pretty JSON (report.json).
-    Json,
 }
 
 /// Where Postgres and Redis come from.
@@ -466,9 +425,25 @@ pub struct RunArgs {
     /// environment.
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub defect: Vec<String>,
+    /// Run part I of N of the scenario (0-based, e.g. `0/3`): its share of the users, rates
+    /// and persona mix, its users' accounts from their global indices, so that the N parts
+    /// together send what one process would. Needs `--target`: all parts load one deployment
+    /// (`gauntlet distribute` starts them; `gauntlet report merge` joins their reports).
+    #[arg(
+        long,
+        value_name = "I/N",
+        requires = "target",
+        conflicts_with = "baseline"
+    )]
+    pub shard: Option<Shard>,
+    /// Begin load at this instant, RFC 3339 (`2026-12-07T08:00:00Z`) or unix seconds, within
+    /// the hour: the parts of a split run start together, and each report records how far
+    /// off its start was.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<StartAt>,
 }
 
-fn parse_profile(raw: &str) -> Result<ProfileName, String> {
+pub(crate) fn parse_profile(raw: &str) -> Result<ProfileName, String> {
     raw.parse()
         .map_err(|e: gauntlet_scenarios::SpecError| e.to_string())
 }

@@ -1,0 +1,364 @@
+//! `gauntlet distribute --engine local`: one smoke run split over three generator processes
+//! against a service this test started on 127.0.0.1, merged exactly; and a part that dies
+//! failing the whole run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use gauntlet_loadgen::run::{local, scrape};
+use gauntlet_reports::histogram::{new_histogram, quantile_us};
+use gauntlet_reports::model::Wiring;
+use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
+use hdrhistogram::Histogram;
+use hrms::config::Argon2Settings;
+use hrms::ratelimit::Tier;
+use hrms::seed::SeedSpec;
+use serde_json::Value;
+
+use crate::support::{bad_input, explain, gauntlet, poll_until, read_json, run_info};
+
+/// Smoke × 0.1: 1 s + 2 s of load.
+const SCALE: &str = "0.1";
+const WORKERS: u32 = 3;
+/// Lead before load: the workers' start-up (a debug build on a busy 2-core machine). With
+/// one tenant there is no probe sweep before the load to wait for.
+const START_IN: &str = "5s";
+/// Bounds a whole distributed run.
+const RUN_DEADLINE: Duration = Duration::from_secs(150);
+
+/// The percentiles the report carries, with how to read each from a histogram.
+const QUANTILES: [(&str, f64); 5] = [
+    ("p50_us", 0.50),
+    ("p90_us", 0.90),
+    ("p95_us", 0.95),
+    ("p99_us", 0.99),
+    ("p999_us", 0.999),
+];
+
+/// The reference service on native Postgres and Redis, seeded with one tenant, with its
+/// credentials file. One tenant, because the probe sweeps before and after a run's load need
+/// two and run outside its cross-check window: without them, everything the parts send is in
+/// their `crosscheck.json`, and the service's own counts can be compared exactly.
+async fn service(dir: &Path) -> (local::LocalService, PathBuf) {
+    let provision = ProvisionConfig {
+        backend: BackendChoice::Native,
+        ..ProvisionConfig::default()
+    };
+    let spec = SeedSpec {
+        tenants: 1,
+        employees_per_tenant: 12,
+        departments_per_tenant: 1,
+        tiers: vec![Tier::Enterprise],
+        argon2: Argon2Settings::CHEAP,
+        ..SeedSpec::default()
+    };
+    let options = local::Options {
+        seed: Some(spec),
+        wiring: Wiring::Direct,
+        placement: local::Placement::InProcess,
+        defects: local::defects_from_env().expect("no malformed HRMS__DEFECTS__*"),
+        operator_token: None,
+    };
+    let service = local::start(local::Dependencies::Provision(&provision), options)
+        .await
+        .expect("service on Postgres and Redis");
+    let creds = dir.join("credentials.json");
+    let seeded = service.seeded().expect("seeded");
+    std::fs::write(&creds, serde_json::to_string(seeded).unwrap()).unwrap();
+    (service, creds)
+}
+
+fn distribute(base_url: &str, creds: &Path, out: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::from(gauntlet());
+    cmd.args(["distribute", "smoke", "--engine", "local", "--quiet"])
+        .args(["--workers", &WORKERS.to_string(), "--duration-scale", SCALE])
+        .args(["--start-in", START_IN, "--raw-samples"])
+        .args(["--target", base_url])
+        .arg("--credentials")
+        .arg(creds)
+        .arg("--out")
+        .arg(out)
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Per-endpoint histograms (and `all`) of `unix_us,"endpoint",status,latency_us` files.
+fn histograms_of(csvs: &[PathBuf]) -> (BTreeMap<String, Histogram<u64>>, u64) {
+    let mut out: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+    let mut lines = 0;
+    for path in csvs {
+        let text = std::fs::read_to_string(path).expect("raw samples readable");
+        let mut rows = text.lines();
+        assert_eq!(rows.next(), Some("unix_us,endpoint,status,latency_us"));
+        for row in rows {
+            let (head, latency) = row.rsplit_once(',').expect("4 columns");
+            let (head, _status) = head.rsplit_once(',').expect("4 columns");
+            let (_at, endpoint) = head.split_once(',').expect("4 columns");
+            let latency: u64 = latency.parse().expect("latency is a number");
+            for key in [endpoint.trim_matches('"').to_owned(), "all".to_owned()] {
+                out.entry(key)
+                    .or_insert_with(new_histogram)
+                    .saturating_record(latency);
+            }
+            lines += 1;
+        }
+    }
+    (out, lines)
+}
+
+fn assert_summary_matches(e: &Value, h: &Histogram<u64>) {
+    let name = &e["name"];
+    assert_eq!(e["count"].as_u64(), Some(h.len()), "{name} count");
+    for (key, q) in QUANTILES {
+        let got = e["latency"][key].as_u64();
+        assert_eq!(got, Some(quantile_us(h, q)), "{name} {key}");
+    }
+    assert_eq!(e["latency"]["max_us"].as_u64(), Some(h.max()), "{name} max");
+}
+
+fn counts_by_endpoint(report: &Value) -> BTreeMap<String, u64> {
+    report["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_local_workers_merge_to_the_sum_and_union_of_their_parts() {
+    let dir = crate::support::out_dir("distribute");
+    let (service, creds) = service(dir.path()).await;
+    let base_url = service.base_url.clone();
+    let client = reqwest::Client::new();
+    let before = scrape::scrape(&client, &base_url).await.expect("/metrics");
+    let out = dir.path().join("run");
+    let output = tokio::time::timeout(RUN_DEADLINE, distribute(&base_url, &creds, &out).output())
+        .await
+        .expect("the distributed run ends in time")
+        .expect("gauntlet runs");
+    let after = scrape::scrape(&client, &base_url).await.expect("/metrics");
+    service.stop().await;
+    // Smoke's thresholds may fail on a busy machine; a verdict must have been drawn.
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        explain(&output)
+    );
+    let merged = read_json(&out.join("report.json"));
+    let parts: Vec<Value> = (0..WORKERS)
+        .map(|i| read_json(&out.join(format!("part-{i}/report.json"))))
+        .collect();
+
+    // The parts are the whole of one run: every index once, one digest, one seed.
+    let info = run_info(&merged);
+    let indices: Vec<u32> = info.parts.iter().map(|p| p.index).collect();
+    assert_eq!(indices, [0, 1, 2]);
+    for (i, part) in parts.iter().enumerate() {
+        let shard = run_info(part).shard.expect("a part says which it is");
+        assert_eq!((shard.index, shard.count), (i as u32, WORKERS));
+        assert_eq!(shard.scenario_digest, info.parts[0].scenario_digest);
+        let skew = shard.start_skew_us.expect("a part started at --start-at");
+        // Never before the instant; after it by goose's start-up and the first login.
+        assert!(
+            (0..5_000_000).contains(&skew),
+            "part {i} started {skew} µs off"
+        );
+        assert_eq!(run_info(part).seed, info.seed);
+    }
+    // One start for all: the parts' first requests went out close together.
+    let spread = gauntlet_reports::parts::start_spread_us(&info.parts).expect("skews");
+    assert!(spread < 2_500_000, "the parts began {spread} µs apart");
+    assert!(info.shard.is_none(), "the merge is the whole run");
+
+    // Counts: the merged report is the sum of its parts, endpoint by endpoint.
+    let mut summed: BTreeMap<String, u64> = BTreeMap::new();
+    for part in &parts {
+        for (name, n) in counts_by_endpoint(part) {
+            *summed.entry(name).or_default() += n;
+        }
+    }
+    assert_eq!(counts_by_endpoint(&merged), summed);
+    let total = |r: &Value| r["total"]["count"].as_u64().unwrap();
+    assert_eq!(total(&merged), parts.iter().map(total).sum::<u64>());
+
+    // The service counted exactly what the parts sent: their samples, their probe requests
+    // (the prober persona's, never samples) and the noisy neighbour's flood, per endpoint.
+    let mut sent: BTreeMap<String, u64> = BTreeMap::new();
+    for i in 0..WORKERS {
+        let cross = read_json(&out.join(format!("part-{i}/crosscheck.json")));
+        for row in cross["endpoints"].as_array().expect("rows") {
+            let n = ["harness", "probe", "flood"]
+                .iter()
+                .map(|k| row[*k].as_u64().unwrap())
+                .sum::<u64>();
+            *sent
+                .entry(row["endpoint"].as_str().unwrap().to_owned())
+                .or_default() += n;
+        }
+    }
+    sent.retain(|_, n| *n > 0);
+    assert_eq!(
+        scrape::delta(&before, &after),
+        sent,
+        "service's counts against the parts'"
+    );
+    for (name, n) in &summed {
+        assert!(
+            sent[name] >= *n,
+            "{name}: {n} samples within {} sent",
+            sent[name]
+        );
+    }
+
+    // Percentiles: those of one histogram of the union of the parts' raw samples.
+    let csvs: Vec<PathBuf> = (0..WORKERS)
+        .map(|i| out.join(format!("part-{i}/samples.csv")))
+        .collect();
+    let (union, lines) = histograms_of(&csvs);
+    assert_eq!(total(&merged), lines);
+    assert!(lines > 30, "{lines} requests are too few to mean anything");
+    assert_summary_matches(&merged["total"], &union["all"]);
+    for e in merged["endpoints"].as_array().unwrap() {
+        assert_summary_matches(e, &union[e["name"].as_str().unwrap()]);
+    }
+    eprintln!(
+        "merged {lines} requests from {WORKERS} parts; p95 {} us",
+        quantile_us(&union["all"], 0.95)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_dies_fails_the_whole_run_naming_it() {
+    let dir = crate::support::out_dir("distribute-dies");
+    let (service, creds) = service(dir.path()).await;
+    let out = dir.path().join("run");
+    let child = distribute(&service.base_url, &creds, &out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gauntlet starts");
+    let pid = child.id().expect("running") as i32;
+    let workers = poll_until(Duration::from_secs(20), "three workers started", || {
+        let workers = crate::support::children_of(pid);
+        if workers.len() == WORKERS as usize {
+            Ok(workers)
+        } else {
+            Err(format!("{} workers", workers.len()))
+        }
+    });
+    // Before the start instant: the victim has not sent a request, the others wait.
+    let victim = *workers.iter().max().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill a worker");
+    let output = tokio::time::timeout(RUN_DEADLINE, child.wait_with_output())
+        .await
+        .expect("the run ends in time")
+        .expect("gauntlet runs");
+    service.stop().await;
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 of 3 parts failed"), "{stderr}");
+    assert!(stderr.contains("killed"), "{stderr}");
+    assert!(
+        !out.join("report.json").exists(),
+        "no merged report for a run that lost a part"
+    );
+    crate::support::assert_all_exit(&workers, Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_reaches_every_part_and_the_merged_run_is_aborted() {
+    let dir = crate::support::out_dir("distribute-ctrl-c");
+    let (service, creds) = service(dir.path()).await;
+    let out = dir.path().join("run");
+    let child = distribute(&service.base_url, &creds, &out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gauntlet starts");
+    let pid = child.id().expect("running") as i32;
+    let workers = poll_until(Duration::from_secs(20), "three workers started", || {
+        let workers = crate::support::children_of(pid);
+        if workers.len() == WORKERS as usize {
+            Ok(workers)
+        } else {
+            Err(format!("{} workers", workers.len()))
+        }
+    });
+    // The workers have their own process group: a terminal's Ctrl-C reaches `distribute`
+    // only, which must pass it on.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("interrupt");
+    let output = tokio::time::timeout(RUN_DEADLINE, child.wait_with_output())
+        .await
+        .expect("the run ends in time")
+        .expect("gauntlet runs");
+    service.stop().await;
+    assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
+    let merged = read_json(&out.join("report.json"));
+    assert_eq!(merged["verdict"], "aborted");
+    let parts = run_info(&merged).parts;
+    assert_eq!(parts.len(), WORKERS as usize);
+    crate::support::assert_all_exit(&workers, Duration::from_secs(30));
+}
+
+#[test]
+fn distribute_refuses_too_many_parts_a_missing_credentials_file_and_a_start_hours_away() {
+    let dir = crate::support::out_dir("distribute-bad");
+    let creds = dir.path().join("credentials.json");
+    let common = |cmd: &mut std::process::Command| {
+        cmd.args(["distribute", "smoke", "--target", "http://127.0.0.1:9"])
+            .arg("--out")
+            .arg(dir.path());
+    };
+    let mut cmd = gauntlet();
+    common(&mut cmd);
+    cmd.args(["--workers", "2", "--credentials"]).arg(&creds);
+    let stderr = bad_input(&mut cmd);
+    assert!(stderr.contains("credentials.json"), "{stderr}");
+
+    std::fs::write(&creds, "{\"tenants\": []}").unwrap();
+    let mut cmd = gauntlet();
+    common(&mut cmd);
+    cmd.args(["--workers", "4", "--credentials"]).arg(&creds);
+    let stderr = bad_input(&mut cmd);
+    assert!(stderr.contains("use at most 3 parts"), "{stderr}");
+
+    let mut cmd = gauntlet();
+    common(&mut cmd);
+    cmd.args(["--workers", "2", "--start-in", "2h", "--credentials"])
+        .arg(&creds);
+    let stderr = bad_input(&mut cmd);
+    assert!(stderr.contains("--start-in 2h"), "{stderr}");
+}
+
+#[test]
+fn run_refuses_a_shard_without_a_target_and_a_malformed_start_time() {
+    let stderr = bad_input(gauntlet().args(["run", "smoke", "--shard", "0/2"]));
+    assert!(stderr.contains("--target"), "{stderr}");
+    let stderr = bad_input(gauntlet().args([
+        "run",
+        "smoke",
+        "--start-at",
+        "soon",
+        "--target",
+        "http://127.0.0.1:9",
+        "--credentials",
+        "/nonexistent.json",
+    ]));
+    assert!(stderr.contains("invalid start time \"soon\""), "{stderr}");
+}
