@@ -22,7 +22,9 @@ use super::support::Finding;
 use crate::run::diagnosis;
 
 /// The employee list: requests, and how many at once.
-const LIST_REQUESTS: usize = 120;
+/// Enough that the burst outlasts a few of the sampler's readings (four a second) even on a
+/// fast machine: a starved pool is seen by a reading, not inferred from a long wait.
+const LIST_REQUESTS: usize = 240;
 /// Twice the in-flight of a modest launch: enough that a pool of two runs out on a fast
 /// machine, far below the reference service's pool of twenty.
 const LIST_IN_FLIGHT: usize = 16;
