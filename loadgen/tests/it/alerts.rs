@@ -9,13 +9,9 @@ use std::process::Command;
 
 use gauntlet_loadgen::run::alerts::prometheus::{LocalPrometheus, Scrape};
 use gauntlet_loadgen::run::alerts::rules::RULES;
-use gauntlet_loadgen::run::local;
-use gauntlet_reports::model::Wiring;
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
-use hrms::config::Argon2Settings;
 use hrms::ratelimit::Tier;
-use hrms::seed::SeedSpec;
 
+use crate::in_process;
 use crate::support::{bad_input, explain, gauntlet, out_dir, read_json, run_spec};
 
 fn rules_dir() -> PathBuf {
@@ -137,35 +133,13 @@ fn an_alert_the_rules_do_not_have_is_bad_input_naming_its_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_run_judges_the_alerts_of_the_prometheus_it_is_given() {
     let dir = out_dir("alert-remote");
-    let provision = ProvisionConfig {
-        backend: BackendChoice::Native,
-        ..ProvisionConfig::from_env().expect("provision config")
-    };
-    let spec = SeedSpec {
-        tenants: 2,
-        employees_per_tenant: 8,
-        departments_per_tenant: 1,
-        tiers: vec![Tier::Enterprise, Tier::Professional],
-        argon2: Argon2Settings::CHEAP,
-        ..SeedSpec::default()
-    };
-    let options = local::Options {
-        seed: Some(spec),
-        wiring: Wiring::Direct,
-        placement: local::Placement::InProcess,
-        defects: Default::default(),
-        operator_token: None,
-    };
-    let service = local::start(local::Dependencies::Provision(&provision), options)
-        .await
-        .expect("service on Postgres and Redis");
-    let creds = dir.path().join("credentials.json");
-    let seeded = service.seeded().expect("seeded");
-    std::fs::write(&creds, serde_json::to_string(seeded).unwrap()).unwrap();
+    let spec = in_process::seed(8, 1, &[Tier::Enterprise, Tier::Professional]);
+    let (service, creds) = in_process::serve(spec, dir.path()).await;
     let scrape = Scrape {
         service: &service.base_url,
         postgres_data: None,
     };
+    let provision = in_process::native();
     let prometheus = LocalPrometheus::start(&scrape, RULES, provision.changes, &provision.observer)
         .await
         .expect("a Prometheus for the deployment");

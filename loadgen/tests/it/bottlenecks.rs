@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use gauntlet_loadgen::run::{diagnosis, local};
 use gauntlet_loadgen::verify::bottlenecks::{BurstShape, burst};
-use gauntlet_reports::model::{DiagnosisSection, Wiring};
+use gauntlet_reports::model::DiagnosisSection;
 use gauntlet_scenarios::hrms::{Fixture, Role};
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
-use hrms::config::Argon2Settings;
+use gauntlet_testcontainers::Stack;
 use hrms::defects::Defects;
 use hrms::ratelimit::Tier;
-use hrms::seed::SeedSpec;
+
+use crate::in_process;
 
 /// What a case sends.
 #[derive(Clone, Copy, Debug)]
@@ -72,20 +72,6 @@ const CASES: &[Case] = &[
         cause: "payroll job queue grew",
     },
 ];
-
-fn defects(name: &str) -> Defects {
-    serde_json::from_value(serde_json::json!({ name: true })).expect("a defect's name")
-}
-
-fn in_process(seed: Option<SeedSpec>, defects: Defects) -> local::Options {
-    local::Options {
-        seed,
-        wiring: Wiring::Direct,
-        placement: local::Placement::InProcess,
-        defects,
-        operator_token: None,
-    }
-}
 
 async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
     let body = serde_json::json!({ "email": email, "password": password });
@@ -153,9 +139,12 @@ async fn drive(load: Load, base: &str, tokens: Vec<String>) -> usize {
 
 /// One case: a fresh service with `defects` on the stack, the load, the diagnosis.
 async fn diagnose(stack: &Stack, fixture: &Fixture, d: Defects, load: Load) -> DiagnosisSection {
-    let service = local::start(local::Dependencies::Shared(stack), in_process(None, d))
-        .await
-        .expect("service");
+    let service = local::start(
+        local::Dependencies::Shared(stack),
+        in_process::options(None, d),
+    )
+    .await
+    .expect("service");
     let tokens = tokens(load, &service.base_url, fixture).await;
     let postgres = Some(stack.postgres.url().to_string());
     let sampler = diagnosis::Sampler::start(&service.base_url, postgres, 30).await;
@@ -201,22 +190,11 @@ fn causes_only(matrix: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_diagnosis_names_each_performance_defect_and_nothing_on_the_clean_service() {
-    let config = ProvisionConfig {
-        backend: BackendChoice::Native,
-        ..ProvisionConfig::from_env().expect("provision config")
-    };
-    let stack = Stack::provision(&config).await.expect("provision");
-    let spec = SeedSpec {
-        tenants: 2,
-        employees_per_tenant: 60,
-        departments_per_tenant: 2,
-        tiers: vec![Tier::Enterprise, Tier::Enterprise],
-        argon2: Argon2Settings::CHEAP,
-        ..SeedSpec::default()
-    };
+    let stack = in_process::native_stack().await;
+    let spec = in_process::seed(60, 2, &[Tier::Enterprise, Tier::Enterprise]);
     let seeded = local::start(
         local::Dependencies::Shared(&stack),
-        in_process(Some(spec), Defects::default()),
+        in_process::options(Some(spec), Defects::default()),
     )
     .await
     .expect("seeded service");
@@ -240,7 +218,7 @@ async fn the_diagnosis_names_each_performance_defect_and_nothing_on_the_clean_se
     let mut missed = Vec::new();
     for case in CASES {
         let started = Instant::now();
-        let section = diagnose(&stack, &fixture, defects(case.defect), case.load).await;
+        let section = diagnose(&stack, &fixture, in_process::defect(case.defect), case.load).await;
         println!(
             "{} ({:?}, {:?}): {:?}\n    {}",
             case.defect,

@@ -8,15 +8,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use gauntlet_loadgen::run::{local, scrape};
-use gauntlet_reports::histogram::{new_histogram, quantile_us};
-use gauntlet_reports::model::Wiring;
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
-use hdrhistogram::Histogram;
-use hrms::config::Argon2Settings;
+use gauntlet_reports::histogram::quantile_us;
 use hrms::ratelimit::Tier;
-use hrms::seed::SeedSpec;
 use serde_json::Value;
 
+use crate::in_process;
+use crate::raw_samples::{assert_summary_matches, histograms_of};
 use crate::support::{bad_input, explain, gauntlet, poll_until, read_json, run_info};
 
 /// Smoke × 0.1: 1 s + 2 s of load.
@@ -28,46 +25,12 @@ const START_IN: &str = "5s";
 /// Bounds a whole distributed run.
 const RUN_DEADLINE: Duration = Duration::from_secs(150);
 
-/// The percentiles the report carries, with how to read each from a histogram.
-const QUANTILES: [(&str, f64); 5] = [
-    ("p50_us", 0.50),
-    ("p90_us", 0.90),
-    ("p95_us", 0.95),
-    ("p99_us", 0.99),
-    ("p999_us", 0.999),
-];
-
 /// The reference service on native Postgres and Redis, seeded with one tenant, with its
 /// credentials file. One tenant, because the probe sweeps before and after a run's load need
 /// two and run outside its cross-check window: without them, everything the parts send is in
 /// their `crosscheck.json`, and the service's own counts can be compared exactly.
 async fn service(dir: &Path) -> (local::LocalService, PathBuf) {
-    let provision = ProvisionConfig {
-        backend: BackendChoice::Native,
-        ..ProvisionConfig::default()
-    };
-    let spec = SeedSpec {
-        tenants: 1,
-        employees_per_tenant: 12,
-        departments_per_tenant: 1,
-        tiers: vec![Tier::Enterprise],
-        argon2: Argon2Settings::CHEAP,
-        ..SeedSpec::default()
-    };
-    let options = local::Options {
-        seed: Some(spec),
-        wiring: Wiring::Direct,
-        placement: local::Placement::InProcess,
-        defects: local::defects_from_env().expect("no malformed HRMS__DEFECTS__*"),
-        operator_token: None,
-    };
-    let service = local::start(local::Dependencies::Provision(&provision), options)
-        .await
-        .expect("service on Postgres and Redis");
-    let creds = dir.join("credentials.json");
-    let seeded = service.seeded().expect("seeded");
-    std::fs::write(&creds, serde_json::to_string(seeded).unwrap()).unwrap();
-    (service, creds)
+    in_process::serve(in_process::seed(12, 1, &[Tier::Enterprise]), dir).await
 }
 
 fn distribute(base_url: &str, creds: &Path, out: &Path) -> tokio::process::Command {
@@ -82,40 +45,6 @@ fn distribute(base_url: &str, creds: &Path, out: &Path) -> tokio::process::Comma
         .arg(out)
         .kill_on_drop(true);
     cmd
-}
-
-/// Per-endpoint histograms (and `all`) of `unix_us,"endpoint",status,latency_us` files.
-fn histograms_of(csvs: &[PathBuf]) -> (BTreeMap<String, Histogram<u64>>, u64) {
-    let mut out: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    let mut lines = 0;
-    for path in csvs {
-        let text = std::fs::read_to_string(path).expect("raw samples readable");
-        let mut rows = text.lines();
-        assert_eq!(rows.next(), Some("unix_us,endpoint,status,latency_us"));
-        for row in rows {
-            let (head, latency) = row.rsplit_once(',').expect("4 columns");
-            let (head, _status) = head.rsplit_once(',').expect("4 columns");
-            let (_at, endpoint) = head.split_once(',').expect("4 columns");
-            let latency: u64 = latency.parse().expect("latency is a number");
-            for key in [endpoint.trim_matches('"').to_owned(), "all".to_owned()] {
-                out.entry(key)
-                    .or_insert_with(new_histogram)
-                    .saturating_record(latency);
-            }
-            lines += 1;
-        }
-    }
-    (out, lines)
-}
-
-fn assert_summary_matches(e: &Value, h: &Histogram<u64>) {
-    let name = &e["name"];
-    assert_eq!(e["count"].as_u64(), Some(h.len()), "{name} count");
-    for (key, q) in QUANTILES {
-        let got = e["latency"][key].as_u64();
-        assert_eq!(got, Some(quantile_us(h, q)), "{name} {key}");
-    }
-    assert_eq!(e["latency"]["max_us"].as_u64(), Some(h.max()), "{name} max");
 }
 
 fn counts_by_endpoint(report: &Value) -> BTreeMap<String, u64> {

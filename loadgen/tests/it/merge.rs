@@ -2,20 +2,14 @@
 //! percentiles equal those of one HDR histogram (the recorder's settings) built from the union
 //! of both processes' `--raw-samples` CSVs, and the counts add up.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
-use gauntlet_loadgen::run::local;
-use gauntlet_reports::histogram::{new_histogram, quantile_us};
-use gauntlet_reports::model::Wiring;
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig};
-use hdrhistogram::Histogram;
-use hrms::config::Argon2Settings;
+use gauntlet_reports::histogram::quantile_us;
 use hrms::ratelimit::Tier;
-use hrms::seed::SeedSpec;
 use serde_json::Value;
 
+use crate::in_process;
+use crate::raw_samples::{assert_summary_matches, histograms_of};
 use crate::support::{explain, read_json};
 
 /// Smoke × 0.1: 1 s + 2 s of load per process.
@@ -23,82 +17,12 @@ const SCALE: &str = "0.1";
 /// Bounds the two generator processes together.
 const RUN_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Percentiles the report carries, with how to read each from a histogram.
-const QUANTILES: [(&str, f64); 5] = [
-    ("p50_us", 0.50),
-    ("p90_us", 0.90),
-    ("p95_us", 0.95),
-    ("p99_us", 0.99),
-    ("p999_us", 0.999),
-];
-
-/// `unix_us,"endpoint",status,latency_us` lines into per-endpoint histograms (and `all`).
-fn histograms_of(csvs: &[&Path]) -> (BTreeMap<String, Histogram<u64>>, u64) {
-    let mut out: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    let mut lines = 0;
-    for path in csvs {
-        let text = std::fs::read_to_string(path).expect("raw samples readable");
-        let mut rows = text.lines();
-        assert_eq!(rows.next(), Some("unix_us,endpoint,status,latency_us"));
-        for row in rows {
-            let (head, latency) = row.rsplit_once(',').expect("4 columns");
-            let (head, _status) = head.rsplit_once(',').expect("4 columns");
-            let (_at, endpoint) = head.split_once(',').expect("4 columns");
-            let endpoint = endpoint.trim_matches('"').to_owned();
-            let latency: u64 = latency.parse().expect("latency is a number");
-            for key in [endpoint, "all".to_owned()] {
-                out.entry(key)
-                    .or_insert_with(new_histogram)
-                    .saturating_record(latency);
-            }
-            lines += 1;
-        }
-    }
-    (out, lines)
-}
-
-fn assert_summary_matches(e: &Value, h: &Histogram<u64>) {
-    let name = &e["name"];
-    assert_eq!(e["count"].as_u64(), Some(h.len()), "{name} count");
-    for (key, q) in QUANTILES {
-        assert_eq!(
-            e["latency"][key].as_u64(),
-            Some(quantile_us(h, q)),
-            "{name} {key}"
-        );
-    }
-    assert_eq!(e["latency"]["max_us"].as_u64(), Some(h.max()), "{name} max");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_generators_merge_to_the_percentiles_of_their_union() {
     let dir = crate::support::out_dir("merge");
     // The loadgen's own in-process service, as `gauntlet serve` starts it.
-    let provision = ProvisionConfig {
-        backend: BackendChoice::Native,
-        ..ProvisionConfig::default()
-    };
-    let spec = SeedSpec {
-        tenants: 2,
-        employees_per_tenant: 12,
-        departments_per_tenant: 1,
-        tiers: vec![Tier::Enterprise, Tier::Professional],
-        argon2: Argon2Settings::CHEAP,
-        ..SeedSpec::default()
-    };
-    let options = local::Options {
-        seed: Some(spec),
-        wiring: Wiring::Direct,
-        placement: local::Placement::InProcess,
-        defects: local::defects_from_env().expect("no malformed HRMS__DEFECTS__*"),
-        operator_token: None,
-    };
-    let service = local::start(local::Dependencies::Provision(&provision), options)
-        .await
-        .expect("service on Postgres and Redis");
-    let seeded = service.seeded().expect("seeded");
-    let creds = dir.path().join("credentials.json");
-    std::fs::write(&creds, serde_json::to_string(seeded).unwrap()).unwrap();
+    let spec = in_process::seed(12, 1, &[Tier::Enterprise, Tier::Professional]);
+    let (service, creds) = in_process::serve(spec, dir.path()).await;
     let base_url = service.base_url.clone();
 
     let generator = |name: &str| {

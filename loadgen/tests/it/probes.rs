@@ -6,13 +6,15 @@
 //! The test prints the detection matrix that `docs/probes.md` reproduces.
 
 use gauntlet_loadgen::run::{local, probe};
-use gauntlet_reports::model::{ProbeResult, RunInfo, Wiring};
+use gauntlet_reports::model::{ProbeResult, RunInfo};
 use gauntlet_reports::{Verdict, render};
 use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
 use hrms::config::Argon2Settings;
 use hrms::defects::Defects;
 use hrms::ratelimit::Tier;
 use hrms::seed::SeedSpec;
+
+use crate::in_process;
 
 /// The defects the probes must catch (`ack_before_durable` is the ledger's to catch).
 const DEFECTS: &[&str] = &[
@@ -70,17 +72,6 @@ fn defects(name: &str) -> Defects {
     }
 }
 
-/// An in-process service on the shared stack, reaching it directly.
-fn in_process(seed: Option<SeedSpec>, defects: Defects) -> local::Options {
-    local::Options {
-        seed,
-        wiring: Wiring::Direct,
-        placement: local::Placement::InProcess,
-        defects,
-        operator_token: None,
-    }
-}
-
 fn failing(results: &[ProbeResult]) -> Vec<&ProbeResult> {
     results.iter().filter(|p| !p.pass()).collect()
 }
@@ -106,9 +97,12 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
         ..SeedSpec::default()
     };
     let on_stack = || local::Dependencies::Shared(&stack);
-    let clean = local::start(on_stack(), in_process(Some(spec), Defects::default()))
-        .await
-        .expect("clean service");
+    let clean = local::start(
+        on_stack(),
+        in_process::options(Some(spec), Defects::default()),
+    )
+    .await
+    .expect("clean service");
     let fixture = clean.fixture.clone();
     let started = std::time::Instant::now();
     let results = probe::run_catalogue(&clean.base_url, fixture.clone())
@@ -134,7 +128,7 @@ async fn probes_pass_the_clean_service_and_catch_every_seeded_defect() {
     ];
     let mut missed = Vec::new();
     for name in DEFECTS {
-        let service = local::start(on_stack(), in_process(None, defects(name)))
+        let service = local::start(on_stack(), in_process::options(None, defects(name)))
             .await
             .expect("defective service");
         let started = std::time::Instant::now();

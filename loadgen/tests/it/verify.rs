@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use gauntlet_loadgen::run::local;
 use gauntlet_loadgen::verify::{self, Check, Context, Header, Local};
-use gauntlet_reports::model::Wiring;
 use gauntlet_reports::verify::{CheckOutcome, VerifyMode, VerifyReport};
-use gauntlet_testcontainers::{BackendChoice, ProvisionConfig, Stack};
-use hrms::config::Argon2Settings;
+use gauntlet_testcontainers::Stack;
 use hrms::defects::Defects;
 use hrms::ratelimit::Tier;
 use hrms::seed::SeedSpec;
+
+use crate::in_process;
 
 use crate::support::{bad_input, explain, gauntlet, out_dir, read_json};
 
@@ -160,20 +160,6 @@ fn repo() -> PathBuf {
         .to_owned()
 }
 
-fn defects(name: &str) -> Defects {
-    serde_json::from_value(serde_json::json!({ name: true })).expect("a known defect")
-}
-
-fn in_process(seed: Option<SeedSpec>, defects: Defects) -> local::Options {
-    local::Options {
-        seed,
-        wiring: Wiring::Direct,
-        placement: local::Placement::InProcess,
-        defects,
-        operator_token: None,
-    }
-}
-
 /// Verifies a fresh in-process service on `stack`. `refill_for`: the fixture of an earlier
 /// run on this stack (a service started without a seed has none of its own), whose flooded
 /// tenant's bucket is awaited first.
@@ -186,7 +172,7 @@ async fn verify_on(
 ) -> (VerifyReport, gauntlet_scenarios::hrms::Fixture) {
     let mut service = local::start(
         local::Dependencies::Shared(stack),
-        in_process(seed, defects),
+        in_process::options(seed, defects),
     )
     .await
     .expect("service");
@@ -215,25 +201,19 @@ async fn verify_on(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_seeded_defect_fails_a_named_check() {
-    let config = ProvisionConfig {
-        backend: BackendChoice::Native,
-        ..ProvisionConfig::from_env().expect("provision config")
-    };
-    let stack = Stack::provision(&config).await.expect("provision");
-    let spec = SeedSpec {
-        tenants: 4,
-        // More than a page of 50, so an N+1 list runs its statements per row of a full page.
-        employees_per_tenant: 60,
-        departments_per_tenant: 2,
-        tiers: vec![
+    let stack = in_process::native_stack().await;
+    // More than a page of 50 employees, so an N+1 list runs its statements per row of a
+    // full page.
+    let spec = in_process::seed(
+        60,
+        2,
+        &[
             Tier::Enterprise,
             Tier::Professional,
             Tier::Starter,
             Tier::Free,
         ],
-        argon2: Argon2Settings::CHEAP,
-        ..SeedSpec::default()
-    };
+    );
     let checks: Vec<Check> = Check::ALL
         .into_iter()
         .filter(|c| !NOT_IN_MATRIX.contains(c))
@@ -269,7 +249,14 @@ async fn each_seeded_defect_fails_a_named_check() {
         } else {
             &per_defect
         };
-        let (report, _) = verify_on(&stack, None, defects(name), checks, Some(&fixture)).await;
+        let (report, _) = verify_on(
+            &stack,
+            None,
+            in_process::defect(name),
+            checks,
+            Some(&fixture),
+        )
+        .await;
         let mut failed: Vec<String> = report.failed().iter().map(|c| c.to_string()).collect();
         if caught_by_probes.contains(*name) {
             failed.insert(0, "isolation.probe_catalogue".to_owned());
