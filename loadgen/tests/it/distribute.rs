@@ -164,11 +164,18 @@ async fn three_local_workers_merge_to_the_sum_and_union_of_their_parts() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_part_that_dies_fails_the_whole_run_naming_it() {
-    let dir = crate::support::out_dir("distribute-dies");
-    let (service, creds) = service(dir.path()).await;
-    let out = dir.path().join("run");
+/// A distributed smoke under way against its own service, once its workers have started:
+/// the service, the merged run's directory, `distribute` itself and its workers' pids.
+async fn started(
+    dir: &Path,
+) -> (
+    local::LocalService,
+    PathBuf,
+    tokio::process::Child,
+    Vec<i32>,
+) {
+    let (service, creds) = service(dir).await;
+    let out = dir.join("run");
     let child = distribute(&service.base_url, &creds, &out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -183,6 +190,13 @@ async fn a_part_that_dies_fails_the_whole_run_naming_it() {
             Err(format!("{} workers", workers.len()))
         }
     });
+    (service, out, child, workers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_dies_fails_the_whole_run_naming_it() {
+    let dir = crate::support::out_dir("distribute-dies");
+    let (service, out, child, workers) = started(dir.path()).await;
     // Before the start instant: the victim has not sent a request, the others wait.
     let victim = *workers.iter().max().unwrap();
     nix::sys::signal::kill(
@@ -209,22 +223,8 @@ async fn a_part_that_dies_fails_the_whole_run_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_reaches_every_part_and_the_merged_run_is_aborted() {
     let dir = crate::support::out_dir("distribute-ctrl-c");
-    let (service, creds) = service(dir.path()).await;
-    let out = dir.path().join("run");
-    let child = distribute(&service.base_url, &creds, &out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gauntlet starts");
+    let (service, out, child, workers) = started(dir.path()).await;
     let pid = child.id().expect("running") as i32;
-    let workers = poll_until(Duration::from_secs(20), "three workers started", || {
-        let workers = crate::support::children_of(pid);
-        if workers.len() == WORKERS as usize {
-            Ok(workers)
-        } else {
-            Err(format!("{} workers", workers.len()))
-        }
-    });
     // The workers have their own process group: a terminal's Ctrl-C reaches `distribute`
     // only, which must pass it on.
     nix::sys::signal::kill(
