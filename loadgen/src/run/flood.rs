@@ -25,10 +25,12 @@ use super::recorder::Recorder;
 /// Flood requests in flight at most; beyond this the service is already drowning and more
 /// concurrency would only measure the generator.
 const MAX_IN_FLIGHT: usize = 64;
-/// The flood's request: the cheapest tenant read there is.
-const FLOOD_PATH: &str = "/employees?per_page=1";
+/// The flood's request: a cheap tenant read. Not the employee list: the diagnosis averages a
+/// route's costs over every request the service counted, and a flood of one-row pages
+/// drowned the personas' 50-row pages (an N+1 list averaged 7 statements a request, not 54).
+const FLOOD_PATH: &str = "/leave/requests?per_page=1";
 /// Its endpoint name, for the cross-check's flood column.
-pub const FLOOD_ENDPOINT: &str = "GET /employees";
+pub const FLOOD_ENDPOINT: &str = "GET /leave/requests";
 
 /// What the flood needs, decided before the attack.
 #[derive(Debug, Clone)]
