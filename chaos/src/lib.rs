@@ -19,6 +19,7 @@ mod contents;
 pub mod fault;
 pub mod proxy;
 pub mod schedule;
+mod toxic;
 
 pub use fault::{
     Direction, DiskFill, Fault, FaultError, FieldProblem, JobFlood, LifecycleAction, Target, Toxic,
