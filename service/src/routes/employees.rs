@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Page, Pagination};
+use super::{Page, Pagination, onboarding};
 use crate::auth::{AuthUser, Role};
 use crate::cost::Measure;
 use crate::db;
@@ -295,7 +295,7 @@ pub async fn create(
     user.require(&[Role::HrAdmin])?;
     check_salary(body.salary_cents)?;
     let password_hash = match &body.password {
-        Some(password) => Some(hash_password(&state, password).await?),
+        Some(password) => Some(onboarding::hash_password(&state, password).await?),
         None => None,
     };
     let tenant = match body.tenant_id {
@@ -330,9 +330,9 @@ pub async fn create(
     .fetch_one(&mut *tx)
     .measured()
     .await?;
-    seed_balances(&mut tx, tenant, employee.id).await?;
+    onboarding::seed_balances(&mut tx, tenant, employee.id).await?;
     if let Some(hash) = password_hash {
-        create_login(&mut tx, tenant, &employee, &hash).await?;
+        onboarding::create_login(&mut tx, tenant, &employee, &hash).await?;
     }
     let response = idem
         .finish(tx, tenant, StatusCode::CREATED, &employee)
@@ -340,63 +340,6 @@ pub async fn create(
     // Department head counts in the cached department list are stale from here on.
     state.cache.invalidate(tenant);
     response
-}
-
-/// Argon2 is deliberately slow: off the async worker threads, before any transaction opens.
-async fn hash_password(state: &AppState, password: &NewPassword) -> ApiResult<String> {
-    let passwords = state.passwords.clone();
-    let password = password.as_str().to_owned();
-    tokio::task::spawn_blocking(move || passwords.hash(&password))
-        .await
-        .map_err(|e| ApiError::Internal(format!("hash task: {e}")))?
-        .map_err(|e| ApiError::Internal(format!("hashing: {e}")))
-}
-
-/// The login of a new employee: role `employee`, its e-mail as user name.
-async fn create_login(
-    tx: &mut db::TenantTx,
-    tenant: TenantId,
-    employee: &Employee,
-    hash: &str,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, tenant_id, employee_id, email, password_hash, role) \
-         VALUES ($1, $2, $3, lower($4), $5, 'employee')",
-    )
-    .bind(Uuid::new_v4())
-    .bind(tenant)
-    .bind(employee.id)
-    .bind(&employee.email)
-    .bind(hash)
-    .execute(&mut **tx)
-    .measured()
-    .await
-    .map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict { .. } => {
-            ApiError::conflict("duplicate", "a login with this e-mail already exists")
-        }
-        other => other,
-    })?;
-    Ok(())
-}
-
-/// Gives a new employee this year's default leave entitlement.
-async fn seed_balances(
-    tx: &mut db::TenantTx,
-    tenant: TenantId,
-    employee: EmployeeId,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO leave_balances (tenant_id, employee_id, leave_type, year, entitled_days) \
-         SELECT $1, $2, t.leave_type, extract(year FROM CURRENT_DATE)::int, t.days \
-         FROM (VALUES ('annual', 25), ('sick', 10), ('unpaid', 60)) AS t(leave_type, days)",
-    )
-    .bind(tenant)
-    .bind(employee)
-    .execute(&mut **tx)
-    .measured()
-    .await?;
-    Ok(())
 }
 
 /// Body of `PATCH /employees/{id}`: only the fields present change.

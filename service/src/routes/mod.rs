@@ -12,6 +12,7 @@ pub mod departments;
 pub mod employees;
 pub mod guard;
 pub mod leave;
+mod onboarding;
 pub mod ops;
 pub mod payroll;
 
