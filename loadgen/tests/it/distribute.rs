@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use crate::in_process;
 use crate::raw_samples::{assert_summary_matches, histograms_of};
-use crate::support::{bad_input, explain, gauntlet, poll_until, read_json, run_info};
+use crate::support::{
+    bad_input, counts_by_endpoint, explain, gauntlet, poll_until, read_json, run_info,
+};
 
 /// Smoke × 0.1: 1 s + 2 s of load.
 const SCALE: &str = "0.1";
@@ -45,20 +47,6 @@ fn distribute(base_url: &str, creds: &Path, out: &Path) -> tokio::process::Comma
         .arg(out)
         .kill_on_drop(true);
     cmd
-}
-
-fn counts_by_endpoint(report: &Value) -> BTreeMap<String, u64> {
-    report["endpoints"]
-        .as_array()
-        .expect("endpoints")
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                e["count"].as_u64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

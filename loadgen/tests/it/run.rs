@@ -1,7 +1,6 @@
 //! `gauntlet run` and `gauntlet list` as a user runs them: real service, real Postgres and
 //! Redis (native backend for speed), short scaled runs.
 
-use std::collections::BTreeMap;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,17 +65,7 @@ fn smoke_passes_and_the_harness_counts_what_the_service_counted() {
     // No fault scheduled: the service reaches its dependencies directly, so the proxies'
     // cost stays out of the numbers.
     assert_eq!(run_info(&report).wiring, Wiring::Direct);
-    let counts: BTreeMap<String, u64> = report["endpoints"]
-        .as_array()
-        .expect("endpoints")
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                e["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let counts = crate::support::counts_by_endpoint(&report);
     for endpoint in PERSONA_ENDPOINTS {
         assert!(
             counts.get(*endpoint).copied().unwrap_or(0) > 0,

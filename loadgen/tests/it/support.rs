@@ -201,3 +201,18 @@ pub(crate) fn require_docker() {
         );
     }
 }
+
+/// A report.json's requests per endpoint, by name.
+pub(crate) fn counts_by_endpoint(report: &Value) -> std::collections::BTreeMap<String, u64> {
+    report["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
