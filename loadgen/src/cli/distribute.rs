@@ -54,9 +54,11 @@ pub struct DistributeArgs {
     /// Kubernetes: apply the manifests with `kubectl` and wait for the merged verdict.
     #[arg(long)]
     pub apply: bool,
-    /// Kubernetes: the image holding the `gauntlet` binary on its PATH.
-    #[arg(long, default_value = "gauntlet:latest", value_name = "IMAGE")]
-    pub image: String,
+    /// The image holding `gauntlet` at `/usr/local/bin/gauntlet` [default: for kubernetes
+    /// `gauntlet:latest`; for swarm the harness image built from this binary, as `gauntlet
+    /// image build --harness` does].
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
     /// Kubernetes: the namespace every object goes to.
     #[arg(long, default_value = "default", value_name = "NAME")]
     pub namespace: String,
@@ -67,6 +69,9 @@ pub struct DistributeArgs {
 pub enum Engine {
     /// N child processes of this executable on this machine.
     Local,
+    /// A Docker Swarm replicated job of N tasks on host networking (a single-node swarm is
+    /// made for the run, and left, when the node is in none).
+    Swarm,
     /// An Indexed Job of N pods and a merge Job (`--emit FILE` or `--apply`).
     Kubernetes,
 }

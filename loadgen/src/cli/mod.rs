@@ -116,6 +116,15 @@ pub enum Command {
     /// child process configured through the environment.
     #[command(name = "__service", hide = true)]
     Service,
+
+    /// Internal: one part of `distribute --engine swarm`, inside its task (`__swarm-part run
+    /// SCENARIO …`; the part's own flags come from the environment).
+    #[command(name = "__swarm-part", hide = true)]
+    SwarmPart {
+        /// `run` and its shared arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// `gauntlet baseline …`.
@@ -357,7 +366,19 @@ pub enum AlertsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Build the local Postgres+Redis image from Debian packages (idempotent).
-    Build,
+    Build(ImageBuildArgs),
+}
+
+/// `gauntlet image build`.
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// Build the harness image instead: Debian's essential set and a `gauntlet` binary, the
+    /// image `distribute --engine swarm` runs its parts in (`gauntlet-harness:<tag>`).
+    #[arg(long)]
+    pub harness: bool,
+    /// With `--harness`: the binary to put in the image [default: this one].
+    #[arg(long, value_name = "PATH", requires = "harness")]
+    pub binary: Option<PathBuf>,
 }
 
 /// `gauntlet run`.

@@ -5,7 +5,7 @@ use anyhow::Context;
 use gauntlet_reports::{Report, Verdict};
 
 use crate::cli::{DistributeArgs, Engine};
-use crate::distribute::{Distribution, kubectl, kubernetes, local};
+use crate::distribute::{Distribution, kubectl, kubernetes, local, swarm};
 use crate::exit::{Exit, Failure};
 use crate::run::output;
 
@@ -19,7 +19,18 @@ pub async fn run(args: DistributeArgs) -> Result<Exit, Failure> {
                      parts itself"
                 )));
             }
-            run_local(&d).await
+            let ended = local::run_parts(&d).await?;
+            judge_parts(&d, &ended)
+        }
+        Engine::Swarm => {
+            if args.emit.is_some() || args.apply {
+                return Err(Failure::bad_input(anyhow::anyhow!(
+                    "--emit and --apply are for --engine kubernetes; the swarm engine runs the \
+                     parts itself"
+                )));
+            }
+            let ended = swarm::run_parts(&d, args.image.as_deref()).await?;
+            judge_parts(&d, &ended)
         }
         Engine::Kubernetes => {
             let action = match (&args.emit, args.apply) {
@@ -33,7 +44,10 @@ pub async fn run(args: DistributeArgs) -> Result<Exit, Failure> {
                 }
             };
             let settings = kubernetes::Settings {
-                image: args.image.clone(),
+                image: args
+                    .image
+                    .clone()
+                    .unwrap_or_else(|| "gauntlet:latest".to_owned()),
                 namespace: args.namespace.clone(),
             };
             kubectl::run(&d, &settings, action).await
@@ -41,9 +55,9 @@ pub async fn run(args: DistributeArgs) -> Result<Exit, Failure> {
     }
 }
 
-async fn run_local(d: &Distribution) -> Result<Exit, Failure> {
-    let ended = local::run_parts(d).await?;
-    let failed = local::failed(&ended);
+/// The parts' reports merged and judged, or the run refused when a part failed.
+fn judge_parts(d: &Distribution, ended: &[local::Ended]) -> Result<Exit, Failure> {
+    let failed = local::failed(ended);
     if !failed.is_empty() {
         let lines: Vec<String> = failed
             .iter()

@@ -6,13 +6,14 @@ mod baseline;
 mod distribute;
 mod env;
 mod fuzz;
-mod image;
+pub(crate) mod image;
 mod list;
 pub(crate) mod probe;
 mod report;
 mod run;
 mod serve;
 mod setup_line;
+mod swarm_part;
 mod verify;
 
 use gauntlet_testcontainers::{ProvisionConfig, SystemChanges};
@@ -30,7 +31,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Probe(args) => probe::run(args).await,
         Command::Fuzz(args) => fuzz::run(args).await,
         Command::Verify(args) => verify::run(*args).await,
-        Command::Image(ImageCommand::Build) => image::build().await,
+        Command::Image(ImageCommand::Build(args)) => image::build(args).await,
         Command::Alerts(AlertsCommand::Export) => Ok(alerts::export()),
         Command::Run(args) => run::run(*args).await,
         Command::List => list::run(),
@@ -38,6 +39,7 @@ pub async fn dispatch(command: Command) -> Result<Exit, Failure> {
         Command::Baseline(command) => baseline::run(command).await,
         Command::Ab(args) => ab::run(*args).await,
         Command::Distribute(args) => distribute::run(*args).await,
+        Command::SwarmPart { args } => swarm_part::run(args).await,
         Command::Service => crate::run::service_process::serve_child()
             .await
             .map(|()| Exit::Success)

@@ -6,12 +6,13 @@
 //! (`LoadPlan::shard`), the start is a wall-clock instant, and the merge is `gauntlet report
 //! merge`'s, which refuses parts that do not make one whole. An engine only starts the
 //! parts where they should run and gathers their reports: [`local`] as child processes of
-//! this executable, [`kubernetes`] as an Indexed Job
-//! ([`kubectl`] writes or applies it).
+//! this executable, [`swarm`] as a Docker Swarm replicated job, [`kubernetes`] as an Indexed
+//! Job ([`kubectl`] writes or applies it).
 
 pub mod kubectl;
 pub mod kubernetes;
 pub mod local;
+pub mod swarm;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -110,13 +111,32 @@ impl Distribution {
         credentials: &Path,
         out: &Path,
     ) -> Vec<OsString> {
+        let mut args = self.shared_args(scenario, start_at, credentials);
         let dir = out.join(format!("part-{index}"));
+        args.extend([
+            "--shard".into(),
+            format!("{index}/{}", self.workers).into(),
+            "--out".into(),
+            dir.clone().into(),
+        ]);
+        if self.raw_samples {
+            args.extend(["--raw-samples".into(), dir.join("samples.csv").into()]);
+        }
+        args
+    }
+
+    /// The arguments every part has in common: all of [`Distribution::part_args`] but
+    /// `--shard`, `--out` and `--raw-samples`.
+    pub fn shared_args(
+        &self,
+        scenario: &str,
+        start_at: StartAt,
+        credentials: &Path,
+    ) -> Vec<OsString> {
         let mut args: Vec<OsString> = [
             "run",
             scenario,
             "--quiet",
-            "--shard",
-            &format!("{index}/{}", self.workers),
             "--start-at",
             &start_at.to_string(),
             "--target",
@@ -131,10 +151,6 @@ impl Distribution {
         .map(OsString::from)
         .into();
         args.extend(["--credentials".into(), credentials.into()]);
-        args.extend(["--out".into(), dir.clone().into()]);
-        if self.raw_samples {
-            args.extend(["--raw-samples".into(), dir.join("samples.csv").into()]);
-        }
         args
     }
 

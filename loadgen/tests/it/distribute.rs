@@ -31,13 +31,18 @@ const RUN_DEADLINE: Duration = Duration::from_secs(150);
 /// credentials file. One tenant, because the probe sweeps before and after a run's load need
 /// two and run outside its cross-check window: without them, everything the parts send is in
 /// their `crosscheck.json`, and the service's own counts can be compared exactly.
-async fn service(dir: &Path) -> (local::LocalService, PathBuf) {
+pub(crate) async fn service(dir: &Path) -> (local::LocalService, PathBuf) {
     in_process::serve(in_process::seed(12, 1, &[Tier::Enterprise]), dir).await
 }
 
-fn distribute(base_url: &str, creds: &Path, out: &Path) -> tokio::process::Command {
+pub(crate) fn distribute(
+    engine: &str,
+    base_url: &str,
+    creds: &Path,
+    out: &Path,
+) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::from(gauntlet());
-    cmd.args(["distribute", "smoke", "--engine", "local", "--quiet"])
+    cmd.args(["distribute", "smoke", "--engine", engine, "--quiet"])
         .args(["--workers", &WORKERS.to_string(), "--duration-scale", SCALE])
         .args(["--start-in", START_IN, "--raw-samples"])
         .args(["--target", base_url])
@@ -57,17 +62,29 @@ async fn three_local_workers_merge_to_the_sum_and_union_of_their_parts() {
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, &base_url).await.expect("/metrics");
     let out = dir.path().join("run");
-    let output = tokio::time::timeout(RUN_DEADLINE, distribute(&base_url, &creds, &out).output())
+    let run = distribute("local", &base_url, &creds, &out).output();
+    let output = tokio::time::timeout(RUN_DEADLINE, run)
         .await
         .expect("the distributed run ends in time")
         .expect("gauntlet runs");
     let after = scrape::scrape(&client, &base_url).await.expect("/metrics");
     service.stop().await;
+    assert_one_whole_run(&output, &out, &scrape::delta(&before, &after));
+}
+
+/// The merged report of a distributed smoke in `out` is the whole of its parts: every index
+/// once and started together; counts the sum of the parts' and of what the service counted
+/// (`served`, per endpoint); percentiles those of the union of the parts' raw samples.
+pub(crate) fn assert_one_whole_run(
+    output: &std::process::Output,
+    out: &Path,
+    served: &BTreeMap<String, u64>,
+) {
     // Smoke's thresholds may fail on a busy machine; a verdict must have been drawn.
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "{}",
-        explain(&output)
+        explain(output)
     );
     let merged = read_json(&out.join("report.json"));
     let parts: Vec<Value> = (0..WORKERS)
@@ -122,11 +139,7 @@ async fn three_local_workers_merge_to_the_sum_and_union_of_their_parts() {
         }
     }
     sent.retain(|_, n| *n > 0);
-    assert_eq!(
-        scrape::delta(&before, &after),
-        sent,
-        "service's counts against the parts'"
-    );
+    assert_eq!(*served, sent, "service's counts against the parts'");
     for (name, n) in &summed {
         assert!(
             sent[name] >= *n,
@@ -164,7 +177,7 @@ async fn started(
 ) {
     let (service, creds) = service(dir).await;
     let out = dir.join("run");
-    let child = distribute(&service.base_url, &creds, &out)
+    let child = distribute("local", &service.base_url, &creds, &out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

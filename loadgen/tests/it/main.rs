@@ -22,5 +22,6 @@ mod report;
 mod run;
 mod service_log;
 mod support;
+mod swarm;
 mod tidy;
 mod verify;

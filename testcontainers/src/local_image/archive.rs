@@ -12,17 +12,29 @@ use tokio::io::AsyncReadExt;
 use super::recipe::Layer;
 use super::*;
 
-/// is read from disk in chunks: it is hundreds of MB and need not sit in memory.
 /// Stream a `docker load` archive (manifest.json, config, the layer) to the engine. The layer
+/// is read from disk in chunks: it is hundreds of MB and need not sit in memory.
 pub(super) async fn load_archive(
     docker: &Docker,
-    reference: &str,
+    recipe: &Recipe<'_>,
     layer_path: &Path,
     layer: &Layer,
     progress: &impl Fn(&str),
 ) -> Result<(), LocalImageError> {
-    let archive = tar::LoadArchive::new(reference, &layer.diff_id, layer.size, ENTRYPOINT_PATH)
-        .ok_or(LocalImageError::LayerTooLarge(layer.size))?;
+    let reference = recipe.reference.as_str();
+    let history = format!(
+        "gauntlet image build: mmdebstrap {SUITE} {} + {}",
+        recipe.variant,
+        recipe.packages.join(" ")
+    );
+    let archive = tar::LoadArchive::new(
+        reference,
+        &layer.diff_id,
+        layer.size,
+        &recipe.config,
+        &history,
+    )
+    .ok_or(LocalImageError::LayerTooLarge(layer.size))?;
     let file = tokio::fs::File::open(layer_path)
         .await
         .map_err(io_err("opening the rootfs tar"))?;
@@ -81,12 +93,15 @@ mod tar {
             reference: &str,
             diff_id: &str,
             layer_size: u64,
-            entrypoint: &str,
+            config: &serde_json::Value,
+            history: &str,
         ) -> Option<Self> {
             if layer_size > MAX_ENTRY {
                 return None;
             }
-            let config = image_config(diff_id, entrypoint).to_string().into_bytes();
+            let config = image_config(diff_id, config, history)
+                .to_string()
+                .into_bytes();
             let config_name = format!(
                 "{}.json",
                 hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&config))
@@ -118,9 +133,8 @@ mod tar {
         }
     }
 
-    /// Image config (OCI/Docker image JSON). `Cmd` is left empty on purpose: the role must be
-    /// named (`postgres` or `redis`), otherwise the entrypoint prints its usage.
-    fn image_config(diff_id: &str, entrypoint: &str) -> serde_json::Value {
+    /// Image config (OCI/Docker image JSON) around the recipe's `config` object.
+    fn image_config(diff_id: &str, config: &serde_json::Value, history: &str) -> serde_json::Value {
         let architecture = match std::env::consts::ARCH {
             "x86_64" => "amd64",
             "aarch64" => "arm64",
@@ -129,24 +143,9 @@ mod tar {
         serde_json::json!({
             "architecture": architecture,
             "os": "linux",
-            "config": {
-                "Entrypoint": [entrypoint],
-                // SIGINT = Postgres "fast" shutdown; Redis treats it like SIGTERM.
-                "StopSignal": "SIGINT",
-                "ExposedPorts": { "5432/tcp": {}, "6379/tcp": {} },
-                "Env": [
-                    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "PGDATA=/var/lib/postgresql/data",
-                    "LANG=C.UTF-8",
-                ],
-                "Labels": {
-                    "org.opencontainers.image.title": super::LOCAL_IMAGE_REPOSITORY,
-                    "dev.gauntlet.recipe-version": super::RECIPE_VERSION.to_string(),
-                },
-            },
+            "config": config,
             "rootfs": { "type": "layers", "diff_ids": [format!("sha256:{diff_id}")] },
-            "history": [{ "created_by": format!(
-                "gauntlet image build: mmdebstrap {} + {}", super::SUITE, super::PACKAGES.join(" ")) }],
+            "history": [{ "created_by": history }],
         })
     }
 

@@ -12,6 +12,7 @@
 //! for every client to leave. A load archive carries a full image config, so we write one.
 
 mod archive;
+pub mod harness;
 mod recipe;
 
 use std::io;
@@ -48,7 +49,7 @@ const SOURCE_DIR: &str = "/etc/apt/sources.list.d";
 /// directory switches off (`jit = off`); without the library Postgres reports JIT unavailable
 /// rather than failing. Postgres' own man pages stay: its postinst registers them with
 /// update-alternatives, which fails if a master link target is missing.
-const DPKG_FILTERS: &[&str] = &[
+pub(crate) const DPKG_FILTERS: &[&str] = &[
     "path-exclude=/usr/share/man/*",
     "path-exclude=/usr/share/doc/*",
     "path-include=/usr/share/doc/*/copyright",
@@ -191,23 +192,27 @@ impl TagInputs<'static> {
     }
 }
 
-/// First 12 hex digits of a sha256 over the inputs. Every field is length-prefixed so that
-/// moving bytes from one field to the next cannot produce the same hash.
+/// First 12 hex digits of a sha256 over the inputs.
 pub fn content_tag(inputs: &TagInputs<'_>) -> String {
+    let mut fields: Vec<&[u8]> = vec![inputs.entrypoint.as_bytes()];
+    let count = (inputs.packages.len() as u64).to_le_bytes();
+    fields.push(&count);
+    fields.extend(inputs.packages.iter().map(|p| p.as_bytes()));
+    fields.push(inputs.suite.as_bytes());
+    let version = inputs.recipe_version.to_le_bytes();
+    fields.push(&version);
+    hash_tag(&fields)
+}
+
+/// First 12 hex digits of a sha256 over `fields`. Every field is length-prefixed so that
+/// moving bytes from one field to the next cannot produce the same hash.
+pub(crate) fn hash_tag(fields: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
-    let mut field = |bytes: &[u8]| {
+    for bytes in fields {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
-    };
-    field(inputs.entrypoint.as_bytes());
-    field(&(inputs.packages.len() as u64).to_le_bytes());
-    for package in inputs.packages {
-        field(package.as_bytes());
     }
-    field(inputs.suite.as_bytes());
-    field(&inputs.recipe_version.to_le_bytes());
-    let digest = hex::encode(hasher.finalize());
-    digest[..12].to_owned()
+    hex::encode(hasher.finalize())[..12].to_owned()
 }
 
 /// `gauntlet-deps:<content tag>` for this build of Gauntlet.
@@ -249,33 +254,103 @@ pub async fn build_local_image(
     docker: &Docker,
     progress: impl Fn(&str) + Sync,
 ) -> Result<BuildOutcome, LocalImageError> {
+    let recipe = Recipe {
+        reference: local_image_reference(),
+        lock: "image-build",
+        variant: "apt",
+        packages: PACKAGES,
+        uploads: vec![(Upload::Text(ENTRYPOINT_SCRIPT), ENTRYPOINT_PATH)],
+        hooks: vec![
+            // postgresql-15's postinst creates a Debian-style cluster in /etc + /var/lib; we
+            // want a self-contained PGDATA like the official image, so drop it (and its 40 MB).
+            "chroot \"$1\" pg_dropcluster 15 main || true".to_owned(),
+            // The entrypoint's own `init` runs initdb, so build time and a fresh volume share
+            // one recipe (password, scram for TCP, listen on '*', fsync off).
+            format!("chroot \"$1\" {ENTRYPOINT_PATH} init"),
+        ],
+        // `Cmd` is left empty on purpose: the role must be named (`postgres` or `redis`),
+        // otherwise the entrypoint prints its usage.
+        config: serde_json::json!({
+            "Entrypoint": [ENTRYPOINT_PATH],
+            // SIGINT = Postgres "fast" shutdown; Redis treats it like SIGTERM.
+            "StopSignal": "SIGINT",
+            "ExposedPorts": { "5432/tcp": {}, "6379/tcp": {} },
+            "Env": [
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "PGDATA=/var/lib/postgresql/data",
+                "LANG=C.UTF-8",
+            ],
+            "Labels": {
+                "org.opencontainers.image.title": LOCAL_IMAGE_REPOSITORY,
+                "dev.gauntlet.recipe-version": RECIPE_VERSION.to_string(),
+            },
+        }),
+    };
+    build_image(docker, &recipe, progress).await
+}
+
+/// Where a file put into the image comes from.
+#[derive(Debug)]
+pub(crate) enum Upload<'a> {
+    /// Text embedded in this binary (written to the build's temporary directory first).
+    Text(&'a str),
+    /// A file on this machine.
+    File(&'a std::path::Path),
+}
+
+/// What one image is made of: mmdebstrap's variant and packages, files put in (each made
+/// executable), customize hooks run after them, and the image config. Both of our images
+/// are built from one of these, so they share the lock, the mirrors, the dpkg filters and
+/// the `docker load` path.
+#[derive(Debug)]
+pub(crate) struct Recipe<'a> {
+    /// `repository:tag`, the tag derived from everything below.
+    pub reference: String,
+    /// Name of the host lock that serialises builds of this image.
+    pub lock: &'static str,
+    /// mmdebstrap `--variant`.
+    pub variant: &'static str,
+    /// mmdebstrap `--include`.
+    pub packages: &'a [&'a str],
+    /// Files put into the image, each with its path there.
+    pub uploads: Vec<(Upload<'a>, &'static str)>,
+    /// `--customize-hook` commands after the uploads (`$1` is the root filesystem).
+    pub hooks: Vec<String>,
+    /// The image config's `config` object (entrypoint, stop signal, env, labels).
+    pub config: serde_json::Value,
+}
+
+/// Build `recipe`'s image unless its tag is already present.
+pub(crate) async fn build_image(
+    docker: &Docker,
+    recipe: &Recipe<'_>,
+    progress: impl Fn(&str) + Sync,
+) -> Result<BuildOutcome, LocalImageError> {
     let started = Instant::now();
-    let reference = local_image_reference();
-    if let Some(size_bytes) = image_size(docker, &reference).await? {
-        progress(&format!("{reference} is already present"));
-        return Ok(BuildOutcome {
-            reference,
+    let reference = recipe.reference.clone();
+    let present = |size_bytes, already: &str| {
+        progress(&format!("{reference} {already}"));
+        Ok(BuildOutcome {
+            reference: reference.clone(),
             already_present: true,
             elapsed: started.elapsed(),
             size_bytes,
-        });
+        })
+    };
+    if let Some(size_bytes) = image_size(docker, &reference).await? {
+        return present(size_bytes, "is already present");
     }
     // Parallel test binaries can all find the image missing; one builds, the rest wait here
     // and then find it present.
-    let _turn =
-        crate::setup::lock::HostLock::acquire("image-build", "building the local image", &progress)
-            .await
-            .map_err(LocalImageError::Lock)?;
+    let _turn = crate::setup::lock::HostLock::acquire(
+        recipe.lock,
+        &format!("building {reference}"),
+        &progress,
+    )
+    .await
+    .map_err(LocalImageError::Lock)?;
     if let Some(size_bytes) = image_size(docker, &reference).await? {
-        progress(&format!(
-            "{reference} was built by another process meanwhile"
-        ));
-        return Ok(BuildOutcome {
-            reference,
-            already_present: true,
-            elapsed: started.elapsed(),
-            size_bytes,
-        });
+        return present(size_bytes, "was built by another process meanwhile");
     }
     let mode = preflight()?;
     let mirrors = mirror_lines_for_host(SUITE)?;
@@ -283,18 +358,29 @@ pub async fn build_local_image(
         .prefix("gauntlet-image-")
         .tempdir()
         .map_err(io_err("creating a temporary directory"))?;
-    let script = work.path().join("gauntlet-entrypoint");
-    tokio::fs::write(&script, ENTRYPOINT_SCRIPT)
-        .await
-        .map_err(io_err("writing the entrypoint script"))?;
+    let mut uploads = Vec::with_capacity(recipe.uploads.len());
+    for (i, (source, path_in_image)) in recipe.uploads.iter().enumerate() {
+        let on_host = match source {
+            Upload::File(path) => path.to_path_buf(),
+            Upload::Text(text) => {
+                let file = work.path().join(format!("upload-{i}"));
+                tokio::fs::write(&file, text)
+                    .await
+                    .map_err(io_err("writing a file for the image"))?;
+                file
+            }
+        };
+        uploads.push((on_host, *path_in_image));
+    }
     let layer_path = work.path().join("rootfs.tar");
 
     progress(&format!(
-        "building {reference} with mmdebstrap ({SUITE}: {}) via {}",
-        PACKAGES.join(", "),
+        "building {reference} with mmdebstrap ({SUITE}, {}: {}) via {}",
+        recipe.variant,
+        recipe.packages.join(", "),
         mirrors.join(" | ")
     ));
-    let args = mmdebstrap_args(mode, &script, &mirrors);
+    let args = mmdebstrap_args(mode, recipe, &uploads, &mirrors);
     let layer = run_mmdebstrap(args, &layer_path, &progress).await?;
     progress(&format!(
         "root filesystem: {} MB, sha256 {}",
@@ -302,7 +388,7 @@ pub async fn build_local_image(
         &layer.diff_id[..12]
     ));
 
-    load_archive(docker, &reference, &layer_path, &layer, &progress).await?;
+    load_archive(docker, recipe, &layer_path, &layer, &progress).await?;
     let size_bytes =
         image_size(docker, &reference)
             .await?

@@ -134,37 +134,39 @@ pub(super) fn mirror_lines_for_host(suite: &str) -> Result<Vec<String>, LocalIma
     }
 }
 
-pub(super) fn mmdebstrap_args(mode: Mode, script: &Path, mirrors: &[String]) -> Vec<OsString> {
+pub(super) fn mmdebstrap_args(
+    mode: Mode,
+    recipe: &Recipe<'_>,
+    uploads: &[(PathBuf, &str)],
+    mirrors: &[String],
+) -> Vec<OsString> {
     let mode = match mode {
         Mode::Root => "--mode=root",
         Mode::Unshare => "--mode=unshare",
     };
     let mut args: Vec<OsString> = vec![
         mode.into(),
-        "--variant=apt".into(),
+        format!("--variant={}", recipe.variant).into(),
         "--format=tar".into(),
-        format!("--include={}", PACKAGES.join(",")).into(),
         // A flaky mirror should cost a retry, not the whole build.
         "--aptopt=Acquire::Retries \"3\"".into(),
     ];
+    if !recipe.packages.is_empty() {
+        args.push(format!("--include={}", recipe.packages.join(",")).into());
+    }
     args.extend(
         DPKG_FILTERS
             .iter()
             .map(|f| OsString::from(format!("--dpkgopt={f}"))),
     );
-    let mut upload = OsString::from("--customize-hook=upload ");
-    upload.push(script);
-    upload.push(format!(" {ENTRYPOINT_PATH}"));
-    args.push(upload);
-    for hook in [
-        format!("chmod 0755 \"$1{ENTRYPOINT_PATH}\""),
-        // postgresql-15's postinst creates a Debian-style cluster in /etc + /var/lib; we want a
-        // self-contained PGDATA like the official image, so drop it (and its 40 MB).
-        "chroot \"$1\" pg_dropcluster 15 main || true".to_owned(),
-        // The entrypoint's own `init` runs initdb, so build time and a fresh volume share one
-        // recipe (password, scram for TCP, listen on '*', fsync off).
-        format!("chroot \"$1\" {ENTRYPOINT_PATH} init"),
-    ] {
+    for (on_host, in_image) in uploads {
+        let mut upload = OsString::from("--customize-hook=upload ");
+        upload.push(on_host);
+        upload.push(format!(" {in_image}"));
+        args.push(upload);
+        args.push(format!("--customize-hook=chmod 0755 \"$1{in_image}\"").into());
+    }
+    for hook in &recipe.hooks {
         args.push(format!("--customize-hook={hook}").into());
     }
     args.push(SUITE.into());
