@@ -99,5 +99,40 @@ pub async fn build_harness_image(
             },
         }),
     };
-    build_image(docker, &recipe, progress).await
+    let outcome = build_image(docker, &recipe, &progress).await?;
+    if !outcome.already_present {
+        remove_older(docker, &outcome.reference, &progress).await;
+    }
+    Ok(outcome)
+}
+
+/// Every rebuilt binary gets a new harness image (hundreds of MB with a debug build), so a
+/// fresh build removes the older `gauntlet-harness` tags. Never forced: an image a container
+/// still uses stays, and a failure here costs disk space, not the build.
+async fn remove_older(docker: &Docker, current: &str, progress: &impl Fn(&str)) {
+    let filters = std::collections::HashMap::from([(
+        "reference".to_owned(),
+        vec![HARNESS_REPOSITORY.to_owned()],
+    )]);
+    let options = bollard::query_parameters::ListImagesOptions {
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let Ok(images) = docker.list_images(Some(options)).await else {
+        return;
+    };
+    for tag in images.iter().flat_map(|i| i.repo_tags.iter()) {
+        if tag != current && tag.starts_with(&format!("{HARNESS_REPOSITORY}:")) {
+            let removed = docker
+                .remove_image(
+                    tag,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
+            if removed.is_ok() {
+                progress(&format!("removed the older {tag}"));
+            }
+        }
+    }
 }
