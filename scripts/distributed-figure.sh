@@ -5,11 +5,16 @@
 # its CPU is not counted; load goes to 127.0.0.1 only; every run is bounded by its plan.
 #
 #   scripts/distributed-figure.sh [BIN] [WORKERS...]   (default: target/release/gauntlet, 2 3)
+#   ENGINES="local swarm" scripts/distributed-figure.sh …   (default: local)
+#
+# CPU is the process tree's user+sys (/usr/bin/time), start-up included; a swarm task's
+# process is containerd's child, not ours, so for the swarm engine only req/s is meaningful.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/release/gauntlet}
 shift || true
 workers=("${@:-2 3}")
+engines=${ENGINES:-local}
 spec=scripts/noise-experiment.toml
 work=$(mktemp -d)
 creds=$work/credentials.json
@@ -27,16 +32,17 @@ url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$work/serve.log" | head -1)
 
 # report.json → "requests req/s"; /usr/bin/time's user+sys → CPU seconds of the whole tree.
 figure() {  # label, out dir, time file
-  python3 - "$1" "$2/report.json" "$3" <<'PY'
+  python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
-label, report, timing = sys.argv[1:]
-r = json.load(open(report))
+label, out, timing = sys.argv[1:]
+r = json.load(open(f"{out}/report.json"))
 n = r["total"]["count"]
 secs = r["run"]["duration_us"] / 1e6
 user, sys_ = map(float, open(timing).read().split()[-2:])
-print(f"{label:>10}: {n:6d} requests in {secs:5.1f} s = {n/secs:7.1f} req/s; "
-      f"generator CPU {user+sys_:6.2f} s = {1e3*(user+sys_)/n:5.2f} ms/request; "
-      f"error rate {100*r['total']['errors']['total']/max(n,1):.2f}%")
+cpu = "n/a (in containers)" if "swarm" in label else \
+    f"{user+sys_:6.2f} s = {1e3*(user+sys_)/n:5.2f} ms/request"
+print(f"{label:>16}: {n:6d} requests in {secs:5.1f} s = {n/secs:7.1f} req/s; "
+      f"generator CPU {cpu}; error rate {100*r['total']['errors']['total']/max(n,1):.2f}%")
 PY
 }
 
@@ -44,9 +50,12 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/time -f '%U %S' -o "$work/one.time" "$bin" run "$spec" --quiet \
   --target "$url" --credentials "$creds" --out "$work/one" || true
 figure "1 process" "$work/one" "$work/one.time"
-for n in ${workers[@]}; do
-  /usr/bin/time -f '%U %S' -o "$work/w$n.time" "$bin" distribute "$spec" --workers "$n" \
-    --quiet --start-in 10s --target "$url" --credentials "$creds" --out "$work/w$n" || true
-  figure "$n workers" "$work/w$n" "$work/w$n.time"
+for engine in $engines; do
+  for n in ${workers[@]}; do
+    /usr/bin/time -f '%U %S' -o "$work/$engine$n.time" "$bin" distribute "$spec" \
+      --engine "$engine" --workers "$n" --quiet --start-in 10s --target "$url" \
+      --credentials "$creds" --out "$work/$engine$n" || true
+    figure "$n $engine workers" "$work/$engine$n" "$work/$engine$n.time"
+  done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
