@@ -1,13 +1,20 @@
-//! `latency.bottlenecks`: a short, bounded burst on the two hottest reads — the employee list
-//! (16 in flight) and the department list (4 in flight) — with the run's own diagnosis beside
-//! it ([`crate::run::diagnosis`]: the service's per-route costs before and after, the pool
-//! and queue gauges, and Postgres's view when verify started it). A cause the diagnosis
-//! names under a burst this small is a bottleneck the service will hit at launch: an N+1
-//! query, a pool too small for a handful of concurrent reads, a blocking call on the runtime.
+//! `latency.bottlenecks`: short, bounded bursts on the two hottest reads — the employee list
+//! (16 in flight) and the department list (4 in flight) — the hottest write, clock-in (by up
+//! to 8 employees of the first tenant at once, each its own), and, on the local stack only,
+//! paced payroll runs, with the run's own diagnosis beside them ([`crate::run::diagnosis`]:
+//! the service's per-route costs before and after, the pool and queue gauges, and Postgres's
+//! view when verify started it). A cause the diagnosis names under bursts this small is a
+//! bottleneck the service will hit at launch: an N+1 query, a pool too small for a handful
+//! of concurrent reads, a blocking call on the runtime, clock-ins queued behind one locked
+//! row, payroll jobs enqueued faster than the workers drain them.
 //!
-//! The burst spends part of the first tenant's read budget (at most [`LIST_REQUESTS`] +
-//! [`DEPARTMENT_REQUESTS`] reads); a tenant whose plan refuses a tenth of it is too small to
-//! judge by, and the check is skipped rather than judged on 429s.
+//! The bursts spend part of the first tenant's budget (at most [`LIST_REQUESTS`] +
+//! [`DEPARTMENT_REQUESTS`] reads, [`CLOCK_IN_REQUESTS`] + [`PAYROLL_RUNS`] writes); a tenant
+//! whose plan refuses a tenth of them is too small to judge by, and the check is skipped
+//! rather than judged on 429s. Payroll runs are not sent to a `--target`: each one computes
+//! and stores a payslip for every employee of the tenant, which is verify's to do only to a
+//! stack it made. Clock-ins leave at most one open shift per employee (the rest are refused
+//! 409 after the same work, which is what the burst measures).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +38,14 @@ const LIST_IN_FLIGHT: usize = 16;
 /// The department list.
 const DEPARTMENT_REQUESTS: usize = 60;
 const DEPARTMENT_IN_FLIGHT: usize = 4;
+/// Clock-ins, and how many employees at most send them (one sender each, so no two
+/// requests of the clean service wait on one employee's open-shift row).
+const CLOCK_IN_REQUESTS: usize = 120;
+const CLOCK_IN_SENDERS: usize = 8;
+/// Payroll runs, two at once, each sender pausing between them: five a second, which the
+/// clean workers drain as they come.
+const PAYROLL_RUNS: usize = 30;
+const PAYROLL_PAUSE: Duration = Duration::from_millis(400);
 /// Each burst ends by this deadline even if requests are left.
 const BURST_TIME: Duration = Duration::from_secs(6);
 
@@ -94,25 +109,41 @@ where
 }
 
 pub async fn bottlenecks(ctx: &Context<'_>) -> Finding {
-    let token = match ctx.home() {
-        Ok(home) => ctx.token(home, Role::HrAdmin).await,
-        Err(e) => Err(e),
+    let home = match ctx.home() {
+        Ok(home) => home,
+        Err(e) => return Finding::skip(format!("{e:#}")),
     };
-    let token = match token {
+    let token = match ctx.token(home, Role::HrAdmin).await {
         Ok(token) => token,
         Err(e) => return Finding::skip(format!("needs an HR admin in the credentials: {e:#}")),
+    };
+    let employees = match ctx.tokens(home, Role::Employee, CLOCK_IN_SENDERS).await {
+        Ok(tokens) => tokens,
+        Err(e) => return Finding::fail(format!("an employee could not log in: {e:#}"), vec![]),
     };
     let postgres = ctx
         .local
         .as_ref()
         .and_then(|l| l.stack())
         .map(|s| s.postgres.url().to_string());
+    let local = ctx.local.is_some();
     let sampler =
-        diagnosis::Sampler::start(&ctx.base_url, postgres, 2 * BURST_TIME.as_secs()).await;
-    let get = |path: &str| {
-        let (client, token) = (ctx.client().clone(), token.clone());
+        diagnosis::Sampler::start(&ctx.base_url, postgres, 5 * BURST_TIME.as_secs()).await;
+    let send = |method: reqwest::Method, path: &str, tokens: Vec<String>| {
+        let client = ctx.client().clone();
         let url = format!("{}{path}", ctx.base_url);
-        move |_| client.get(&url).bearer_auth(&token)
+        move |sender: usize| {
+            let request = client
+                .request(method.clone(), &url)
+                .bearer_auth(&tokens[sender % tokens.len()]);
+            if url.ends_with("/payroll/runs") {
+                request.json(&serde_json::json!({
+                    "period_start": "2026-01-01", "period_end": "2026-01-31"
+                }))
+            } else {
+                request
+            }
+        }
     };
     let shape = |requests, in_flight| BurstShape {
         requests,
@@ -120,45 +151,78 @@ pub async fn bottlenecks(ctx: &Context<'_>) -> Finding {
         within: BURST_TIME,
         pause: Duration::ZERO,
     };
-    let list = burst(
-        shape(LIST_REQUESTS, LIST_IN_FLIGHT),
-        get("/employees?per_page=50"),
-    )
-    .await;
-    let departments = burst(
-        shape(DEPARTMENT_REQUESTS, DEPARTMENT_IN_FLIGHT),
-        get("/departments"),
-    )
-    .await;
+    let hr = vec![token];
+    let mut bursts = vec![
+        (
+            format!("GET /employees?per_page=50, {LIST_IN_FLIGHT} in flight"),
+            burst(
+                shape(LIST_REQUESTS, LIST_IN_FLIGHT),
+                send(reqwest::Method::GET, "/employees?per_page=50", hr.clone()),
+            )
+            .await,
+        ),
+        (
+            format!("GET /departments, {DEPARTMENT_IN_FLIGHT} in flight"),
+            burst(
+                shape(DEPARTMENT_REQUESTS, DEPARTMENT_IN_FLIGHT),
+                send(reqwest::Method::GET, "/departments", hr.clone()),
+            )
+            .await,
+        ),
+    ];
+    if !employees.is_empty() {
+        let senders = employees.len();
+        bursts.push((
+            format!("POST /attendance/clock-in, {senders} employees at once"),
+            burst(
+                shape(CLOCK_IN_REQUESTS, senders),
+                send(reqwest::Method::POST, "/attendance/clock-in", employees),
+            )
+            .await,
+        ));
+    }
+    if local {
+        let paced = BurstShape {
+            pause: PAYROLL_PAUSE,
+            ..shape(PAYROLL_RUNS, 2)
+        };
+        bursts.push((
+            "POST /payroll/runs, 2 at once, 5 a second".to_owned(),
+            burst(paced, send(reqwest::Method::POST, "/payroll/runs", hr)).await,
+        ));
+    }
     let section = sampler.finish().await;
-    judge(&section, list, departments)
+    judge(&section, &bursts)
 }
 
-fn judge(section: &DiagnosisSection, list: Burst, departments: Burst) -> Finding {
+fn judge(section: &DiagnosisSection, bursts: &[(String, Burst)]) -> Finding {
     if !section.enabled {
         return Finding::skip("the service exports no per-route costs (hrms_route_*)");
     }
-    let answered = list.answered + departments.answered;
-    let refused = list.refused + departments.refused;
+    let answered: usize = bursts.iter().map(|(_, b)| b.answered).sum();
+    let refused: usize = bursts.iter().map(|(_, b)| b.refused).sum();
     if answered == 0 {
-        return Finding::fail("no request of the burst was answered", Vec::new());
+        return Finding::fail("no request of the bursts was answered", Vec::new());
     }
     if refused * 10 > answered {
         return Finding::skip(format!(
-            "the first tenant's plan refused {refused} of {answered} reads (429): too small a \
-             budget to judge latency by"
+            "the first tenant's plan refused {refused} of {answered} requests (429): too small \
+             a budget to judge latency by"
         ));
     }
-    let mut evidence = vec![format!(
-        "GET /employees?per_page=50: {} answered, {LIST_IN_FLIGHT} in flight; GET /departments: \
-         {} answered, {DEPARTMENT_IN_FLIGHT} in flight",
-        list.answered, departments.answered
-    )];
-    for e in section
-        .endpoints
+    let mut evidence: Vec<String> = bursts
         .iter()
-        .filter(|e| e.name == "GET /employees" || e.name == "GET /departments")
-    {
+        .map(|(what, b)| format!("{what}: {} answered", b.answered))
+        .collect();
+    for e in section.endpoints.iter().filter(|e| {
+        [
+            "GET /employees",
+            "GET /departments",
+            "POST /attendance/clock-in",
+            "POST /payroll/runs",
+        ]
+        .contains(&e.name.as_str())
+    }) {
         evidence.push(format!(
             "{}: mean {:.1} ms, DB {:.1} ms, pool wait {:.1} ms, Redis {:.1} ms, {:.1} statements per request",
             e.name,
@@ -170,7 +234,7 @@ fn judge(section: &DiagnosisSection, list: Burst, departments: Burst) -> Finding
         ));
     }
     if section.causes.is_empty() {
-        Finding::pass("no cause dominates either read", evidence)
+        Finding::pass("no cause dominates a burst", evidence)
     } else {
         evidence.extend(section.causes.iter().cloned());
         Finding::fail(section.causes.join("; "), evidence)

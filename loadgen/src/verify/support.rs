@@ -133,6 +133,29 @@ impl Context<'_> {
             .context("the fixture has no tenant")
     }
 
+    /// Logs in up to `at_most` users with `role` of `tenant`; their bearer tokens (none when
+    /// the tenant has no such user).
+    pub async fn tokens(
+        &self,
+        tenant: &TenantFixture,
+        role: Role,
+        at_most: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut tokens = Vec::new();
+        for user in tenant.users.iter().filter(|u| u.role == role).take(at_most) {
+            let who = gauntlet_contract::Login {
+                email: user.email.clone(),
+                password: user.password.clone(),
+            };
+            tokens.push(
+                gauntlet_contract::login(&self.client, &self.base_url, &who)
+                    .await?
+                    .token,
+            );
+        }
+        Ok(tokens)
+    }
+
     /// Logs in the first user with `role` of `tenant`; the bearer token.
     pub async fn token(&self, tenant: &TenantFixture, role: Role) -> anyhow::Result<String> {
         let user = tenant
