@@ -11,9 +11,9 @@ use super::Context;
 use super::support::Finding;
 use crate::run::scrape;
 
-const LOCAL_ONLY: &str = "local only: needs the database of the stack verify started";
+pub(super) const LOCAL_ONLY: &str = "local only: needs the database of the stack verify started";
 
-async fn connect(ctx: &Context<'_>) -> Option<anyhow::Result<PgPool>> {
+pub(super) async fn connect(ctx: &Context<'_>) -> Option<anyhow::Result<PgPool>> {
     let url = ctx.local.as_ref()?.stack()?.postgres.url().clone();
     Some(
         async move {

@@ -24,6 +24,7 @@ mod lifecycle;
 mod limits;
 mod observability;
 mod resources;
+mod scans;
 mod support;
 
 use std::path::PathBuf;
@@ -116,6 +117,7 @@ pub enum Check {
     LatencyReadParity,
     LatencyBottlenecks,
     MemoryPerRequest,
+    IndexUse,
     ProbeCatalogue,
     MetricsExposition,
     MetricsAlertInputs,
@@ -134,7 +136,7 @@ pub enum Check {
 
 impl Check {
     /// All checks in running order.
-    pub const ALL: [Check; 28] = [
+    pub const ALL: [Check; 29] = [
         Check::HealthLive,
         Check::HealthReady,
         Check::OpenapiValid,
@@ -149,6 +151,7 @@ impl Check {
         Check::LatencyReadParity,
         Check::LatencyBottlenecks,
         Check::MemoryPerRequest,
+        Check::IndexUse,
         Check::ProbeCatalogue,
         Check::MetricsExposition,
         Check::MetricsAlertInputs,
@@ -182,6 +185,7 @@ impl Check {
             Check::LatencyReadParity => "latency.read_parity",
             Check::LatencyBottlenecks => "latency.bottlenecks",
             Check::MemoryPerRequest => "resources.memory_per_request",
+            Check::IndexUse => "db.index_use",
             Check::ProbeCatalogue => "isolation.probe_catalogue",
             Check::MetricsExposition => "metrics.exposition",
             Check::MetricsAlertInputs => "metrics.alert_inputs",
@@ -239,6 +243,9 @@ impl Check {
             }
             Check::MemoryPerRequest => {
                 "The service's resident memory does not grow with the requests it serves (at most 1 KiB per request over 2,000 after a warm-up)."
+            }
+            Check::IndexUse => {
+                "A tenant's employee list reads its rows through an index: with 20,000 rows of another tenant in the table, a list reads at most 1,000 rows by sequential scans."
             }
             Check::ProbeCatalogue => {
                 "The cross-tenant and security probe catalogue finds no leak and concludes every probe."
@@ -304,6 +311,7 @@ impl Check {
             Check::LatencyReadParity => latency::read_parity(ctx).await,
             Check::LatencyBottlenecks => bottlenecks::bottlenecks(ctx).await,
             Check::MemoryPerRequest => resources::memory_per_request(ctx).await,
+            Check::IndexUse => scans::index_use(ctx).await,
             Check::ProbeCatalogue => isolation::probe_catalogue(ctx).await,
             Check::MetricsExposition => observability::exposition(ctx).await,
             Check::MetricsAlertInputs => observability::alert_inputs(ctx).await,

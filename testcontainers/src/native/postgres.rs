@@ -176,8 +176,11 @@ pub fn launch_spec(
 
 /// Whether the server's own library directory holds `pg_stat_statements` (it ships with
 /// Debian's server package; a build without it must still start, so it is asked, not assumed).
+/// The binary's real path: found on PATH it is often a link (`/usr/local/bin/postgres` →
+/// `/usr/lib/postgresql/15/bin/postgres`), and the library sits beside the real one.
 fn has_statement_stats(postgres: &Path) -> bool {
-    postgres
+    std::fs::canonicalize(postgres)
+        .unwrap_or_else(|_| postgres.to_path_buf())
         .parent()
         .and_then(Path::parent)
         .is_some_and(|root| root.join("lib/pg_stat_statements.so").is_file())
