@@ -15,7 +15,7 @@ use crate::support::{
 
 /// pg-kill is 30 s of load with Postgres killed from 10 s to 18 s; × 0.5 that is 15 s with
 /// the kill from 5 s to 9 s.
-const EXPERIMENT_SCALE: &str = "0.5";
+pub(crate) const EXPERIMENT_SCALE: &str = "0.5";
 
 fn phase<'a>(report: &'a Value, kind: &str) -> &'a Value {
     report["phases"]
@@ -129,7 +129,11 @@ fn postgres_killed_under_load(backend: &str) {
 
 /// The run's Prometheus fired exactly the `expected` alerts, after the fault began, and each
 /// resolved before the run ended; the timeline and the hypotheses say so.
-fn assert_alerts_fired_and_resolved(report: &Value, fault_start_us: u64, expected: &[&str]) {
+pub(crate) fn assert_alerts_fired_and_resolved(
+    report: &Value,
+    fault_start_us: u64,
+    expected: &[&str],
+) {
     let alerts = &report["alerts"];
     assert_eq!(alerts["enabled"], true, "{alerts:#}");
     let timeline = events(report);
@@ -404,17 +408,25 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
 
 /// Runs a built-in experiment scaled by half (on `backend`, or the default one), expects it to
 /// pass, and returns its report.
-fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
+pub(crate) fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
     passing_experiment_at(scenario, backend, EXPERIMENT_SCALE)
 }
 
 /// [`passing_experiment`] at `scale`.
 fn passing_experiment_at(scenario: &str, backend: Option<&str>, scale: &str) -> Value {
-    let dir = out_dir(&format!("{scenario}-{}", backend.unwrap_or("auto")));
+    let backend = backend.map(|b| ("GAUNTLET_BACKEND", b));
+    passing_experiment_in(scenario, backend.as_slice(), scale)
+}
+
+/// [`passing_experiment`] with `env` set.
+pub(crate) fn passing_experiment_in(scenario: &str, env: &[(&str, &str)], scale: &str) -> Value {
+    let backend = env
+        .iter()
+        .find(|(k, _)| *k == "GAUNTLET_BACKEND")
+        .map_or("auto", |(_, v)| *v);
+    let dir = out_dir(&format!("{scenario}-{backend}"));
     let mut command = gauntlet();
-    if let Some(backend) = backend {
-        command.env("GAUNTLET_BACKEND", backend);
-    }
+    command.envs(env.iter().copied());
     let output = command
         .args(["run", scenario, "--quiet", "--duration-scale"])
         .arg(scale)
@@ -429,49 +441,6 @@ fn passing_experiment_at(scenario: &str, backend: Option<&str>, scale: &str) -> 
         explain_run(&output, dir.path())
     );
     read_json(&dir.path().join("report.json"))
-}
-
-/// The alert experiments, scaled by half: each drives its alert over the threshold, and the
-/// run's Prometheus fires it and (after the load) resolves it.
-#[test]
-fn pool_exhaustion_tenant_flood_and_payroll_backlog_fire_their_alerts() {
-    for (scenario, expected) in [
-        (
-            "pg-pool-exhaustion",
-            &["HrmsDbConnectionsHigh", "HrmsHealthCheckFailing"][..],
-        ),
-        ("tenant-flood", &["HrmsRateLimitNearlyExhausted"][..]),
-        ("payroll-backlog", &["HrmsJobQueueBacklog"][..]),
-    ] {
-        let report = passing_experiment(scenario, None);
-        let start = report["chaos"]["faults"][0]["start_offset_us"]
-            .as_u64()
-            .unwrap_or(0);
-        assert_alerts_fired_and_resolved(&report, start, expected);
-    }
-}
-
-/// pg-disk-fill, scaled by half, on `backend`: Postgres's own sized filesystem is filled past
-/// the disk alert's 85 %, the run's Prometheus (through node_exporter, which sees a container's
-/// filesystems through its root) fires the alert and resolves it once the fill is deleted, and
-/// nothing else fails. No sized filesystem outlives the run.
-fn disk_fill_fires_the_disk_alert(backend: &str) {
-    let report = passing_experiment("pg-disk-fill", Some(backend));
-    assert_eq!(report["run"]["backend"], backend);
-    let fault = &report["chaos"]["faults"][0];
-    assert_eq!(fault["fault"], "disk_fill", "{fault:#}");
-    let start = fault["start_offset_us"].as_u64().expect("fault start");
-    assert_alerts_fired_and_resolved(&report, start, &["PostgresDataDiskAlmostFull"]);
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(
-        !mounts.contains("gauntlet-postgres-"),
-        "a sized data filesystem is still mounted:\n{mounts}"
-    );
-}
-
-#[test]
-fn disk_fill_on_native_fires_the_disk_alert_and_resolves_it() {
-    disk_fill_fires_the_disk_alert("native");
 }
 
 #[test]
@@ -491,14 +460,8 @@ fn a_service_fault_without_a_service_process_is_bad_input_naming_the_flag() {
 /// Tests of the docker backend: `cargo xtask test` filters them out by this module's name on a
 /// machine where no Docker engine answers, and lists them as skipped.
 mod needs_docker {
-    use super::{disk_fill_fires_the_disk_alert, postgres_killed_under_load};
+    use super::postgres_killed_under_load;
     use crate::support::require_docker;
-
-    #[test]
-    fn disk_fill_on_docker_fires_the_disk_alert_and_resolves_it() {
-        require_docker();
-        disk_fill_fires_the_disk_alert("docker");
-    }
 
     #[test]
     fn pg_kill_on_docker_reports_timeline_phases_recovery_and_a_clean_ledger() {

@@ -1,5 +1,6 @@
 //! Black-box tests of the `gauntlet` binary and repo-wide rules.
 
+mod alert_experiments;
 mod alerts;
 mod architecture;
 mod baseline;

@@ -413,6 +413,16 @@ impl DockerServer {
     }
 }
 
+/// The labels that make a container this process's, so [`reap_orphan_containers`] removes it
+/// once this process is gone (for containers started outside this crate, e.g. a run's
+/// Prometheus).
+pub fn owner_labels() -> std::collections::HashMap<String, String> {
+    std::collections::HashMap::from([
+        (LABEL.to_owned(), std::process::id().to_string()),
+        (OWNER_START_LABEL.to_owned(), owner_start()),
+    ])
+}
+
 /// This process's start time, as [`OWNER_START_LABEL`] records it.
 fn owner_start() -> String {
     crate::native::reaper::start_time(std::process::id() as i32)

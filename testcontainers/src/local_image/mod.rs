@@ -1,5 +1,6 @@
-//! The local `gauntlet-deps` image: Postgres 15 and Redis from Debian packages, for Docker
-//! engines that cannot pull (no registry). `gauntlet image build` calls [`build_local_image`].
+//! The local `gauntlet-deps` image: Postgres 15 and Redis (and Prometheus with node_exporter,
+//! for the alert rules) from Debian packages, for Docker engines that cannot pull (no
+//! registry). `gauntlet image build` calls [`build_local_image`].
 //!
 //! Recipe: `mmdebstrap` writes a Debian root filesystem as a tar on its stdout (hashed while it
 //! is written to a temporary file); a customize-hook installs the entrypoint and pre-initialises
@@ -32,8 +33,15 @@ pub const LOCAL_IMAGE_REPOSITORY: &str = "gauntlet-deps";
 pub const ENTRYPOINT_SCRIPT: &str = include_str!("../../assets/gauntlet-entrypoint.sh");
 /// Debian release the image is built from: it is where `postgresql-15` lives.
 pub const SUITE: &str = "bookworm";
-/// Packages installed on top of the `apt` variant (essential set + apt).
-pub const PACKAGES: &[&str] = &["postgresql-15", "redis-server"];
+/// Packages installed on top of the `apt` variant (essential set + apt): the two servers, and
+/// Prometheus with node_exporter, so a run on Docker evaluates its alert rules in a container
+/// of this image when the machine has no Prometheus of its own.
+pub const PACKAGES: &[&str] = &[
+    "postgresql-15",
+    "redis-server",
+    "prometheus",
+    "prometheus-node-exporter",
+];
 /// Bump whenever the mmdebstrap arguments, hooks or image config below change: the tag must
 /// change with them, or an old image would be taken for the new recipe.
 pub const RECIPE_VERSION: u32 = 1;

@@ -11,6 +11,7 @@
 //! `alert.<name>.fired == 1` for an expected rule (never firing is an *alerting gap*),
 //! `== 0` for every other (firing is a *noisy alert*).
 
+mod container;
 pub mod prometheus;
 pub mod rules;
 pub mod watch;

@@ -9,24 +9,34 @@
 //! would be deployed. Only the filesystem collector is enabled, and the scrape keeps only the
 //! mount that holds the data directory, labelled `volume="postgres-data"` as the rule expects.
 //!
-//! Prometheus runs natively whatever the backend of Postgres and Redis: it must reach the
-//! service on the host's loopback, which a container on Docker's bridge network cannot.
+//! Where they run ([`Place`]): as native processes when the machine has the binaries; else,
+//! when Docker answers and holds the local image (which carries both packages), as its
+//! containers on the host's network ([`super::container`]); else the packages are installed
+//! (where allowed) and they run natively. `GAUNTLET_PROMETHEUS=native|container` chooses.
+//! Either way they listen on, and scrape, the host's loopback: a container on Docker's bridge
+//! network could not reach the service there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bollard::Docker;
 use gauntlet_testcontainers::disk::DataDisk;
+use gauntlet_testcontainers::local_image::LocalImage;
 use gauntlet_testcontainers::native::binaries::find_on_path;
 use gauntlet_testcontainers::process::Supervised;
 use gauntlet_testcontainers::setup::apt;
 use gauntlet_testcontainers::{Observer, SystemChanges};
 use nix::sys::signal::Signal;
 
+use super::container::{ContainerProcess, HOST_ROOT, Launch};
+
 /// Debian's names for the two binaries (and their packages).
 const PROMETHEUS: &str = "prometheus";
 const NODE_EXPORTER: &str = "prometheus-node-exporter";
+/// Chooses where they run: `native`, `container`, or (unset, `auto`) as the module says.
+pub const PLACE_ENV: &str = "GAUNTLET_PROMETHEUS";
 
 /// Scrape and rule evaluation interval: the run's clock ticks in seconds.
 const INTERVAL: &str = "1s";
@@ -52,9 +62,133 @@ pub struct LocalPrometheus {
     pub url: String,
     /// The mount node_exporter watches for the disk alert, when there is one.
     pub disk_mount: Option<PathBuf>,
-    prometheus: Supervised,
-    node_exporter: Option<Supervised>,
+    prometheus: Process,
+    node_exporter: Option<Process>,
     _dir: ScratchDir,
+}
+
+/// Where Prometheus and node_exporter run.
+enum Place {
+    Native,
+    Container { docker: Docker, image: String },
+}
+
+/// One of them, running.
+enum Process {
+    Native(Supervised),
+    Container(ContainerProcess),
+}
+
+impl Process {
+    async fn has_exited(&mut self) -> bool {
+        match self {
+            Process::Native(child) => child.has_exited(),
+            Process::Container(c) => c.has_exited().await,
+        }
+    }
+
+    /// What it printed: its log file natively, the container's output otherwise.
+    async fn output(&self, log: &Path) -> String {
+        match self {
+            Process::Native(_) => std::fs::read_to_string(log).unwrap_or_default(),
+            Process::Container(c) => c.log().await,
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Process::Native(child) => {
+                child.stop(Signal::SIGTERM, STOP_GRACE).await;
+            }
+            Process::Container(c) => c.stop(STOP_GRACE).await,
+        }
+    }
+}
+
+impl Place {
+    /// As [`PLACE_ENV`] says, or as the module says when it says nothing.
+    async fn choose(changes: SystemChanges, observer: &Observer) -> anyhow::Result<Place> {
+        let wanted = std::env::var(PLACE_ENV).unwrap_or_default();
+        let native = [PROMETHEUS, NODE_EXPORTER]
+            .into_iter()
+            .all(|b| find_on_path(b).is_some());
+        match wanted.as_str() {
+            "native" => {}
+            "container" => {
+                return Place::container().await?.with_context(|| {
+                    format!(
+                        "{PLACE_ENV}=container needs Docker and the local image {} (`gauntlet \
+                         image build`)",
+                        LocalImage::current().reference
+                    )
+                });
+            }
+            "" | "auto" if native => return Ok(Place::Native),
+            "" | "auto" => {
+                if let Some(place) = Place::container().await? {
+                    return Ok(place);
+                }
+            }
+            other => bail!("{PLACE_ENV}={other}: expected native, container or auto"),
+        }
+        ensure_installed(changes, observer).await?;
+        Ok(Place::Native)
+    }
+
+    /// The container place when Docker answers and holds the local image.
+    async fn container() -> anyhow::Result<Option<Place>> {
+        let Ok(docker) = gauntlet_testcontainers::docker::connect(Duration::from_secs(2)).await
+        else {
+            return Ok(None);
+        };
+        let image = LocalImage::current().reference;
+        let present = gauntlet_testcontainers::local_image::local_image_present(&docker)
+            .await
+            .unwrap_or(false);
+        Ok(present.then_some(Place::Container { docker, image }))
+    }
+
+    /// Starts `binary` with `args`; `host`: node_exporter's root filesystem on the host.
+    async fn spawn(
+        &self,
+        binary: &str,
+        args: Vec<String>,
+        scratch: &Path,
+        log: &Path,
+        host: Option<&Path>,
+    ) -> anyhow::Result<Process> {
+        match self {
+            Place::Native => {
+                let log = std::fs::File::create(log)?;
+                let mut command = Command::new(binary);
+                command
+                    .args(args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log);
+                Ok(Process::Native(
+                    Supervised::spawn(command, Signal::SIGKILL)
+                        .with_context(|| format!("starting {binary}"))?,
+                ))
+            }
+            Place::Container { docker, image } => {
+                let mut command = vec![format!("/usr/bin/{binary}")];
+                command.extend(args);
+                let launch = Launch {
+                    image,
+                    command,
+                    scratch,
+                    host_processes: host.is_some(),
+                    host_root: host.is_some_and(|rootfs| rootfs == Path::new("/")),
+                };
+                Ok(Process::Container(
+                    ContainerProcess::start(docker, launch)
+                        .await
+                        .with_context(|| format!("starting {binary} in {image}"))?,
+                ))
+            }
+        }
+    }
 }
 
 impl LocalPrometheus {
@@ -66,14 +200,14 @@ impl LocalPrometheus {
         changes: SystemChanges,
         observer: &Observer,
     ) -> anyhow::Result<LocalPrometheus> {
-        ensure_installed(changes, observer).await?;
+        let place = Place::choose(changes, observer).await?;
         let dir = ScratchDir::create()?;
         let disk = scrape
             .postgres_data
             .as_ref()
             .and_then(|disk| Some((disk, disk.mount_point()?)));
         let node_exporter = match disk {
-            Some((disk, _)) => Some(start_node_exporter(&dir.0, disk).await?),
+            Some((disk, _)) => Some(start_node_exporter(&place, &dir.0, disk).await?),
             None => None,
         };
         let disk_mount = disk.map(|(_, mount)| mount);
@@ -85,25 +219,14 @@ impl LocalPrometheus {
         )?;
         std::fs::write(dir.0.join("prometheus.yml"), config).context("writing prometheus.yml")?;
         std::fs::write(dir.0.join("rules.yml"), rules_yaml).context("writing rules.yml")?;
-        let log = std::fs::File::create(dir.0.join("prometheus.log"))?;
-        let mut command = Command::new(PROMETHEUS);
-        command
-            .arg(format!(
-                "--config.file={}",
-                dir.0.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.0.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        let mut prometheus =
-            Supervised::spawn(command, Signal::SIGKILL).context("starting prometheus")?;
-        let url = format!("http://127.0.0.1:{port}");
+        let args = vec![
+            format!("--config.file={}", dir.0.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", dir.0.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ];
         let log = dir.0.join("prometheus.log");
+        let mut prometheus = place.spawn(PROMETHEUS, args, &dir.0, &log, None).await?;
+        let url = format!("http://127.0.0.1:{port}");
         wait_answers(&mut prometheus, &format!("{url}/-/ready"), &log).await?;
         Ok(LocalPrometheus {
             url,
@@ -116,9 +239,9 @@ impl LocalPrometheus {
 
     /// Stops both processes (SIGTERM, then SIGKILL after a grace); the directory goes too.
     pub async fn stop(self) {
-        self.prometheus.stop(Signal::SIGTERM, STOP_GRACE).await;
+        self.prometheus.stop().await;
         if let Some(node) = self.node_exporter {
-            node.stop(Signal::SIGTERM, STOP_GRACE).await;
+            node.stop().await;
         }
     }
 }
@@ -140,24 +263,31 @@ async fn ensure_installed(changes: SystemChanges, observer: &Observer) -> anyhow
 /// node_exporter with the filesystem collector alone, on a free loopback port, looking at the
 /// filesystems of `disk`'s root (a container's through `/proc/<pid>/root`, as a node_exporter
 /// deployed beside the database would see them).
-async fn start_node_exporter(dir: &Path, disk: &DataDisk) -> anyhow::Result<(Supervised, String)> {
+async fn start_node_exporter(
+    place: &Place,
+    dir: &Path,
+    disk: &DataDisk,
+) -> anyhow::Result<(Process, String)> {
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
-    let log_path = dir.join("node-exporter.log");
-    let log = std::fs::File::create(&log_path)?;
-    let mut command = Command::new(NODE_EXPORTER);
-    command
-        .arg("--collector.disable-defaults")
-        .arg("--collector.filesystem")
-        .arg(format!("--path.rootfs={}", disk.rootfs.display()))
-        .arg(format!("--path.procfs={}", disk.procfs.display()))
-        .arg(format!("--web.listen-address={addr}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
-    let mut child =
-        Supervised::spawn(command, Signal::SIGKILL).context("starting node_exporter")?;
-    wait_answers(&mut child, &format!("http://{addr}/metrics"), &log_path).await?;
+    let log = dir.join("node-exporter.log");
+    // In a container sharing the host's processes, `/proc/<pid>/root` names what it names on
+    // the host; the host's own root is mounted at HOST_ROOT.
+    let rootfs = match place {
+        Place::Container { .. } if disk.rootfs == Path::new("/") => PathBuf::from(HOST_ROOT),
+        _ => disk.rootfs.clone(),
+    };
+    let args = vec![
+        "--collector.disable-defaults".to_owned(),
+        "--collector.filesystem".to_owned(),
+        format!("--path.rootfs={}", rootfs.display()),
+        format!("--path.procfs={}", disk.procfs.display()),
+        format!("--web.listen-address={addr}"),
+    ];
+    let mut child = place
+        .spawn(NODE_EXPORTER, args, dir, &log, Some(&disk.rootfs))
+        .await?;
+    wait_answers(&mut child, &format!("http://{addr}/metrics"), &log).await?;
     Ok((child, addr))
 }
 
@@ -223,7 +353,7 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// Polls `url` until it answers 200, the process exits (its log's tail is the error) or the
 /// deadline passes.
-async fn wait_answers(child: &mut Supervised, url: &str, log: &Path) -> anyhow::Result<()> {
+async fn wait_answers(child: &mut Process, url: &str, log: &Path) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + READY_DEADLINE;
     loop {
@@ -236,17 +366,14 @@ async fn wait_answers(child: &mut Supervised, url: &str, log: &Path) -> anyhow::
         if answered {
             return Ok(());
         }
-        if child.has_exited() || Instant::now() >= deadline {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
+        let exited = child.has_exited().await;
+        if exited || Instant::now() >= deadline {
+            let text = child.output(log).await;
             let tail: Vec<&str> = text.lines().rev().take(8).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             bail!(
                 "{url} did not answer within {READY_DEADLINE:?}{}; its log ends:\n{}",
-                if child.has_exited() {
-                    " (the process exited)"
-                } else {
-                    ""
-                },
+                if exited { " (the process exited)" } else { "" },
                 tail.join("\n")
             );
         }
