@@ -266,6 +266,16 @@ mod tests {
         }
     }
 
+    /// A pool of `max` seen with every connection in use and `waiting` waiters.
+    fn ran_out(max: u64, waiting: u64) -> PoolUsage {
+        PoolUsage {
+            max,
+            in_use_peak: max,
+            waiters_peak: waiting,
+            samples: 10,
+        }
+    }
+
     #[test]
     fn a_clean_fast_run_names_no_cause() {
         // The database is most of a 2 ms request: normal, not a bottleneck.
@@ -282,12 +292,7 @@ mod tests {
     #[test]
     fn names_pool_wait_with_the_pool_and_an_n_plus_one() {
         let mut d = section(&[("GET /employees", route(400, 50.0, 3, 8.0, 40.0))]);
-        d.pool = PoolUsage {
-            max: 2,
-            in_use_peak: 2,
-            waiters_peak: 14,
-            samples: 10,
-        };
+        d.pool = ran_out(2, 14);
         assert_eq!(
             causes(&d),
             [
@@ -310,12 +315,7 @@ mod tests {
             ("GET /employees", route(240, 15.0, 4, 1.4, 12.9)),
             ("POST /attendance/clock-in", route(1200, 40.0, 2, 25.0, 8.0)),
         ]);
-        d.pool = PoolUsage {
-            max: 2,
-            in_use_peak: 2,
-            waiters_peak: 11,
-            samples: 20,
-        };
+        d.pool = ran_out(2, 11);
         let c = causes(&d);
         assert!(
             c.iter()

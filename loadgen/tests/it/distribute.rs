@@ -56,20 +56,31 @@ pub(crate) fn distribute(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_local_workers_merge_to_the_sum_and_union_of_their_parts() {
-    let dir = crate::support::out_dir("distribute");
+    distributed_smoke_is_one_whole_run("local", RUN_DEADLINE).await;
+}
+
+/// A distributed smoke by `engine` against a service of its own, bounded by `deadline`,
+/// checked to be one whole run ([`assert_one_whole_run`]) against the service's own counts.
+/// Its directory: the run is in `run/`.
+pub(crate) async fn distributed_smoke_is_one_whole_run(
+    engine: &str,
+    deadline: Duration,
+) -> tempfile::TempDir {
+    let dir = crate::support::out_dir(&format!("distribute-{engine}"));
     let (service, creds) = service(dir.path()).await;
     let base_url = service.base_url.clone();
     let client = reqwest::Client::new();
     let before = scrape::scrape(&client, &base_url).await.expect("/metrics");
     let out = dir.path().join("run");
-    let run = distribute("local", &base_url, &creds, &out).output();
-    let output = tokio::time::timeout(RUN_DEADLINE, run)
+    let run = distribute(engine, &base_url, &creds, &out).output();
+    let output = tokio::time::timeout(deadline, run)
         .await
         .expect("the distributed run ends in time")
         .expect("gauntlet runs");
     let after = scrape::scrape(&client, &base_url).await.expect("/metrics");
     service.stop().await;
     assert_one_whole_run(&output, &out, &scrape::delta(&before, &after));
+    dir
 }
 
 /// The merged report of a distributed smoke in `out` is the whole of its parts: every index

@@ -14,9 +14,8 @@ mod needs_docker {
         KillContainerOptions, ListContainersOptionsBuilder, ListNetworksOptions,
         ListServicesOptions,
     };
-    use gauntlet_loadgen::run::scrape;
 
-    use crate::distribute::{assert_one_whole_run, distribute, service};
+    use crate::distribute::{distribute, distributed_smoke_is_one_whole_run, service};
     use crate::support::explain;
 
     /// The harness image build (when this build's binary has none yet) and the run.
@@ -74,31 +73,15 @@ mod needs_docker {
         let _turn = ONE_SWARM_AT_A_TIME.lock().await;
         let docker = docker().await;
         let before = swarm_state(&docker).await;
-        let dir = crate::support::out_dir("swarm");
-        let (service, creds) = service(dir.path()).await;
-        let base_url = service.base_url.clone();
-        let client = reqwest::Client::new();
-        let scraped_before = scrape::scrape(&client, &base_url).await.expect("/metrics");
+        let dir = distributed_smoke_is_one_whole_run("swarm", SWARM_RUN_DEADLINE).await;
         let out = dir.path().join("run");
-        let run = distribute("swarm", &base_url, &creds, &out).output();
-        let output = tokio::time::timeout(SWARM_RUN_DEADLINE, run)
-            .await
-            .expect("the swarm run ends in time")
-            .expect("gauntlet runs");
-        let scraped_after = scrape::scrape(&client, &base_url).await.expect("/metrics");
-        service.stop().await;
-        assert_one_whole_run(
-            &output,
-            &out,
-            &scrape::delta(&scraped_before, &scraped_after),
-        );
         // Every part ran in a task, which saved its output where the local engine's go.
         for i in 0..3 {
             let log = std::fs::read_to_string(out.join(format!("part-{i}/worker.log")))
                 .expect("a part's log");
             assert!(!log.contains("already attempted"), "part {i}: {log}");
         }
-        assert_eq!(swarm_state(&docker).await, before, "{}", explain(&output));
+        assert_eq!(swarm_state(&docker).await, before);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
-//! Prometheus and node_exporter as containers of the local `gauntlet-deps` image (which holds
-//! Debian's packages of both), for a machine with Docker but without the binaries: nothing is
-//! installed on the host, the run still judges its alerts.
+//! Prometheus and node_exporter as containers, for a machine with Docker but without the
+//! binaries: nothing is installed on the host, the run still judges its alerts. The images:
+//! the local `gauntlet-deps` (which holds Debian's packages of both) when the engine has it,
+//! else the official ones, pinned, where a registry answers ([`find_images`]).
 //!
 //! Host networking, so Prometheus scrapes the service on the host's loopback and listens on
 //! it, as the native process does; the run's scratch directory bind-mounted at its own path,
@@ -25,6 +26,66 @@ use gauntlet_testcontainers::docker;
 
 /// Where the host's root is mounted for a node_exporter watching a native Postgres.
 pub const HOST_ROOT: &str = "/host";
+/// The official images, pinned: a run's rules must mean what they meant in the last run.
+pub const OFFICIAL_PROMETHEUS: &str = "prom/prometheus:v2.53.4";
+pub const OFFICIAL_NODE_EXPORTER: &str = "prom/node-exporter:v1.8.2";
+/// A pull that says nothing this long is a registry out of reach.
+const PULL_STALL: Duration = Duration::from_secs(15);
+
+/// An image and where its binary is.
+#[derive(Debug, Clone)]
+pub struct Imaged {
+    pub image: String,
+    pub binary: String,
+}
+
+/// The images of both.
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub prometheus: Imaged,
+    pub node_exporter: Imaged,
+}
+
+/// The local image when the engine holds it (no network needed); else the official images,
+/// pulled when missing and `may_pull`; `None` when neither can be had.
+pub async fn find_images(docker: &Docker, may_pull: bool) -> Option<Images> {
+    let local = gauntlet_testcontainers::local_image::LocalImage::current().reference;
+    if docker::image_present(docker, &local).await.unwrap_or(false) {
+        let imaged = |binary: &str| Imaged {
+            image: local.clone(),
+            binary: format!("/usr/bin/{binary}"),
+        };
+        return Some(Images {
+            prometheus: imaged("prometheus"),
+            node_exporter: imaged("prometheus-node-exporter"),
+        });
+    }
+    for image in [OFFICIAL_PROMETHEUS, OFFICIAL_NODE_EXPORTER] {
+        if !docker::image_present(docker, image).await.unwrap_or(false) {
+            if !may_pull {
+                return None;
+            }
+            let pulled = docker::pull_image(docker, image, PULL_STALL, |line| {
+                tracing::debug!(image, line, "pull");
+            })
+            .await;
+            if let Err(e) = pulled {
+                tracing::info!(image, error = %e, "no official image either");
+                return None;
+            }
+        }
+    }
+    Some(Images {
+        prometheus: Imaged {
+            image: OFFICIAL_PROMETHEUS.to_owned(),
+            binary: "/bin/prometheus".to_owned(),
+        },
+        node_exporter: Imaged {
+            image: OFFICIAL_NODE_EXPORTER.to_owned(),
+            binary: "/bin/node_exporter".to_owned(),
+        },
+    })
+}
 
 /// A started container.
 pub struct ContainerProcess {

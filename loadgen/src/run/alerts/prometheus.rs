@@ -10,9 +10,10 @@
 //! mount that holds the data directory, labelled `volume="postgres-data"` as the rule expects.
 //!
 //! Where they run ([`Place`]): as native processes when the machine has the binaries; else,
-//! when Docker answers and holds the local image (which carries both packages), as its
-//! containers on the host's network ([`super::container`]); else the packages are installed
-//! (where allowed) and they run natively. `GAUNTLET_PROMETHEUS=native|container` chooses.
+//! when Docker answers and holds the local image (which carries both packages) or can pull
+//! the official ones, as containers on the host's network ([`super::container`]); else the
+//! packages are installed (where allowed) and they run natively.
+//! `GAUNTLET_PROMETHEUS=native|container` chooses.
 //! Either way they listen on, and scrape, the host's loopback: a container on Docker's bridge
 //! network could not reach the service there.
 
@@ -30,7 +31,10 @@ use gauntlet_testcontainers::setup::apt;
 use gauntlet_testcontainers::{Observer, SystemChanges};
 use nix::sys::signal::Signal;
 
-use super::container::{ContainerProcess, HOST_ROOT, Launch};
+use super::container::{
+    ContainerProcess, HOST_ROOT, Images, Launch, OFFICIAL_NODE_EXPORTER, OFFICIAL_PROMETHEUS,
+    find_images,
+};
 
 /// Debian's names for the two binaries (and their packages).
 const PROMETHEUS: &str = "prometheus";
@@ -70,7 +74,7 @@ pub struct LocalPrometheus {
 /// Where Prometheus and node_exporter run.
 enum Place {
     Native,
-    Container { docker: Docker, image: String },
+    Container { docker: Docker, images: Images },
 }
 
 /// One of them, running.
@@ -115,17 +119,18 @@ impl Place {
         match wanted.as_str() {
             "native" => {}
             "container" => {
-                return Place::container().await?.with_context(|| {
+                return Place::container(changes).await?.with_context(|| {
                     format!(
                         "{PLACE_ENV}=container needs Docker and the local image {} (`gauntlet \
-                         image build`)",
+                         image build`), or the official {OFFICIAL_PROMETHEUS} and \
+                         {OFFICIAL_NODE_EXPORTER}",
                         LocalImage::current().reference
                     )
                 });
             }
             "" | "auto" if native => return Ok(Place::Native),
             "" | "auto" => {
-                if let Some(place) = Place::container().await? {
+                if let Some(place) = Place::container(changes).await? {
                     return Ok(place);
                 }
             }
@@ -135,17 +140,16 @@ impl Place {
         Ok(Place::Native)
     }
 
-    /// The container place when Docker answers and holds the local image.
-    async fn container() -> anyhow::Result<Option<Place>> {
+    /// The container place when Docker answers and has (or may pull) images of both.
+    async fn container(changes: SystemChanges) -> anyhow::Result<Option<Place>> {
         let Ok(docker) = gauntlet_testcontainers::docker::connect(Duration::from_secs(2)).await
         else {
             return Ok(None);
         };
-        let image = LocalImage::current().reference;
-        let present = gauntlet_testcontainers::local_image::local_image_present(&docker)
+        let may_pull = changes == SystemChanges::Allowed;
+        Ok(find_images(&docker, may_pull)
             .await
-            .unwrap_or(false);
-        Ok(present.then_some(Place::Container { docker, image }))
+            .map(|images| Place::Container { docker, images }))
     }
 
     /// Starts `binary` with `args`; `host`: node_exporter's root filesystem on the host.
@@ -171,8 +175,14 @@ impl Place {
                         .with_context(|| format!("starting {binary}"))?,
                 ))
             }
-            Place::Container { docker, image } => {
-                let mut command = vec![format!("/usr/bin/{binary}")];
+            Place::Container { docker, images } => {
+                let imaged = if binary == PROMETHEUS {
+                    &images.prometheus
+                } else {
+                    &images.node_exporter
+                };
+                let image = &imaged.image;
+                let mut command = vec![imaged.binary.clone()];
                 command.extend(args);
                 let launch = Launch {
                     image,
