@@ -216,20 +216,32 @@ async fn a_part_that_dies_fails_the_whole_run_naming_it() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill a worker");
-    let output = tokio::time::timeout(RUN_DEADLINE, child.wait_with_output())
+    let stderr = assert_lost_a_part(child, RUN_DEADLINE, service, &out).await;
+    assert!(stderr.contains("killed"), "{stderr}");
+    crate::support::assert_all_exit(&workers, Duration::from_secs(30));
+}
+
+/// `distribute` (`child`) lost one of its three parts: it ends within `deadline` with exit 3
+/// naming it and writes no merged report into `out`. Stops `service`; `distribute`'s stderr.
+pub(crate) async fn assert_lost_a_part(
+    child: tokio::process::Child,
+    deadline: Duration,
+    service: local::LocalService,
+    out: &Path,
+) -> String {
+    let output = tokio::time::timeout(deadline, child.wait_with_output())
         .await
         .expect("the run ends in time")
         .expect("gauntlet runs");
     service.stop().await;
     assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(stderr.contains("1 of 3 parts failed"), "{stderr}");
-    assert!(stderr.contains("killed"), "{stderr}");
     assert!(
         !out.join("report.json").exists(),
         "no merged report for a run that lost a part"
     );
-    crate::support::assert_all_exit(&workers, Duration::from_secs(30));
+    stderr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

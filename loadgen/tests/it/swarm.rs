@@ -15,8 +15,9 @@ mod needs_docker {
         ListServicesOptions,
     };
 
-    use crate::distribute::{distribute, distributed_smoke_is_one_whole_run, service};
-    use crate::support::explain;
+    use crate::distribute::{
+        assert_lost_a_part, distribute, distributed_smoke_is_one_whole_run, service,
+    };
 
     /// The harness image build (when this build's binary has none yet) and the run.
     const SWARM_RUN_DEADLINE: Duration = Duration::from_secs(300);
@@ -126,18 +127,7 @@ mod needs_docker {
             .kill_container(&victim, None::<KillContainerOptions>)
             .await
             .expect("kill a part's container");
-        let output = tokio::time::timeout(SWARM_RUN_DEADLINE, child.wait_with_output())
-            .await
-            .expect("the run ends in time")
-            .expect("gauntlet runs");
-        service.stop().await;
-        assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("1 of 3 parts failed"), "{stderr}");
-        assert!(
-            !out.join("report.json").exists(),
-            "no merged report for a run that lost a part"
-        );
+        let stderr = assert_lost_a_part(child, SWARM_RUN_DEADLINE, service, &out).await;
         // The two others were stopped and wrote their (aborted) reports. Swarm replaces a
         // killed job task; had the replacement run the part again, it would have written a
         // third.
