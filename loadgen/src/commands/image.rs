@@ -75,7 +75,7 @@ pub(crate) async fn harness_image(client: &Docker, binary: &Path) -> Result<Buil
         ensure_mmdebstrap().await?;
     }
     let observer = super::setup_line::TerminalObserver::shared();
-    harness::build_harness_image(client, binary, |line| observer.progress(line))
+    harness::build_harness_image(client, binary, &reference, |line| observer.progress(line))
         .await
         .context("building the harness image")
         .map_err(Failure::infrastructure)

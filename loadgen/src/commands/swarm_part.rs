@@ -17,6 +17,7 @@ use anyhow::{Context, anyhow};
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::distribute::Distribution;
 use crate::distribute::swarm::part;
 use crate::exit::{Exit, Failure};
 
@@ -30,7 +31,7 @@ pub async fn run(args: Vec<OsString>) -> Result<Exit, Failure> {
     })()
     .map_err(Failure::bad_input)?;
     let (index, count, out, raw_samples) = settings;
-    let dir = part::dir(&out, index);
+    let dir = Distribution::part_dir(&out, index);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating {}", dir.display()))
         .map_err(Failure::infrastructure)?;

@@ -163,11 +163,14 @@ pub async fn run_parts(d: &Distribution) -> Result<Vec<Ended>, Failure> {
 pub fn failed(ended: &[Ended]) -> Vec<&Ended> {
     ended
         .iter()
-        .filter(|e| {
-            let judged = matches!(e.code(), Some(0 | 1 | 4 | 130));
-            !judged || e.report().is_none()
-        })
+        .filter(|e| !judged(e.code()) || e.report().is_none())
         .collect()
+}
+
+/// Whether a part's exit code says it ran and judged its share (pass, fail, invalid,
+/// aborted), as every engine reads it.
+pub fn judged(code: Option<i32>) -> bool {
+    matches!(code, Some(0 | 1 | 4 | 130))
 }
 
 /// The exit code of a run with failed parts: a part's own bad input (2) or infrastructure

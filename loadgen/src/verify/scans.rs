@@ -45,6 +45,10 @@ pub async fn index_use(ctx: &Context<'_>) -> Finding {
 
 async fn measure(ctx: &Context<'_>, pool: &PgPool) -> anyhow::Result<Finding> {
     let table = ensure_scratch_tenant(pool).await?;
+    // The view needs the extension in this database; loaded or not, `pages_touched` says.
+    let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(pool)
+        .await;
     let token = ctx.token(ctx.home()?, Role::HrAdmin).await?;
     let Some(before) = pages_touched(pool).await else {
         return Ok(Finding::skip(
@@ -152,9 +156,6 @@ async fn ensure_scratch_tenant(pool: &PgPool) -> anyhow::Result<Table> {
 /// Buffer pages touched so far by the statements that read `employees` (hit or read), as
 /// `pg_stat_statements` counts them; `None` without the extension.
 async fn pages_touched(pool: &PgPool) -> Option<i64> {
-    let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        .execute(pool)
-        .await;
     let pages = sqlx::query(
         "SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::bigint \
          FROM pg_stat_statements WHERE query ILIKE '%from employees%' AND dbid = \

@@ -65,18 +65,17 @@ pub async fn harness_image_present(
     Ok(image_size(docker, reference).await?.is_some())
 }
 
-/// Build the harness image for `binary` unless its tag is already present.
+/// Build the harness image for `binary`, `reference` being its [`harness_image_reference`]
+/// (asked once by the caller: hashing a debug binary reads hundreds of MB), unless that tag is
+/// already present.
 pub async fn build_harness_image(
     docker: &Docker,
     binary: &Path,
+    reference: &str,
     progress: impl Fn(&str) + Sync,
 ) -> Result<BuildOutcome, LocalImageError> {
-    let reference = harness_image_reference(binary).map_err(|source| LocalImageError::Io {
-        action: "reading the gauntlet binary for the harness image",
-        source,
-    })?;
     let recipe = Recipe {
-        reference,
+        reference: reference.to_owned(),
         lock: "harness-image-build",
         variant: VARIANT,
         packages: PACKAGES,

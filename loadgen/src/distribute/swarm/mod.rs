@@ -17,7 +17,7 @@ pub mod service;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{Task, TaskState};
@@ -26,7 +26,7 @@ use futures::StreamExt;
 use gauntlet_testcontainers::docker;
 
 use super::Distribution;
-use super::local::{Ended, LOG};
+use super::local::{Ended, LOG, judged};
 use crate::exit::Failure;
 use crate::run::part::StartAt;
 use crate::run::signal::Interrupt;
@@ -124,9 +124,9 @@ async fn run_service(
         );
     }
     let waited = wait_for_tasks(client, d, &place.out_dir, &name, &interrupt).await;
-    let ended = match &waited {
-        Ok(tasks) => Ok(save_logs(client, d, &place.out_dir, tasks).await),
-        Err(e) => Err(Failure::infrastructure(anyhow!("{e:#}"))),
+    let ended = match waited {
+        Ok(tasks) => Ok(save_logs(client, d, &place.out_dir, &tasks).await),
+        Err(e) => Err(Failure::infrastructure(e)),
     };
     // Removing the service stops what still runs (SIGINT, then the grace) and its tasks.
     client
@@ -157,10 +157,9 @@ async fn wait_for_tasks(
         if ended.len() as u32 == d.workers {
             return Ok(tasks);
         }
-        let broken = ended.iter().any(|&i| {
-            let code = part::recorded_exit(out, i).and_then(|s| s.code());
-            !matches!(code, Some(0 | 1 | 4 | 130))
-        });
+        let broken = ended
+            .iter()
+            .any(|&i| !judged(part::recorded_exit(out, i).and_then(|s| s.code())));
         if stopping_since.is_none() && (interrupt.is_set() || broken || Instant::now() >= deadline)
         {
             tracing::warn!("stopping the parts (Ctrl-C, a failed part, or the deadline)");
