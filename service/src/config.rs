@@ -76,6 +76,35 @@ pub struct ServerSettings {
     /// run's diagnosis). On by default; off only to measure what the accounting costs
     /// (`benches/benches/service_employees.rs`).
     pub route_costs: bool,
+    /// A delay every API request waits before it is handled, drawn uniformly from
+    /// `min..=max`: a latency known in advance, to calibrate a load generator against (the
+    /// request metrics count it, as a client does; `/metrics` and `/health/*` are not
+    /// delayed). Off unless configured; never for production.
+    pub injected_latency: Option<InjectedLatency>,
+}
+
+/// `server.injected_latency`: the bounds of a uniform random delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InjectedLatency {
+    /// Shortest delay.
+    #[serde(with = "humantime_serde")]
+    pub min: Duration,
+    /// Longest delay; below `min` it is taken as `min` (a fixed delay).
+    #[serde(with = "humantime_serde")]
+    pub max: Duration,
+}
+
+impl InjectedLatency {
+    /// One delay, uniform over the bounds at microsecond resolution.
+    pub fn sample(&self) -> Duration {
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let (lo, hi) = (micros(self.min), micros(self.max));
+        if hi <= lo {
+            return self.min;
+        }
+        Duration::from_micros(rand::random_range(lo..=hi))
+    }
 }
 
 impl Default for ServerSettings {
@@ -86,6 +115,7 @@ impl Default for ServerSettings {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             route_costs: true,
+            injected_latency: None,
         }
     }
 }
@@ -426,6 +456,18 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(s.database.max_connections, 9, "env beats file");
         assert_eq!(s.database.min_connections, 1, "file beats default");
+    }
+
+    #[test]
+    fn injected_latency_reads_from_env_and_samples_within_its_bounds() {
+        let vars = [
+            ("HRMS__SERVER__INJECTED_LATENCY__MIN", "15ms"),
+            ("HRMS__SERVER__INJECTED_LATENCY__MAX", "25ms"),
+        ];
+        let s = Settings::load_from(None, env(&vars)).unwrap();
+        let latency = s.server.injected_latency.expect("configured");
+        let ms = |n| Duration::from_millis(n);
+        assert!((0..200).all(|_| (ms(15)..=ms(25)).contains(&latency.sample())));
     }
 
     #[test]

@@ -372,6 +372,12 @@ pub async fn track_http(State(state): State<AppState>, request: Request, next: N
     // Decremented by the guard's drop, so a request dropped mid-flight (timeout, client
     // gone) does not leave the gauge high.
     let _in_flight = InFlight::enter(&state.metrics.in_flight);
+    let operational = route == "/metrics" || route.starts_with("/health");
+    if let Some(latency) = state.server.injected_latency.filter(|_| !operational) {
+        // Inside the timing: the service's histogram must see what a client waits. Not on
+        // the scrape and health routes, whose pollers time out in a second or two.
+        tokio::time::sleep(latency.sample()).await;
+    }
     let slow = state.defects.slow_employee_read
         && request.method() == axum::http::Method::GET
         && route == "/employees/{id}";

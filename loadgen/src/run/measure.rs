@@ -22,7 +22,7 @@ use crate::logging::service_log::ServiceLog;
 pub(super) struct Measured {
     pub(super) recorder: Arc<Recorder>,
     pub(super) goose: Result<std::collections::BTreeMap<String, u64>, attack::AttackError>,
-    pub(super) service: Option<scrape::Counts>,
+    pub(super) service: Option<scrape::Scraped>,
     pub(super) finished_unix_us: u64,
     pub(super) backend: Backend,
     pub(super) wiring: Wiring,
@@ -63,7 +63,13 @@ pub(super) async fn measure(
     let client = reqwest::Client::new();
     // The sweeps check the service, they are not load to share: of a split run's parts,
     // the first runs them (before its wait for the start time, so they delay no part).
-    let sweeping = config.shard.is_none_or(|s| s.index() == 0);
+    let sweeping = prepared.spec.isolation_sweeps() && config.shard.is_none_or(|s| s.index() == 0);
+    if !prepared.spec.isolation_sweeps() {
+        tracing::warn!(
+            "isolation sweeps off (the spec's `isolation_sweeps = false`): probes.* judge \
+             only the prober persona's probes"
+        );
+    }
     let mut sweeps = if sweeping {
         probe::sweep_before_load(sut.base_url(), sut.fixture()).await
     } else {
@@ -110,7 +116,8 @@ pub(super) async fn measure(
         .as_ref()
         .map(|a| a.watch(max_ticks + alerts::SETTLE_LIMIT.as_secs()));
     let sink: Arc<dyn RequestSink> = recorder.clone();
-    let ctx = Ctx::new(sink, fixture).with_shard(plan.shard.clone());
+    let mut ctx = Ctx::new(sink, fixture).with_shard(plan.shard.clone());
+    ctx.sweeps = prepared.spec.isolation_sweeps();
     let ctx = Arc::new(match &arrivals {
         Some(a) => ctx.with_arrivals(Arc::clone(a)),
         None => ctx,
@@ -195,7 +202,7 @@ pub(super) async fn measure(
         service: before
             .zip(after)
             .filter(|_| !chaos.service_restarted())
-            .map(|(b, a)| scrape::delta(&b, &a)),
+            .map(|(b, a)| scrape::Scraped::delta(&b, &a)),
         finished_unix_us,
         backend,
         wiring,

@@ -204,7 +204,10 @@ fn prepare(config: &RunConfig) -> Result<Prepared, Failure> {
     let tenants = remote_fixture
         .as_ref()
         .map_or(plan.size.tenants as usize, |f| f.tenants.len());
-    let mut thresholds = thresholds::for_run(&spec, tenants >= 2).map_err(Failure::bad_input)?;
+    // Without the sweeps only the prober persona probes; with neither, a probe threshold
+    // could judge nothing and is not added by default (one the spec writes says "no data").
+    let probes = tenants >= 2 && (spec.isolation_sweeps() || spec.personas().prober > 0);
+    let mut thresholds = thresholds::for_run(&spec, probes).map_err(Failure::bad_input)?;
     let local = matches!(config.target, Target::Local(_));
     // A run judging the service's resources measures them in a process of their own.
     let service_process = config.service_process
@@ -372,9 +375,10 @@ async fn attack_and_record(
         &flood_requests,
         &m.recorder.setup_counts(),
         Some(&goose),
-        m.service.as_ref(),
+        m.service.as_ref().map(|s| &s.counts),
         m.recorder.overhead_ns_per_request(),
-    );
+    )
+    .with_timings(&report.endpoints, m.service.as_ref().map(|s| &s.timings));
     Ok((report, cross, sidecar))
 }
 

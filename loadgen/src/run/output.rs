@@ -54,6 +54,12 @@ pub struct CrossCheckRow {
     pub setup: u64,
     /// Requests the service counted (after minus before the attack).
     pub service: Option<u64>,
+    /// Mean latency of the harness's samples (response time, as in the report), µs.
+    pub harness_mean_us: Option<u64>,
+    /// Mean of the service's own request-duration histogram over the same window, µs
+    /// (`_sum / _count`; probe and flood requests of the route included). Beside the
+    /// harness's mean it shows what the network and the generator added.
+    pub service_mean_us: Option<u64>,
 }
 
 impl CrossCheck {
@@ -88,6 +94,8 @@ impl CrossCheck {
                 goose: get(goose, k),
                 setup: setup.get(k).copied().unwrap_or(0),
                 service: get(service, k),
+                harness_mean_us: None,
+                service_mean_us: None,
             })
             .collect();
         let consistent = endpoints.iter().all(|r| {
@@ -106,6 +114,25 @@ impl CrossCheck {
             recording_overhead_ns,
             endpoints,
         }
+    }
+
+    /// Fills the latency columns: the harness's per-endpoint means and the service's own.
+    pub fn with_timings(
+        mut self,
+        harness: &[gauntlet_reports::model::EndpointReport],
+        service: Option<&super::scrape::Timings>,
+    ) -> CrossCheck {
+        for row in &mut self.endpoints {
+            row.harness_mean_us = harness
+                .iter()
+                .find(|e| e.name == row.endpoint && e.count > 0)
+                .map(|e| e.latency.mean_us);
+            row.service_mean_us = service
+                .and_then(|s| s.get(&row.endpoint))
+                .filter(|t| t.count > 0.0)
+                .map(|t| (t.seconds / t.count * 1e6).round() as u64);
+        }
+        self
     }
 
     /// One line for the console.

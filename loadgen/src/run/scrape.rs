@@ -16,8 +16,53 @@ use std::time::Duration;
 /// Counter family the reference service exports (OpenMetrics adds `_total`).
 const FAMILY: &str = "hrms_http_requests_total";
 
+/// Histogram family of the service's request durations: its `_sum` and `_count` per route
+/// give the service's own mean for the cross-check's latency columns.
+const DURATION: &str = "hrms_http_request_duration_seconds";
+
 /// Requests per `METHOD /route`, all statuses together.
 pub type Counts = BTreeMap<String, u64>;
+
+/// The service's own timing of one `METHOD /route`, all statuses together.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timing {
+    /// Requests the duration histogram counted.
+    pub count: f64,
+    /// Seconds it summed over them.
+    pub seconds: f64,
+}
+
+/// Service timings per `METHOD /route`.
+pub type Timings = BTreeMap<String, Timing>;
+
+/// What one scrape of `/metrics` yields for the cross-check.
+#[derive(Debug, Clone, Default)]
+pub struct Scraped {
+    pub counts: Counts,
+    pub timings: Timings,
+}
+
+impl Scraped {
+    /// `after - before` for both maps.
+    pub fn delta(before: &Scraped, after: &Scraped) -> Scraped {
+        let timings = after
+            .timings
+            .iter()
+            .filter_map(|(k, a)| {
+                let b = before.timings.get(k).copied().unwrap_or_default();
+                let count = a.count - b.count;
+                (count > 0.0).then(|| {
+                    let seconds = (a.seconds - b.seconds).max(0.0);
+                    (k.clone(), Timing { count, seconds })
+                })
+            })
+            .collect();
+        Scraped {
+            counts: delta(&before.counts, &after.counts),
+            timings,
+        }
+    }
+}
 
 /// `GET url` within `timeout`; the body of a successful answer.
 pub async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Option<String> {
@@ -30,29 +75,52 @@ pub async fn fetch(client: &reqwest::Client, url: &str, timeout: Duration) -> Op
 
 /// Fetches and reads `/metrics`; `None` when the target has no such endpoint or no
 /// `hrms_http_requests_total` family (a deployment that is not the reference service).
-pub async fn scrape(client: &reqwest::Client, base: &str) -> Option<Counts> {
+pub async fn scrape(client: &reqwest::Client, base: &str) -> Option<Scraped> {
     let text = fetch(client, &format!("{base}/metrics"), Duration::from_secs(5)).await?;
-    samples(&text)
-        .any(|s| s.name == FAMILY)
-        .then(|| parse(&text))
+    samples(&text).any(|s| s.name == FAMILY).then(|| Scraped {
+        counts: parse(&text),
+        timings: parse_timings(&text),
+    })
+}
+
+/// `METHOD /route` of a sample, unless it is a route the harness polls itself.
+fn load_route(s: &Sample<'_>) -> Option<String> {
+    let (method, route) = (s.label("method")?, s.label("route")?);
+    let own = route == "/metrics" || route.starts_with("/health");
+    (!own && s.value >= 0.0).then(|| format!("{method} {route}"))
 }
 
 /// Sums `hrms_http_requests_total{method=..,route=..,status=..} N` by method and route.
 pub fn parse(text: &str) -> Counts {
     let mut counts = Counts::new();
     for s in samples(text).filter(|s| s.name == FAMILY) {
-        let (Some(method), Some(route)) = (s.label("method"), s.label("route")) else {
-            continue;
-        };
-        if route == "/metrics" || route.starts_with("/health") {
-            continue;
-        }
-        // Counters render as integers or floats depending on the client library.
-        if s.value >= 0.0 {
-            *counts.entry(format!("{method} {route}")).or_default() += s.value as u64;
+        if let Some(key) = load_route(&s) {
+            // Counters render as integers or floats depending on the client library.
+            *counts.entry(key).or_default() += s.value as u64;
         }
     }
     counts
+}
+
+/// Sums the duration histogram's `_count` and `_sum` by method and route.
+pub fn parse_timings(text: &str) -> Timings {
+    let (count, sum) = (format!("{DURATION}_count"), format!("{DURATION}_sum"));
+    let mut timings = Timings::new();
+    for s in samples(text) {
+        let is_count = s.name == count;
+        if !is_count && s.name != sum {
+            continue;
+        }
+        if let Some(key) = load_route(&s) {
+            let t = timings.entry(key).or_default();
+            if is_count {
+                t.count += s.value;
+            } else {
+                t.seconds += s.value;
+            }
+        }
+    }
+    timings
 }
 
 /// `after - before`, per key, dropping zeros.
@@ -177,6 +245,17 @@ mod tests {
             hrms_http_requests_total{method=\"GET\",route=\"/health/ready\",status=\"200\"} 9\n\
             hrms_http_request_duration_seconds_count{method=\"GET\",route=\"/x\",status=\"200\"} 1\n";
         let counts = parse(text);
+        let timings = parse_timings(&format!(
+            "{text}hrms_http_request_duration_seconds_sum{{method=\"GET\",route=\"/x\",status=\"200\"}} 0.25\n\
+             hrms_http_request_duration_seconds_count{{method=\"GET\",route=\"/x\",status=\"500\"}} 3\n\
+             hrms_http_request_duration_seconds_sum{{method=\"GET\",route=\"/x\",status=\"500\"}} 0.5\n\
+             hrms_http_request_duration_seconds_sum{{method=\"GET\",route=\"/metrics\",status=\"200\"}} 9\n"
+        ));
+        let x = Timing {
+            count: 4.0,
+            seconds: 0.75,
+        };
+        assert_eq!(timings, Timings::from([("GET /x".to_owned(), x)]));
         assert_eq!(counts.len(), 1);
         assert_eq!(counts["GET /employees/{id}"], 5);
         let before = Counts::from([("GET /employees/{id}".to_owned(), 2)]);

@@ -13,6 +13,7 @@ mod drill;
 mod fuzz;
 mod in_process;
 mod kubernetes;
+mod latency_accuracy;
 mod merge;
 mod noise;
 mod noisy;

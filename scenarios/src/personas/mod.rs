@@ -186,6 +186,9 @@ pub struct Ctx {
     started: [AtomicUsize; 4],
     /// The open-model scheduler every persona action waits on; `None` in a closed-model run.
     pub arrivals: Option<Arc<arrivals::Arrivals>>,
+    /// The cross-tenant sweeps of the setup and the end, with the payroll completion check
+    /// (`isolation_sweeps = false` in a spec turns them off); the prober persona still probes.
+    pub sweeps: bool,
     /// What the prober persona learns in its first sweep: an employee token per tenant (for
     /// the cache-bleed probe under load, which needs two tenants one after the other) and
     /// the payroll run each tenant started before the load (which must have completed by its
@@ -218,6 +221,7 @@ impl Ctx {
             payroll_interval: Duration::from_secs(30),
             started: Default::default(),
             arrivals: None,
+            sweeps: true,
             probe_state: Mutex::default(),
             shard: None,
         }

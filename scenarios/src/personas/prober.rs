@@ -149,14 +149,18 @@ pub(super) async fn setup_and_sweep(ctx: Arc<Ctx>, user: &mut GooseUser) -> Tran
             state.setup_runs[t] = Some(run);
         }
     }
-    sweep(&ctx, user).await;
+    if ctx.sweeps {
+        sweep(&ctx, user).await;
+    }
     Ok(())
 }
 
 /// After every user stopped: the sweep again, and the payroll runs of the setup completed.
 pub(super) async fn final_sweep(ctx: Arc<Ctx>, user: &mut GooseUser) -> TransactionResult {
-    sweep(&ctx, user).await;
-    payroll_completion(&ctx, user).await;
+    if ctx.sweeps {
+        sweep(&ctx, user).await;
+        payroll_completion(&ctx, user).await;
+    }
     Ok(())
 }
 

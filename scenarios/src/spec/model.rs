@@ -263,6 +263,7 @@ pub struct ScenarioSpec {
     /// Byte span of each chaos entry's `fault` value, indexed like `chaos`.
     pub(crate) chaos_spans: Vec<Range<usize>>,
     pub(crate) service_process: bool,
+    pub(crate) isolation_sweeps: bool,
     pub(crate) noisy_neighbour: Option<super::noisy::NoisyNeighbour>,
     pub(crate) drill: Option<Drill>,
     /// `expect_alerts = [...]`, when the spec states it.
@@ -355,6 +356,12 @@ impl ScenarioSpec {
     /// (faults on the service itself), as if `--service-process` had been given.
     pub fn service_process(&self) -> bool {
         self.service_process
+    }
+
+    /// `isolation_sweeps = false` turns off the cross-tenant sweeps before and after the load
+    /// (a latency calibration has no use for them); on unless the spec says so.
+    pub fn isolation_sweeps(&self) -> bool {
+        self.isolation_sweeps
     }
 
     /// The noisy-neighbour flood, when the spec has a `[noisy_neighbour]` section.

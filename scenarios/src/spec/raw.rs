@@ -40,6 +40,8 @@ pub(crate) struct RawSpec {
     pub chaos: Vec<RawChaos>,
     #[serde(default)]
     pub service_process: bool,
+    /// `false` skips the cross-tenant sweeps before and after the load.
+    pub isolation_sweeps: Option<bool>,
     pub noisy_neighbour: Option<RawNoisyNeighbour>,
     pub drill: Option<RawDrill>,
     /// Alert rules the run's faults must fire; every other rule must stay silent.

@@ -91,6 +91,7 @@ impl Ctx<'_> {
             chaos,
             chaos_spans,
             service_process: raw.service_process,
+            isolation_sweeps: raw.isolation_sweeps.unwrap_or(true),
             noisy_neighbour,
             drill: raw
                 .drill

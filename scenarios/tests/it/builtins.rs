@@ -218,3 +218,19 @@ fn only_service_kill_asks_for_the_service_in_a_child_process() {
     let err = ScenarioSpec::from_toml_str(text, "t.toml").expect_err("not a bool");
     assert!(err.to_string().contains("t.toml"), "{err}");
 }
+
+#[test]
+fn every_built_in_sweeps_and_a_spec_can_say_it_does_not() {
+    for name in NAMES {
+        let spec = ScenarioSpec::load(name).expect("built-in loads");
+        assert!(spec.isolation_sweeps(), "{name}");
+    }
+    let stages = "[[stages]]\nname = \"a\"\nkind = \"hold\"\nduration = \"1s\"\nusers = 1\n";
+    let spec = |line: &str| {
+        let text = format!("version = 1\ndescription = \"x\"\n{line}\n{stages}");
+        ScenarioSpec::from_toml_str(&text, "t.toml")
+    };
+    assert!(!spec("isolation_sweeps = false").unwrap().isolation_sweeps());
+    let err = spec("isolation_sweeps = 0").expect_err("not a bool");
+    assert!(err.to_string().contains("t.toml:3"), "{err}");
+}

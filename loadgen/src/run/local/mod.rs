@@ -111,6 +111,7 @@ async fn start_on(stack: &Stack, options: Options) -> anyhow::Result<LocalServic
     let proxies = Proxies::wire(stack, options.wiring).await?;
     let mut settings = settings::for_run(stack, proxies.as_ref(), options.defects);
     settings.auth.operator_token = options.operator_token.map(hrms::config::Secret::new);
+    settings.server.injected_latency = settings::injected_latency_from_env()?;
     let seed = options.seed.as_ref();
     let limits = settings.rate_limit.tiers;
     let (runner, seeded) = match options.placement {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gauntlet_testcontainers::Stack;
-use hrms::config::{Argon2Settings, Settings};
+use hrms::config::{Argon2Settings, InjectedLatency, Settings};
 use hrms::defects::Defects;
 
 use super::proxies::{Proxies, through};
@@ -35,6 +35,16 @@ pub fn defects_from_env() -> anyhow::Result<Defects> {
     let vars = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__DEFECTS__"));
     let settings = Settings::load_from(None, vars).context("reading HRMS__DEFECTS__*")?;
     Ok(settings.defects)
+}
+
+/// `HRMS__SERVER__INJECTED_LATENCY__MIN`/`__MAX` from the environment, as the `hrms` binary
+/// reads them: a known delay on every request, to calibrate the generator against
+/// (docs/open-model.md). The only server setting a local run takes from the environment.
+pub(super) fn injected_latency_from_env() -> anyhow::Result<Option<InjectedLatency>> {
+    let vars = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__SERVER__INJECTED_LATENCY__"));
+    let settings =
+        Settings::load_from(None, vars).context("reading HRMS__SERVER__INJECTED_LATENCY__*")?;
+    Ok(settings.server.injected_latency)
 }
 
 /// The child's environment for `settings`, in the service's own variable names; the child
@@ -71,6 +81,14 @@ pub(super) fn child_env(settings: &Settings) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .chain(defects)
+    .chain(settings.server.injected_latency.into_iter().flat_map(|l| {
+        [("MIN", l.min), ("MAX", l.max)].map(|(bound, d)| {
+            (
+                format!("HRMS__SERVER__INJECTED_LATENCY__{bound}"),
+                format!("{}us", d.as_micros()),
+            )
+        })
+    }))
     .chain(
         settings
             .auth
