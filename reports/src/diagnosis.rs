@@ -66,6 +66,12 @@ pub const SLOW_STATEMENT_US: u64 = 5_000;
 pub const MIN_DB_UNSEEN_US: u64 = 50_000;
 /// Statements per request from which a route is called an N+1.
 pub const N_PLUS_ONE_QUERIES: f64 = 20.0;
+/// Pages (8 KiB each) one call of a top statement touches from which it is called a scan:
+/// 2 MiB a call. An indexed list of a tenant's page touches a handful (7 measured by
+/// `verify`'s `db.index_use`); the enterprise profile's `employees` is some 600 pages, which
+/// a list planned without its index reads whole, twice (the page and its count). A table
+/// too small to reach this is one a scan costs nothing on.
+pub const SCAN_PAGES: u64 = 256;
 /// Growth of the job queue over the attack that is called unbounded.
 pub const QUEUE_GROWTH: u64 = 10;
 
@@ -205,6 +211,23 @@ pub fn causes(d: &DiagnosisSection) -> Vec<String> {
             e.name,
             ms(e.mean_us),
             e.queries_per_request
+        ));
+    }
+    // Independent of any endpoint's shares: a scan holds its connection longer, so under load
+    // it shows as pool wait on every route, and the statement is the cause.
+    for st in pg
+        .top_statements
+        .iter()
+        .filter(|st| st.calls >= MIN_REQUESTS && st.pages_per_call >= SCAN_PAGES)
+    {
+        out.push(format!(
+            "{} reads {} pages ({} MiB) per call, {} calls ({} per call on the server): a \
+             scan where an index should serve",
+            st.query,
+            st.pages_per_call,
+            st.pages_per_call * 8 / 1024,
+            st.calls,
+            ms(st.mean_us)
         ));
     }
     let redis_dominates =
@@ -393,6 +416,18 @@ mod tests {
                 ),
             "{c:?}"
         );
+
+        let mut scan = busy();
+        scan.postgres.top_statements[0].calls = 1_609;
+        scan.postgres.top_statements[0].pages_per_call = 600;
+        let c = causes(&scan);
+        assert!(
+            c.len() == 1
+                && c[0].starts_with("SELECT id FROM employees reads 600 pages (4 MiB) per call"),
+            "{c:?}"
+        );
+        scan.postgres.top_statements[0].pages_per_call = 7;
+        assert!(causes(&scan).is_empty(), "an indexed lookup");
 
         let mut locked = busy();
         locked.postgres.lock_waits_peak = 7;

@@ -241,11 +241,11 @@ async fn top_statements(url: &str) -> Result<Vec<StatementStat>, String> {
     let mut conn = pg(PgConnection::connect(url))
         .await
         .ok_or("Postgres could not be reached after the attack")?;
-    let rows: Vec<(String, i64, f64)> = tokio::time::timeout(
+    let rows: Vec<(String, i64, f64, i64)> = tokio::time::timeout(
         PG_TIMEOUT,
         sqlx::query_as(
-            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160), calls, total_exec_time \
-             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database \
+            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160), calls, total_exec_time, \
+             (shared_blks_hit + shared_blks_read)::int8 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database \
              WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT $1",
         )
         .bind(TOP_STATEMENTS as i64)
@@ -259,7 +259,7 @@ async fn top_statements(url: &str) -> Result<Vec<StatementStat>, String> {
     let _ = conn.close().await;
     Ok(rows
         .into_iter()
-        .map(|(query, calls, total_ms)| {
+        .map(|(query, calls, total_ms, pages)| {
             let calls = calls.max(0) as u64;
             let total_us = (total_ms * 1000.0).max(0.0) as u64;
             StatementStat {
@@ -267,6 +267,7 @@ async fn top_statements(url: &str) -> Result<Vec<StatementStat>, String> {
                 calls,
                 total_us,
                 mean_us: total_us.checked_div(calls).unwrap_or(0),
+                pages_per_call: (pages.max(0) as u64).checked_div(calls).unwrap_or(0),
             }
         })
         .collect())

@@ -106,4 +106,8 @@ pub struct StatementStat {
     pub total_us: u64,
     /// Mean execution time, µs.
     pub mean_us: u64,
+    /// Buffer pages (8 KiB) each call touched, hit or read (`shared_blks_hit +
+    /// shared_blks_read` over calls): a few for an indexed lookup, the whole table for a scan.
+    #[serde(default)]
+    pub pages_per_call: u64,
 }

@@ -91,6 +91,7 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
             Column::right("Calls"),
             Column::right("Total"),
             Column::right("Mean"),
+            Column::right("Pages/call"),
         ]);
         for st in &pg.top_statements {
             top.row(vec![
@@ -98,6 +99,7 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
                 st.calls.into(),
                 duration_us(st.total_us).into(),
                 duration_us(st.mean_us).into(),
+                st.pages_per_call.into(),
             ]);
         }
         s.push(Block::Heading("Top statements by total time".to_owned()));
