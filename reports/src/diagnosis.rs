@@ -55,6 +55,14 @@ pub const MIN_POOL_WAIT_US: u64 = 1_000;
 /// two on a quiet machine: 36 % of a 4.5 ms list, the rest Redis round trips and the
 /// hand-out's own; the clean pool never ran out under the same burst.)
 pub const POOL_SHARE: f64 = 0.3;
+/// A pool full at this share of the samples (four a second) is too small for the load,
+/// whatever share of each request the wait is: under a closed model's think times a pool of
+/// two stays full while each request waits only a little (stress at the medium profile: 2/2
+/// in use, the wait a small share of a request). A clean pool fills for a moment when a
+/// whole pool of users logs in at once, not for a quarter of a run.
+pub const POOL_FULL_SHARE: f64 = 0.25;
+/// Fewest samples the full share is judged on (two seconds).
+pub const POOL_FULL_MIN_SAMPLES: u64 = 8;
 /// The service's own time (CPU, a blocking call) is named from this floor, µs: a busy
 /// machine stretches it first.
 pub const MIN_SELF_US: u64 = 20_000;
@@ -155,6 +163,27 @@ pub fn causes(d: &DiagnosisSection) -> Vec<String> {
             ms(e.mean_us),
             d.pool.in_use_peak,
             d.pool.max,
+            d.pool.waiters_peak
+        ));
+    } else if d.pool.samples >= POOL_FULL_MIN_SAMPLES
+        && d.pool.full_samples as f64 >= POOL_FULL_SHARE * d.pool.samples as f64
+    {
+        let full = d.pool.full_samples as f64 / d.pool.samples as f64;
+        let waited =
+            worst(d, |e| e.pool_wait_us, |e| e.pool_wait_us > 0).map_or_else(String::new, |e| {
+                format!(
+                    "; pool wait is {} of {} latency (mean {})",
+                    pct(e.share(e.pool_wait_us)),
+                    e.name,
+                    ms(e.mean_us)
+                )
+            });
+        out.push(format!(
+            "the DB pool was full ({}/{} in use) in {} of the samples, {} waiting at peak: too \
+             small for this load{waited}",
+            d.pool.max,
+            d.pool.max,
+            pct(full),
             d.pool.waiters_peak
         ));
     }
@@ -264,194 +293,5 @@ pub fn causes(d: &DiagnosisSection) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{PoolUsage, QueueUsage};
-
-    fn route(requests: u64, ms: f64, queries: u64, db_ms: f64, pool_ms: f64) -> RouteCost {
-        let n = requests as f64;
-        RouteCost {
-            requests,
-            seconds: ms * n / 1000.0,
-            db_queries: queries * requests,
-            db_seconds: db_ms * n / 1000.0,
-            pool_wait_seconds: pool_ms * n / 1000.0,
-            redis_seconds: 0.0,
-        }
-    }
-
-    fn section(routes: &[(&str, RouteCost)]) -> DiagnosisSection {
-        let routes = routes.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
-        DiagnosisSection {
-            enabled: true,
-            endpoints: endpoints(&routes),
-            ..DiagnosisSection::default()
-        }
-    }
-
-    /// A pool of `max` seen with every connection in use and `waiting` waiters.
-    fn ran_out(max: u64, waiting: u64) -> PoolUsage {
-        PoolUsage {
-            max,
-            in_use_peak: max,
-            waiters_peak: waiting,
-            samples: 10,
-        }
-    }
-
-    #[test]
-    fn a_clean_fast_run_names_no_cause() {
-        // The database is most of a 2 ms request: normal, not a bottleneck.
-        let d = section(&[
-            ("GET /employees", route(500, 2.0, 3, 1.5, 0.2)),
-            ("GET /departments", route(300, 1.0, 2, 0.6, 0.1)),
-        ]);
-        assert_eq!(d.endpoints[0].name, "GET /departments");
-        assert_eq!(d.endpoints[1].queries_per_request, 3.0);
-        assert_eq!(d.endpoints[1].service_us, 300);
-        assert!(causes(&d).is_empty(), "{:?}", causes(&d));
-    }
-
-    #[test]
-    fn names_pool_wait_with_the_pool_and_an_n_plus_one() {
-        let mut d = section(&[("GET /employees", route(400, 50.0, 3, 8.0, 40.0))]);
-        d.pool = ran_out(2, 14);
-        assert_eq!(
-            causes(&d),
-            [
-                "pool wait is 80 % of GET /employees latency (mean 50.0 ms); pool 2/2 in use, \
-              14 waiting at peak"
-            ]
-        );
-        let d = section(&[("GET /employees", route(400, 30.0, 52, 25.0, 0.5))]);
-        let c = causes(&d);
-        assert_eq!(c.len(), 1, "{c:?}");
-        assert!(c[0].starts_with("GET /employees runs 52 SQL statements per request"));
-    }
-
-    #[test]
-    fn a_busier_endpoint_where_the_pool_is_a_share_does_not_hide_one_where_it_dominates() {
-        // A starved pool under verify's bursts: the clock-ins waited more in all (more of
-        // them, longer transactions), but the wait is a fifth of theirs; the list's is most
-        // of its latency.
-        let mut d = section(&[
-            ("GET /employees", route(240, 15.0, 4, 1.4, 12.9)),
-            ("POST /attendance/clock-in", route(1200, 40.0, 2, 25.0, 8.0)),
-        ]);
-        d.pool = ran_out(2, 11);
-        let c = causes(&d);
-        assert!(
-            c.iter()
-                .any(|c| c.starts_with("pool wait is 86 % of GET /employees")),
-            "{c:?}"
-        );
-    }
-
-    #[test]
-    fn names_the_service_itself_and_a_growing_queue_but_not_rare_routes() {
-        let mut d = section(&[
-            ("GET /departments", route(100, 35.0, 2, 1.0, 0.1)),
-            ("POST /auth/login", route(5, 300.0, 2, 1.0, 0.0)),
-        ]);
-        d.queue = QueueUsage {
-            first: 0,
-            last: 37,
-            peak: 37,
-        };
-        let c = causes(&d);
-        assert_eq!(c.len(), 2, "{c:?}");
-        assert!(c[0].starts_with("time in the service itself is 97 % of GET /departments"));
-        assert!(c[1].contains("grew from 0 to 37"));
-    }
-
-    /// What a busy machine does to a clean run: round trips and pool hand-outs stretch, but
-    /// the pool never ran out and Postgres shows nothing slow. Nothing is named; the same
-    /// figures with the resource's own evidence are.
-    #[test]
-    fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
-        use crate::model::StatementStat;
-        let busy = || {
-            let mut d = section(&[
-                ("GET /employees", route(240, 22.0, 4, 12.0, 3.0)),
-                ("POST /attendance/clock-in", route(240, 6.4, 2, 2.0, 3.0)),
-                ("GET /departments", route(240, 18.0, 0, 0.0, 0.0)),
-            ]);
-            d.pool = PoolUsage {
-                max: 20,
-                in_use_peak: 9,
-                waiters_peak: 0,
-                samples: 6,
-            };
-            d.postgres.top_statements = vec![StatementStat {
-                query: "SELECT id FROM employees".to_owned(),
-                mean_us: 900,
-                ..StatementStat::default()
-            }];
-            d
-        };
-        let d = busy();
-        assert!(causes(&d).is_empty(), "{:?}", causes(&d));
-
-        let mut starved = busy();
-        starved.pool.waiters_peak = 3;
-        assert!(
-            causes(&starved).is_empty(),
-            "waiters alone: {:?}",
-            causes(&starved)
-        );
-        starved.pool.in_use_peak = 20;
-        let c = causes(&starved);
-        assert!(
-            c.len() == 1 && c[0].starts_with("pool wait is 47 % of POST /attendance/clock-in"),
-            "{c:?}"
-        );
-
-        let mut scanning = busy();
-        scanning.postgres.top_statements[0].mean_us = 9_000;
-        let c = causes(&scanning);
-        assert!(
-            c.len() == 1
-                && c[0].contains(
-                    "slowest statement by total time: SELECT id FROM employees (9.0 ms per call)"
-                ),
-            "{c:?}"
-        );
-
-        let mut scan = busy();
-        scan.postgres.top_statements[0].calls = 1_609;
-        scan.postgres.top_statements[0].pages_per_call = 600;
-        let c = causes(&scan);
-        assert!(
-            c.len() == 1
-                && c[0].starts_with("SELECT id FROM employees reads 600 pages (4 MiB) per call"),
-            "{c:?}"
-        );
-        scan.postgres.top_statements[0].pages_per_call = 7;
-        assert!(causes(&scan).is_empty(), "an indexed lookup");
-
-        let mut locked = busy();
-        locked.postgres.lock_waits_peak = 7;
-        let c = causes(&locked);
-        assert!(
-            c.len() == 1 && c[0].ends_with("up to 7 backends waiting on a lock"),
-            "{c:?}"
-        );
-
-        // Without statement statistics a 25 ms list is no evidence; 60 ms of database is.
-        let mut unseen = busy();
-        unseen.postgres.top_statements.clear();
-        unseen.endpoints[1].db_us = 14_000;
-        assert!(causes(&unseen).is_empty(), "{:?}", causes(&unseen));
-        unseen.endpoints[1].db_us = 60_000;
-        unseen.endpoints[1].mean_us = 70_000;
-        let c = causes(&unseen);
-        assert!(c.len() == 1 && c[0].ends_with("; slow statements"), "{c:?}");
-
-        // A long wait with connections to spare is the machine, not the pool.
-        let mut stretched = busy();
-        stretched.endpoints[2].pool_wait_us = 6_000;
-        stretched.endpoints[2].mean_us = 9_000;
-        stretched.pool.waiters_peak = 11;
-        assert!(causes(&stretched).is_empty(), "{:?}", causes(&stretched));
-    }
-}
+#[path = "diagnosis_tests.rs"]
+mod tests;

@@ -55,11 +55,13 @@ const LOAD: Suite = Suite {
     profile: "small",
     scale: "0.1",
 };
-/// The open-model stress: its pool of users logs in at once and its steps climb to 400
-/// arrivals a second, which a pool of two connections cannot serve without queueing.
-const STRESS_RATE: Suite = Suite {
-    scenario: "stress-rate",
-    profile: "small",
+/// Stress at the medium profile: up to 500 users, enough that a pool of two is full for
+/// much of the run (at small, 50 users with think time never need more than two at once).
+/// Not `stress-rate`: its whole pool of users logs in at once, which fills even the clean
+/// pool of twenty for a moment and makes the wait look like the starved one's.
+const STRESS_MEDIUM: Suite = Suite {
+    scenario: "stress",
+    profile: "medium",
     scale: "0.1",
 };
 /// A producer faster than the workers for 10 s, then 12 s to drain: whether the backlog
@@ -91,8 +93,10 @@ const CASES: &[Case] = &[
     },
     Case {
         defect: "pool_starvation",
-        suite: STRESS_RATE,
-        expect: Expect::Cause("pool wait is"),
+        suite: STRESS_MEDIUM,
+        // "pool wait is …" when the wait dominates a route, "the DB pool was full …" when
+        // the pool stays full while each request waits only a little.
+        expect: Expect::Cause("pool"),
     },
     Case {
         defect: "missing_index",

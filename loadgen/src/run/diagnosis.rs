@@ -215,6 +215,9 @@ async fn sample(
             p.max = p.max.max(gauge(&text, "hrms_db_pool_max").unwrap_or(0));
             let in_use = gauge(&text, "hrms_db_pool_in_use").unwrap_or(0);
             p.in_use_peak = p.in_use_peak.max(in_use);
+            if p.max > 0 && in_use >= p.max {
+                p.full_samples += 1;
+            }
             let waiting = gauge(&text, "hrms_db_pool_waiters").unwrap_or(0);
             p.waiters_peak = p.waiters_peak.max(waiting);
             if let Some(depth) = gauge(&text, "hrms_job_queue_depth") {

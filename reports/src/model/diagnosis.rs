@@ -66,6 +66,9 @@ pub struct PoolUsage {
     pub waiters_peak: u64,
     /// Samples taken.
     pub samples: u64,
+    /// Samples that saw every connection in use.
+    #[serde(default)]
+    pub full_samples: u64,
 }
 
 /// The payroll queue's depth.
