@@ -32,7 +32,7 @@ fn ran_out(max: u64, waiting: u64) -> PoolUsage {
         in_use_peak: max,
         waiters_peak: waiting,
         samples: 10,
-        full_samples: 1,
+        full_samples: 2,
     }
 }
 
@@ -138,6 +138,12 @@ fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
         causes(&starved)
     );
     starved.pool.in_use_peak = 20;
+    starved.pool.full_samples = 1;
+    assert!(
+        causes(&starved).is_empty(),
+        "one full sample: a login storm"
+    );
+    starved.pool.full_samples = 2;
     let c = causes(&starved);
     assert!(
         c.len() == 1 && c[0].starts_with("pool wait is 47 % of POST /attendance/clock-in"),
@@ -188,6 +194,13 @@ fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
             && c[0].starts_with("SELECT id FROM employees reads 600 pages (4 MiB) per call"),
         "{c:?}"
     );
+    scan.postgres.top_statements[0].query = "WITH batch AS (SELECT id FROM employees)".into();
+    assert!(
+        causes(&scan).is_empty(),
+        "a write touches index pages: {:?}",
+        causes(&scan)
+    );
+    scan.postgres.top_statements[0].query = "SELECT id FROM employees".into();
     scan.postgres.top_statements[0].pages_per_call = 7;
     assert!(causes(&scan).is_empty(), "an indexed lookup");
 
