@@ -101,7 +101,9 @@ const CASES: &[Case] = &[
     Case {
         defect: "missing_index",
         suite: LOAD_ENTERPRISE,
-        expect: Expect::Cause("database time is"),
+        // Under load the scans' longer-held connections show as pool wait everywhere; the
+        // statement's own page count is what names the cause.
+        expect: Expect::Cause("a scan where an index should serve"),
     },
     Case {
         defect: "lock_contention",
