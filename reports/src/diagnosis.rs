@@ -55,11 +55,6 @@ pub const MIN_POOL_WAIT_US: u64 = 1_000;
 /// two on a quiet machine: 36 % of a 4.5 ms list, the rest Redis round trips and the
 /// hand-out's own; the clean pool never ran out under the same burst.)
 pub const POOL_SHARE: f64 = 0.3;
-/// The pool ran out when at least this many samples, and this share of them, saw every
-/// connection in use.
-pub const POOL_RAN_OUT_MIN_SAMPLES: u64 = 2;
-/// See [`POOL_RAN_OUT_MIN_SAMPLES`].
-pub const POOL_RAN_OUT_SHARE: f64 = 0.05;
 /// A pool full at this share of the samples (four a second) is too small for the load,
 /// whatever share of each request the wait is: under a closed model's think times a pool of
 /// two stays full while each request waits only a little (stress at the medium profile: 2/2
@@ -154,13 +149,9 @@ pub fn causes(d: &DiagnosisSection) -> Vec<String> {
     // hand-out (ping and `BEGIN` included), and on a busy machine the hand-out's own task
     // wake-ups stretch it — a clean verify under the suite's load waited 13 ms, 49 % of a
     // list, with 12 of 20 connections in use and 11 "waiting".
-    // One full sample is not enough either: a whole pool of users logging in at once fills a
-    // clean pool for a second or two (stress at the medium profile: 20/20 in use, the logins
-    // waiting 31–40 % of 6 ms).
-    let full = d.pool.full_samples as f64;
-    let pool_ran_out = d.pool.max > 0
-        && d.pool.full_samples >= POOL_RAN_OUT_MIN_SAMPLES
-        && full >= POOL_RAN_OUT_SHARE * d.pool.samples as f64;
+    // (Asking for two full readings and 5 % of them, against a login storm filling a clean
+    // pool for a moment, missed the short bursts of the bottlenecks test: one full reading.)
+    let pool_ran_out = d.pool.max > 0 && d.pool.in_use_peak >= d.pool.max;
     let pool_dominates = |e: &EndpointDiagnosis| {
         e.pool_wait_us >= MIN_POOL_WAIT_US && e.share(e.pool_wait_us) >= POOL_SHARE
     };
