@@ -2,7 +2,7 @@
 //! machine's readings name none.
 
 use super::*;
-use crate::model::{PoolUsage, QueueUsage};
+use crate::model::{PoolUsage, QueueUsage, StatementStat};
 
 fn route(requests: u64, ms: f64, queries: u64, db_ms: f64, pool_ms: f64) -> RouteCost {
     let n = requests as f64;
@@ -106,7 +106,6 @@ fn names_the_service_itself_and_a_growing_queue_but_not_rare_routes() {
 /// figures with the resource's own evidence are.
 #[test]
 fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
-    use crate::model::StatementStat;
     let busy = || {
         let mut d = section(&[
             ("GET /employees", route(240, 22.0, 4, 12.0, 3.0)),
@@ -155,49 +154,6 @@ fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
         "{c:?}"
     );
 
-    let mut full = section(&[("GET /employees", route(240, 22.0, 4, 12.0, 3.0))]);
-    full.pool = PoolUsage {
-        max: 2,
-        in_use_peak: 2,
-        waiters_peak: 7,
-        samples: 40,
-        full_samples: 9,
-    };
-    assert!(
-        causes(&full).is_empty(),
-        "full in 22 %: {:?}",
-        causes(&full)
-    );
-    full.pool.full_samples = 10;
-    let c = causes(&full);
-    assert!(
-        c.len() == 1
-            && c[0].starts_with(
-                "the DB pool was full (2/2 in use) in 25 % of the samples, 7 waiting at peak"
-            )
-            && c[0].ends_with("pool wait is 14 % of GET /employees latency (mean 22.0 ms)"),
-        "{c:?}"
-    );
-
-    let mut scan = busy();
-    scan.postgres.top_statements[0].calls = 1_609;
-    scan.postgres.top_statements[0].pages_per_call = 600;
-    let c = causes(&scan);
-    assert!(
-        c.len() == 1
-            && c[0].starts_with("SELECT id FROM employees reads 600 pages (4 MiB) per call"),
-        "{c:?}"
-    );
-    scan.postgres.top_statements[0].query = "WITH batch AS (SELECT id FROM employees)".into();
-    assert!(
-        causes(&scan).is_empty(),
-        "a write touches index pages: {:?}",
-        causes(&scan)
-    );
-    scan.postgres.top_statements[0].query = "SELECT id FROM employees".into();
-    scan.postgres.top_statements[0].pages_per_call = 7;
-    assert!(causes(&scan).is_empty(), "an indexed lookup");
-
     let mut locked = busy();
     locked.postgres.lock_waits_peak = 7;
     let c = causes(&locked);
@@ -222,4 +178,62 @@ fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
     stretched.endpoints[2].mean_us = 9_000;
     stretched.pool.waiters_peak = 11;
     assert!(causes(&stretched).is_empty(), "{:?}", causes(&stretched));
+}
+
+/// The one cause `d` names (fails when it names none or several).
+fn one_cause(d: &DiagnosisSection) -> String {
+    let c = causes(d);
+    assert_eq!(c.len(), 1, "{c:?}");
+    c[0].clone()
+}
+
+fn assert_no_cause(d: &DiagnosisSection, why: &str) {
+    assert!(causes(d).is_empty(), "{why}: {:?}", causes(d));
+}
+
+#[test]
+fn a_pool_full_for_a_quarter_of_the_samples_is_too_small_whatever_the_wait() {
+    let mut full = section(&[("GET /employees", route(240, 22.0, 4, 12.0, 3.0))]);
+    full.pool = PoolUsage {
+        max: 2,
+        in_use_peak: 2,
+        waiters_peak: 7,
+        samples: 40,
+        full_samples: 9,
+    };
+    // 3 ms of a 22 ms list is below the first pool rule's share.
+    assert_no_cause(&full, "full in 22 %");
+    full.pool.full_samples = 10;
+    let cause = one_cause(&full);
+    assert!(
+        cause.starts_with(
+            "the DB pool was full (2/2 in use) in 25 % of the samples, 7 waiting at peak"
+        ) && cause.ends_with("pool wait is 14 % of GET /employees latency (mean 22.0 ms)"),
+        "{cause}"
+    );
+}
+
+#[test]
+fn a_read_touching_hundreds_of_pages_a_call_is_a_scan_a_write_or_a_lookup_is_not() {
+    let mut scan = section(&[("GET /employees", route(240, 6.0, 4, 3.0, 0.5))]);
+    scan.postgres.top_statements = vec![StatementStat {
+        query: "SELECT id FROM employees".to_owned(),
+        calls: 1_609,
+        mean_us: 900,
+        pages_per_call: 600,
+        ..StatementStat::default()
+    }];
+    let cause = one_cause(&scan);
+    assert!(
+        cause.starts_with("SELECT id FROM employees reads 600 pages (4 MiB) per call"),
+        "{cause}"
+    );
+    scan.postgres.top_statements[0].query = "WITH batch AS (SELECT id FROM employees)".into();
+    assert_no_cause(&scan, "a write touches index pages");
+    scan.postgres.top_statements[0].query = "SELECT id FROM employees".into();
+    scan.postgres.top_statements[0].pages_per_call = 7;
+    assert_no_cause(&scan, "an indexed lookup");
+    scan.postgres.top_statements[0].pages_per_call = 600;
+    scan.postgres.top_statements[0].calls = 19;
+    assert_no_cause(&scan, "19 calls");
 }

@@ -32,19 +32,23 @@ pub(super) fn for_run(stack: &Stack, proxies: Option<&Proxies>, defects: Defects
 /// Seeded defects are ordinary service configuration: the local service takes
 /// `HRMS__DEFECTS__*` from the environment, as the `hrms` binary does.
 pub fn defects_from_env() -> anyhow::Result<Defects> {
-    let vars = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__DEFECTS__"));
-    let settings = Settings::load_from(None, vars).context("reading HRMS__DEFECTS__*")?;
-    Ok(settings.defects)
+    Ok(settings_from_env("HRMS__DEFECTS__")?.defects)
+}
+
+/// The service's settings from the environment's variables under `prefix` only, read as the
+/// `hrms` binary reads them (defaults for everything else).
+fn settings_from_env(prefix: &str) -> anyhow::Result<Settings> {
+    let vars = std::env::vars().filter(|(k, _)| k.starts_with(prefix));
+    Settings::load_from(None, vars).with_context(|| format!("reading {prefix}*"))
 }
 
 /// `HRMS__SERVER__INJECTED_LATENCY__MIN`/`__MAX` from the environment, as the `hrms` binary
 /// reads them: a known delay on every request, to calibrate the generator against
 /// (docs/open-model.md). The only server setting a local run takes from the environment.
 pub(super) fn injected_latency_from_env() -> anyhow::Result<Option<InjectedLatency>> {
-    let vars = std::env::vars().filter(|(k, _)| k.starts_with("HRMS__SERVER__INJECTED_LATENCY__"));
-    let settings =
-        Settings::load_from(None, vars).context("reading HRMS__SERVER__INJECTED_LATENCY__*")?;
-    Ok(settings.server.injected_latency)
+    Ok(settings_from_env("HRMS__SERVER__INJECTED_LATENCY__")?
+        .server
+        .injected_latency)
 }
 
 /// The child's environment for `settings`, in the service's own variable names; the child
