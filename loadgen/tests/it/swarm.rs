@@ -107,13 +107,17 @@ mod needs_docker {
             .filters(&filters)
             .build();
         // The image may have to be built first: up to a few minutes before the tasks run.
+        // The kill comes once every part has marked itself attempted (it has begun, as a
+        // part killed mid-run has); one killed before that is a run that fails too, but its
+        // replacement may run the part (stopped at once) and write a third, aborted report.
+        let began = |i: u32| out.join(format!("part-{i}/attempt")).exists();
         let three_running = async {
             loop {
                 let running = docker
                     .list_containers(Some(options.clone()))
                     .await
                     .expect("containers");
-                if running.len() == 3 {
+                if running.len() == 3 && (0..3).all(began) {
                     break running;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -14,6 +14,7 @@ pub mod lease;
 pub mod part;
 pub mod service;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -149,6 +150,7 @@ async fn wait_for_tasks(
 ) -> anyhow::Result<Vec<Task>> {
     let deadline = Instant::now() + d.deadline();
     let mut stopping_since: Option<Instant> = None;
+    let mut stopped: HashSet<String> = HashSet::new();
     loop {
         let tasks = list_tasks(client, name).await?;
         let ended: Vec<u32> = (0..d.workers)
@@ -157,17 +159,21 @@ async fn wait_for_tasks(
         if ended.len() as u32 == d.workers {
             return Ok(tasks);
         }
-        let broken = ended
-            .iter()
-            .any(|&i| !judged(part::recorded_exit(out, i).and_then(|s| s.code())));
+        let broken = tasks.iter().any(died)
+            || ended
+                .iter()
+                .any(|&i| !judged(part::recorded_exit(out, i).and_then(|s| s.code())));
         if stopping_since.is_none() && (interrupt.is_set() || broken || Instant::now() >= deadline)
         {
             tracing::warn!("stopping the parts (Ctrl-C, a failed part, or the deadline)");
             stopping_since = Some(Instant::now());
+        }
+        if stopping_since.is_some() {
             // A job cannot be scaled to zero; its running containers can be stopped: each
-            // gets SIGINT, writes its aborted report and exits.
-            for task in tasks.iter().filter(|t| !has_ended(t)) {
-                if let Some(id) = container_id(task) {
+            // gets SIGINT, writes its aborted report and exits. Every poll, because swarm
+            // may start a replacement for a killed task after the first round of stops.
+            for id in tasks.iter().filter(|t| !has_ended(t)).filter_map(container_id) {
+                if stopped.insert(id.to_owned()) {
                     let options = StopContainerOptions {
                         signal: Some("SIGINT".to_owned()),
                         t: Some(service::STOP_GRACE.as_secs() as i32),
@@ -224,6 +230,22 @@ fn has_ended(task: &Task) -> bool {
     )
 }
 
+/// The task's container did not exit on its own with 0: killed (by a signal, the kernel's
+/// OOM killer, a stop past its grace), crashed, or never placed. A part never exits
+/// non-zero by itself ([`part`]), so such a task lost its part, whatever a replacement
+/// task of the same slot did afterwards.
+fn died(task: &Task) -> bool {
+    matches!(
+        state(task),
+        Some(TaskState::FAILED | TaskState::REJECTED | TaskState::ORPHANED)
+    )
+}
+
+/// Slot `index` had a task that died.
+fn slot_lost(tasks: &[Task], index: u32) -> bool {
+    tasks.iter().any(|t| slot(t) == index && died(t))
+}
+
 fn container_id(task: &Task) -> Option<&str> {
     task.status
         .as_ref()?
@@ -249,9 +271,16 @@ async fn save_logs(client: &Docker, d: &Distribution, out: &Path, tasks: &[Task]
         if let Err(e) = std::fs::write(dir.join(LOG), log) {
             tracing::warn!(error = %e, "saving part {index}'s log");
         }
+        // A slot with a task that died failed, even when a replacement (started before the
+        // first could mark the part attempted) ran it afterwards: late, out of step.
+        let lost = slot_lost(tasks, index);
         ended.push(Ended {
             index,
-            status: part::recorded_exit(out, index),
+            status: if lost {
+                None
+            } else {
+                part::recorded_exit(out, index)
+            },
             dir,
         });
     }
@@ -288,4 +317,44 @@ async fn task_log(client: &Docker, task: &Task) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::TaskStatus;
+
+    use super::*;
+
+    fn task(slot: i64, state: TaskState) -> Task {
+        Task {
+            slot: Some(slot),
+            status: Some(TaskStatus {
+                state: Some(state),
+                ..TaskStatus::default()
+            }),
+            ..Task::default()
+        }
+    }
+
+    #[test]
+    fn a_slot_whose_task_was_killed_is_lost_even_when_a_replacement_completed() {
+        let tasks = [
+            task(0, TaskState::FAILED),
+            task(0, TaskState::COMPLETE),
+            task(1, TaskState::COMPLETE),
+            task(2, TaskState::RUNNING),
+        ];
+        assert!(slot_lost(&tasks, 0));
+        assert!(!slot_lost(&tasks, 1));
+        assert!(!slot_lost(&tasks, 2));
+        assert!(slot_has_ended(&tasks, 0));
+        assert!(!slot_has_ended(&tasks, 2));
+    }
+
+    #[test]
+    fn a_replacement_still_running_keeps_its_slot_open() {
+        let tasks = [task(1, TaskState::FAILED), task(1, TaskState::RUNNING)];
+        assert!(!slot_has_ended(&tasks, 1));
+        assert!(slot_lost(&tasks, 1));
+    }
 }
