@@ -10,8 +10,8 @@
 //! A machine busy elsewhere slows every part of a request at once, and the parts the client
 //! side measures (pool wait includes the connection's ping and `BEGIN`; database time is
 //! round trips) grow with it. So the rules that such a machine could trip also ask for the
-//! resource's own evidence: pool wait counts only when a reading saw every connection in
-//! use, database time only with lock waits or a statement slow on
+//! resource's own evidence: pool wait counts only when the requests found every connection
+//! in use, database time only with lock waits or a statement slow on
 //! the server itself (`pg_stat_statements`' mean), and the service's own time from a higher
 //! floor. Measured clean under a concurrent build here: pool wait up to 47 % of a clock-in's
 //! 5 ms, database 49 % of a 14 ms list (docs/bottlenecks.md).
@@ -33,6 +33,8 @@ pub struct RouteCost {
     pub db_seconds: f64,
     /// Time waiting for a pooled connection, seconds.
     pub pool_wait_seconds: f64,
+    /// Connections asked for while every one was in use.
+    pub pool_exhausted: u64,
     /// Time awaiting Redis, seconds.
     pub redis_seconds: f64,
 }
@@ -44,17 +46,20 @@ pub const MIN_REQUESTS: u64 = 20;
 pub const DOMINANT_SHARE: f64 = 0.5;
 /// And at least this much time per request, µs.
 pub const MIN_PART_US: u64 = 10_000;
-/// Pool wait is named from a lower floor, given that the pool was seen to run out: a
+/// Pool wait is named from a lower floor, given that the requests found the pool exhausted: a
 /// healthy pool hands a connection out in well under a millisecond. (3 ms missed a pool of
 /// two on a quiet machine: 16 lists in flight waited 2.8 ms, 49 % of a 5.7 ms list, while a
 /// clean pool of twenty under the same burst waited 3.2 ms without ever running out, so the
 /// wait's length alone tells nothing; the pool running out does.)
 pub const MIN_POOL_WAIT_US: u64 = 1_000;
-/// Pool wait is named from this share: with the evidence that the pool ran out, the wait is
+/// Pool wait is named from this share: with the evidence that the pool was exhausted, the wait is
 /// pure queueing, and a smaller share of the latency already is the bottleneck. (A pool of
 /// two on a quiet machine: 36 % of a 4.5 ms list, the rest Redis round trips and the
 /// hand-out's own; the clean pool never ran out under the same burst.)
 pub const POOL_SHARE: f64 = 0.3;
+/// Pool wait is queueing when at least this share of an endpoint's requests asked for a
+/// connection while every one was in use.
+pub const POOL_EXHAUSTED_SHARE: f64 = 0.25;
 /// A pool full at this share of the samples (four a second) is too small for the load,
 /// whatever share of each request the wait is: under a closed model's think times a pool of
 /// two stays full while each request waits only a little (stress at the medium profile: 2/2
@@ -109,6 +114,7 @@ pub fn endpoints(routes: &BTreeMap<String, RouteCost>) -> Vec<EndpointDiagnosis>
                 mean_us: mean,
                 db_us: db,
                 pool_wait_us: pool,
+                pool_exhausted_share: c.pool_exhausted as f64 / n as f64,
                 redis_us: redis,
                 service_us: mean.saturating_sub(db + pool + redis),
                 queries_per_request: c.db_queries as f64 / n as f64,
@@ -144,25 +150,28 @@ fn worst(
 /// The causes that dominate, most specific first; empty when none does.
 pub fn causes(d: &DiagnosisSection) -> Vec<String> {
     let mut out = Vec::new();
-    // The pool ran out when a sample saw every connection in use. Neither the "waiting"
-    // gauge nor the wait's length is evidence: the gauge counts every request inside the
-    // hand-out (ping and `BEGIN` included), and on a busy machine the hand-out's own task
-    // wake-ups stretch it — a clean verify under the suite's load waited 13 ms, 49 % of a
-    // list, with 12 of 20 connections in use and 11 "waiting".
-    // (Asking for two full readings and 5 % of them, against a login storm filling a clean
-    // pool for a moment, missed the short bursts of the bottlenecks test: one full reading.)
-    let pool_ran_out = d.pool.max > 0 && d.pool.in_use_peak >= d.pool.max;
+    // The wait is queueing when the requests found the pool exhausted, each counted by the
+    // service as it asked. Neither the "waiting" gauge nor the wait's length is evidence: the
+    // gauge counts every request inside the hand-out (ping and `BEGIN` included), and on a
+    // busy machine the hand-out's own task wake-ups stretch it — a clean verify under the
+    // suite's load waited 13 ms, 49 % of a list, with 12 of 20 connections in use and 11
+    // "waiting". Nor is one sample of a full pool: a login storm fills a clean pool for a
+    // moment (stress at the medium profile: 20/20 once, pool wait 34–48 % of a 5–9 ms
+    // request), while the short bursts of the bottlenecks test may show a starved pool full
+    // at a single reading. The share of an endpoint's own requests that queued tells both.
     let pool_dominates = |e: &EndpointDiagnosis| {
-        e.pool_wait_us >= MIN_POOL_WAIT_US && e.share(e.pool_wait_us) >= POOL_SHARE
+        e.pool_wait_us >= MIN_POOL_WAIT_US
+            && e.share(e.pool_wait_us) >= POOL_SHARE
+            && e.pool_exhausted_share >= POOL_EXHAUSTED_SHARE
     };
-    if let Some(e) = worst(d, |e| e.pool_wait_us, pool_dominates)
-        && pool_ran_out
-    {
+    if let Some(e) = worst(d, |e| e.pool_wait_us, pool_dominates) {
         out.push(format!(
-            "pool wait is {} of {} latency (mean {}); pool {}/{} in use, {} waiting at peak",
+            "pool wait is {} of {} latency (mean {}); {} of its requests found every \
+             connection in use; pool {}/{} in use, {} waiting at peak",
             pct(e.share(e.pool_wait_us)),
             e.name,
             ms(e.mean_us),
+            pct(e.pool_exhausted_share.min(1.0)),
             d.pool.in_use_peak,
             d.pool.max,
             d.pool.waiters_peak

@@ -12,6 +12,7 @@ fn route(requests: u64, ms: f64, queries: u64, db_ms: f64, pool_ms: f64) -> Rout
         db_queries: queries * requests,
         db_seconds: db_ms * n / 1000.0,
         pool_wait_seconds: pool_ms * n / 1000.0,
+        pool_exhausted: 0,
         redis_seconds: 0.0,
     }
 }
@@ -53,11 +54,12 @@ fn a_clean_fast_run_names_no_cause() {
 fn names_pool_wait_with_the_pool_and_an_n_plus_one() {
     let mut d = section(&[("GET /employees", route(400, 50.0, 3, 8.0, 40.0))]);
     d.pool = ran_out(2, 14);
+    d.endpoints[0].pool_exhausted_share = 0.9;
     assert_eq!(
         causes(&d),
         [
-            "pool wait is 80 % of GET /employees latency (mean 50.0 ms); pool 2/2 in use, \
-          14 waiting at peak"
+            "pool wait is 80 % of GET /employees latency (mean 50.0 ms); 90 % of its requests \
+             found every connection in use; pool 2/2 in use, 14 waiting at peak"
         ]
     );
     let d = section(&[("GET /employees", route(400, 30.0, 52, 25.0, 0.5))]);
@@ -76,6 +78,8 @@ fn a_busier_endpoint_where_the_pool_is_a_share_does_not_hide_one_where_it_domina
         ("POST /attendance/clock-in", route(1200, 40.0, 2, 25.0, 8.0)),
     ]);
     d.pool = ran_out(2, 11);
+    d.endpoints[0].pool_exhausted_share = 0.8;
+    d.endpoints[1].pool_exhausted_share = 0.3;
     let c = causes(&d);
     assert!(
         c.iter()
@@ -102,7 +106,7 @@ fn names_the_service_itself_and_a_growing_queue_but_not_rare_routes() {
 }
 
 /// What a busy machine does to a clean run: round trips and pool hand-outs stretch, but
-/// the pool never ran out and Postgres shows nothing slow. Nothing is named; the same
+/// few requests found the pool exhausted and Postgres shows nothing slow. Nothing is named; the same
 /// figures with the resource's own evidence are.
 #[test]
 fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
@@ -136,7 +140,16 @@ fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
         "waiters alone: {:?}",
         causes(&starved)
     );
+    // A login storm fills a clean pool for a moment: the pool is seen full, and the few
+    // clock-ins that arrived then queued.
     starved.pool.in_use_peak = 20;
+    starved.endpoints[2].pool_exhausted_share = 0.1;
+    assert!(
+        causes(&starved).is_empty(),
+        "a moment's full pool: {:?}",
+        causes(&starved)
+    );
+    starved.endpoints[2].pool_exhausted_share = 0.6;
     let c = causes(&starved);
     assert!(
         c.len() == 1 && c[0].starts_with("pool wait is 47 % of POST /attendance/clock-in"),

@@ -26,6 +26,7 @@ pub struct RequestCost {
     db_queries: AtomicU64,
     db_nanos: AtomicU64,
     pool_wait_nanos: AtomicU64,
+    pool_exhausted: AtomicU64,
     redis_calls: AtomicU64,
     redis_nanos: AtomicU64,
     /// Requests waiting for a pooled connection right now (the service's gauge), so the
@@ -42,6 +43,8 @@ pub struct CostTotals {
     pub db_seconds: f64,
     /// Seconds spent waiting for a connection from the pool.
     pub pool_wait_seconds: f64,
+    /// Connections asked for while every one the pool may open was in use.
+    pub pool_exhausted: u64,
     /// Redis round trips.
     pub redis_calls: u64,
     /// Seconds spent awaiting them.
@@ -69,6 +72,7 @@ impl RequestCost {
             db_queries: self.db_queries.load(Ordering::Relaxed),
             db_seconds: secs(&self.db_nanos),
             pool_wait_seconds: secs(&self.pool_wait_nanos),
+            pool_exhausted: self.pool_exhausted.load(Ordering::Relaxed),
             redis_calls: self.redis_calls.load(Ordering::Relaxed),
             redis_seconds: secs(&self.redis_nanos),
         }
@@ -117,12 +121,19 @@ pub trait Measure: Future + Sized {
 
 impl<F: Future> Measure for F {}
 
-/// Awaits a connection from the pool, counted as pool wait and as one waiter meanwhile.
+/// Awaits a connection from the pool, counted as pool wait and as one waiter meanwhile;
+/// `exhausted`: every connection the pool may open was in use when it was asked for.
 ///
 /// `pool.begin()` is the acquire plus the `BEGIN` round trip (and, with
 /// `test_before_acquire`, a ping): on an idle pool two short round trips, so the figure is
-/// dominated by queueing exactly when the pool is the bottleneck.
-pub async fn pool_wait<F: Future>(acquire: F) -> F::Output {
+/// dominated by queueing exactly when the pool is the bottleneck. Its length alone cannot
+/// tell queueing from a busy machine's slow hand-out; `exhausted` can, request by request.
+pub async fn pool_wait<F: Future>(exhausted: bool, acquire: F) -> F::Output {
+    if exhausted {
+        with_current(|c| {
+            c.pool_exhausted.fetch_add(1, Ordering::Relaxed);
+        });
+    }
     let start = Instant::now();
     let waiters = CURRENT.try_with(|c| c.waiters.clone()).ok().flatten();
     let _waiting = waiters.map(Waiting::enter);
@@ -162,16 +173,17 @@ mod tests {
             async {}.measured().await;
             async {}.measured().await;
             async {}.redis().await;
-            pool_wait(async {
+            pool_wait(true, async {
                 assert_eq!(waiters.get(), 1, "a waiter while waiting");
             })
             .await;
+            pool_wait(false, async {}).await;
         })
         .await;
         // Outside the scope: counted nowhere, and no panic.
         async {}.measured().await;
         let t = cost.totals();
-        assert_eq!((t.db_queries, t.redis_calls), (2, 1));
+        assert_eq!((t.db_queries, t.redis_calls, t.pool_exhausted), (2, 1, 1));
         assert_eq!(waiters.get(), 0);
     }
 }

@@ -38,13 +38,20 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
         .connect_lazy_with(options))
 }
 
+/// Every connection the pool may open is checked out: whoever asks now queues for one that
+/// another request returns. Read without a lock, so a hand-out racing it may be miscounted;
+/// a starved pool is exhausted for most of its requests, a healthy one for a few.
+pub fn exhausted(pool: &PgPool) -> bool {
+    pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections()
+}
+
 /// Opens a transaction confined to `tenant` by row-level security.
 ///
 /// One round trip sets both: `set_config('role', ..)` is `SET LOCAL ROLE`, and the `true`
 /// makes both settings end with the transaction, so a pooled connection never carries a
 /// tenant into its next user.
 pub async fn begin_tenant(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = crate::cost::pool_wait(pool.begin()).await?;
+    let mut tx = crate::cost::pool_wait(exhausted(pool), pool.begin()).await?;
     sqlx::query("SELECT set_config('app.tenant_id', $1, true), set_config('role', $2, true)")
         .bind(tenant.to_string())
         .bind(APP_ROLE)
@@ -57,7 +64,7 @@ pub async fn begin_tenant(pool: &PgPool, tenant: TenantId) -> Result<TenantTx, s
 /// Opens a transaction as [`APP_ROLE`] without a tenant (sees no tenant rows): for login,
 /// whose lookup goes through the `auth_lookup_user` SECURITY DEFINER function.
 pub async fn begin_anonymous(pool: &PgPool) -> Result<TenantTx, sqlx::Error> {
-    let mut tx = crate::cost::pool_wait(pool.begin()).await?;
+    let mut tx = crate::cost::pool_wait(exhausted(pool), pool.begin()).await?;
     sqlx::query("SELECT set_config('role', $1, true)")
         .bind(APP_ROLE)
         .execute(&mut *tx)

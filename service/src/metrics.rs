@@ -58,6 +58,7 @@ struct RouteCost {
     db_queries: Family<RouteLabels, Counter>,
     db_seconds: Family<RouteLabels, Seconds>,
     pool_wait_seconds: Family<RouteLabels, Seconds>,
+    pool_exhausted: Family<RouteLabels, Counter>,
     redis_calls: Family<RouteLabels, Counter>,
     redis_seconds: Family<RouteLabels, Seconds>,
 }
@@ -91,6 +92,11 @@ impl RouteCost {
             c.pool_wait_seconds.clone(),
         );
         registry.register(
+            "route_pool_exhausted",
+            "Pooled DB connections asked for by route while every one was in use",
+            c.pool_exhausted.clone(),
+        );
+        registry.register(
             "route_redis_calls",
             "Redis round trips by route",
             c.redis_calls.clone(),
@@ -114,6 +120,9 @@ impl RouteCost {
         self.pool_wait_seconds
             .get_or_create(labels)
             .inc_by(cost.pool_wait_seconds);
+        self.pool_exhausted
+            .get_or_create(labels)
+            .inc_by(cost.pool_exhausted);
         self.redis_calls
             .get_or_create(labels)
             .inc_by(cost.redis_calls);

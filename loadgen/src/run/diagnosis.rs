@@ -56,6 +56,7 @@ pub fn parse_costs(text: &str) -> Costs {
             "db_queries_total" => c.db_queries = count,
             "db_seconds_total" => c.db_seconds = s.value,
             "pool_wait_seconds_total" => c.pool_wait_seconds = s.value,
+            "pool_exhausted_total" => c.pool_exhausted = count,
             "redis_seconds_total" => c.redis_seconds = s.value,
             _ => {}
         }
@@ -75,6 +76,7 @@ pub fn delta(before: &Costs, after: &Costs) -> Costs {
                 db_queries: a.db_queries.saturating_sub(b.db_queries),
                 db_seconds: (a.db_seconds - b.db_seconds).max(0.0),
                 pool_wait_seconds: (a.pool_wait_seconds - b.pool_wait_seconds).max(0.0),
+                pool_exhausted: a.pool_exhausted.saturating_sub(b.pool_exhausted),
                 redis_seconds: (a.redis_seconds - b.redis_seconds).max(0.0),
             };
             (k.clone(), d)

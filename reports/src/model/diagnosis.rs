@@ -36,6 +36,11 @@ pub struct EndpointDiagnosis {
     pub db_us: u64,
     /// Mean time waiting for a pooled connection per request, µs.
     pub pool_wait_us: u64,
+    /// Share of its requests (0..1; above 1 when a request asks more than once) that asked
+    /// for a pooled connection while every one was in use: queueing, where `pool_wait_us`
+    /// alone cannot tell it from a slow hand-out.
+    #[serde(default)]
+    pub pool_exhausted_share: f64,
     /// Mean time awaiting Redis per request, µs.
     pub redis_us: u64,
     /// The rest: the service's own work (and anything it waited on that is not measured).

@@ -74,7 +74,7 @@ pub async fn set_limits(
     for class in EndpointClass::ALL {
         validated.push((class, body.get(class).map(to_class_limits).transpose()?));
     }
-    let mut tx = crate::cost::pool_wait(state.db.begin()).await?;
+    let mut tx = crate::cost::pool_wait(crate::db::exhausted(&state.db), state.db.begin()).await?;
     let exists: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
         .bind(tenant)
         .fetch_optional(&mut *tx)
