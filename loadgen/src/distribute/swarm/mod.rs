@@ -172,7 +172,11 @@ async fn wait_for_tasks(
             // A job cannot be scaled to zero; its running containers can be stopped: each
             // gets SIGINT, writes its aborted report and exits. Every poll, because swarm
             // may start a replacement for a killed task after the first round of stops.
-            for id in tasks.iter().filter(|t| !has_ended(t)).filter_map(container_id) {
+            for id in tasks
+                .iter()
+                .filter(|t| !has_ended(t))
+                .filter_map(container_id)
+            {
                 if stopped.insert(id.to_owned()) {
                     let options = StopContainerOptions {
                         signal: Some("SIGINT".to_owned()),
