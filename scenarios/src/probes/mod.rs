@@ -17,6 +17,7 @@
 mod access;
 mod accounts;
 mod cache;
+mod foreign;
 mod injection;
 mod listing;
 mod mass;
@@ -92,6 +93,8 @@ pub struct Prober {
     sink: Arc<dyn RequestSink>,
     fixture: Fixture,
     tokens: Vec<TenantTokens>,
+    /// Each tenant's strings, whose presence in a response to anybody else is a leak.
+    foreign: Vec<foreign::ForeignStrings>,
     runs: std::sync::Mutex<Vec<Option<String>>>,
     /// Makes names of probe-created rows unique across probes and runs.
     nonce: AtomicU64,
@@ -110,12 +113,18 @@ impl Prober {
             .build()
             .map_err(ProbeError::Client)?;
         let tenants = fixture.tenants.len().min(MAX_TENANTS);
+        let foreign = fixture
+            .tenants
+            .iter()
+            .map(foreign::ForeignStrings::of)
+            .collect();
         let mut prober = Prober {
             http,
             base: base.trim_end_matches('/').to_owned(),
             sink,
             fixture,
             tokens: Vec::new(),
+            foreign,
             runs: std::sync::Mutex::new(vec![None; tenants]),
             nonce: AtomicU64::new(
                 std::time::SystemTime::now()
@@ -228,22 +237,10 @@ impl Prober {
         self.nonce.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Strings whose presence in a response to anybody but tenant `t` is a leak: its marker,
-    /// its employee and department ids.
-    fn own_strings(&self, t: usize) -> Vec<&str> {
-        let tenant = &self.fixture.tenants[t];
-        std::iter::once(tenant.marker.as_str())
-            .chain(tenant.employee_ids.iter().map(String::as_str))
-            .chain(tenant.department_ids.iter().map(String::as_str))
-            .filter(|s| !s.is_empty())
-            .collect()
-    }
-
-    /// The first string of tenant `other` found in `body`.
-    fn foreign_in<'a>(&'a self, body: &[u8], other: usize) -> Option<&'a str> {
-        self.own_strings(other)
-            .into_iter()
-            .find(|s| contains(body, s))
+    /// The first string of tenant `other` (its marker, an employee or department id) found
+    /// in `body`.
+    fn foreign_in(&self, body: &[u8], other: usize) -> Option<&str> {
+        self.foreign.get(other)?.find(body)
     }
 
     /// Records a verdict.
@@ -344,9 +341,4 @@ impl Prober {
         self.report(kind, name, verdict);
         reply
     }
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
