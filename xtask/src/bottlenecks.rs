@@ -75,9 +75,9 @@ const PAYROLL_BACKLOG: Suite = Suite {
 /// something (the small and medium profiles' 100 and 1,000 rows it does not notice). The
 /// enterprise profile's thousand users saturate this machine's clean service too; its data
 /// under medium's 200 users (tried: `[profiles.medium]` overridden in a copy of `load`) left
-/// the clean service's own whole-tenant reads named as scans — the department list's
-/// head counts, 737 pages a call; the payroll batch, 1,975 — so the scan rule needs
-/// Postgres's own evidence of a sequential scan before a suite that size can judge it.
+/// the clean service's own whole-tenant reads named as scans (the department list's head
+/// counts, 737 pages a call), so the scan rule needs Postgres's own evidence of a
+/// sequential scan before a suite that size can judge it.
 const LOAD_ENTERPRISE: Suite = Suite {
     scenario: "load",
     profile: "enterprise",

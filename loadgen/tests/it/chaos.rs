@@ -406,19 +406,14 @@ fn service_killed_under_load_restarts_on_its_port_and_leaves_nothing_running() {
     );
 }
 
-/// Runs a built-in experiment scaled by half (on `backend`, or the default one), expects it to
+/// Runs a built-in experiment at `scale` (on `backend`, or the default one), expects it to
 /// pass, and returns its report.
-pub(crate) fn passing_experiment(scenario: &str, backend: Option<&str>) -> Value {
-    passing_experiment_at(scenario, backend, EXPERIMENT_SCALE)
-}
-
-/// [`passing_experiment`] at `scale`.
 fn passing_experiment_at(scenario: &str, backend: Option<&str>, scale: &str) -> Value {
     let backend = backend.map(|b| ("GAUNTLET_BACKEND", b));
     passing_experiment_in(scenario, backend.as_slice(), scale)
 }
 
-/// [`passing_experiment`] with `env` set.
+/// [`passing_experiment_at`] with `env` set.
 pub(crate) fn passing_experiment_in(scenario: &str, env: &[(&str, &str)], scale: &str) -> Value {
     let backend = env
         .iter()
