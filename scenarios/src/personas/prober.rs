@@ -23,6 +23,7 @@ use super::hr_admin::start_payroll;
 use super::session;
 use super::{Ctx, Persona, ProbeVerdict, transaction_with};
 use crate::hrms::{Endpoint, JsonBody, Role, UserCredential};
+use crate::probes::contains;
 
 /// Tenants covered by a sweep: every ordered pair of the first few is probed, which is
 /// quadratic, so larger profiles sweep a prefix (prober users cycle through all the others).
@@ -352,9 +353,4 @@ fn refusal_verdict(reply: Option<Reply>, what: String) -> Option<ProbeVerdict> {
         Some(r) => ProbeVerdict::Inconclusive(format!("status {}", r.status)),
         None => ProbeVerdict::Inconclusive("no response".into()),
     })
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -60,7 +60,8 @@ impl ForeignStrings {
     }
 }
 
-pub(super) fn contains(haystack: &[u8], needle: &str) -> bool {
+/// Whether `needle` (non-empty) occurs in `haystack`.
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     let needle = needle.as_bytes();
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
