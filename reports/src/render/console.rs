@@ -9,6 +9,8 @@ use crate::model::{Report, ScenarioResults, ValueUnit};
 
 /// Endpoints listed, busiest first.
 const TOP_ENDPOINTS: usize = 5;
+/// Failing probes listed, each with its first example; the report has them all.
+const FAILING_PROBES: usize = 5;
 
 /// Render the console summary. `files` are (label, path) pairs, e.g. `("html", "out/report.html")`.
 pub fn render(r: &Report, files: &[(&str, &str)]) -> String {
@@ -40,6 +42,7 @@ pub fn render(r: &Report, files: &[(&str, &str)]) -> String {
     }
     drill(&mut out, r);
     thresholds(&mut out, r);
+    failing_probes(&mut out, r);
     endpoints(&mut out, r);
     if !files.is_empty() {
         out.push_str("Files:\n");
@@ -91,6 +94,33 @@ fn thresholds(out: &mut String, r: &Report) {
         {
             let _ = writeln!(out, "       {why}");
         }
+    }
+}
+
+/// Which probes leaked or failed, and why: `probes.failures == 0 (observed 1)` alone sends the
+/// reader to the report for the one fact the console could have given.
+fn failing_probes(out: &mut String, r: &Report) {
+    let failing: Vec<_> = r.probes.results.iter().filter(|p| !p.pass()).collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Probes: {} failing", failing.len());
+    for p in failing.iter().take(FAILING_PROBES) {
+        let _ = writeln!(
+            out,
+            "  {} / {}: {} leaks, {} failures of {}",
+            p.kind, p.name, p.leaks, p.failures, p.attempts
+        );
+        if let Some(example) = p.examples.first() {
+            let _ = writeln!(out, "       {example}");
+        }
+    }
+    if failing.len() > FAILING_PROBES {
+        let _ = writeln!(
+            out,
+            "  … {} more in the report",
+            failing.len() - FAILING_PROBES
+        );
     }
 }
 

@@ -120,6 +120,22 @@ fn console_lists_verdict_failed_thresholds_top_endpoints_and_files() {
         text.contains("FAIL probes.leaks == 0  (observed 1)"),
         "{text}"
     );
+    // The probe behind that threshold, with what it saw.
+    let failing: Vec<_> = r.probes.results.iter().filter(|p| !p.pass()).collect();
+    assert!(!failing.is_empty());
+    assert!(
+        text.contains(&format!("Probes: {} failing", failing.len())),
+        "{text}"
+    );
+    for p in failing {
+        assert!(
+            text.contains(&format!("{} / {}:", p.kind, p.name)),
+            "{text}"
+        );
+        if let Some(example) = p.examples.first() {
+            assert!(text.contains(example.as_str()), "{text}");
+        }
+    }
     assert!(text.contains("Top endpoints (4 of 4):"));
     assert!(text.contains("html  out/report.html"));
 }
