@@ -66,6 +66,10 @@ fn main() -> ExitCode {
     }
     passthrough.extend(args);
 
+    // The test build and the machine's set-up overlap: one is compilation, the other mostly
+    // downloads, package unpacking and image writing, and on a fresh machine each takes
+    // minutes.
+    let mut build = prebuild(&passthrough);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -76,11 +80,36 @@ fn main() -> ExitCode {
     let skips = match runtime.block_on(prepare(changes)) {
         Ok(skips) => skips,
         Err(message) => {
+            if let Some(build) = build.as_mut() {
+                let _ = build.kill();
+                let _ = build.wait();
+            }
             eprintln!("xtask: the machine is not ready for the tests:\n{message}");
             return ExitCode::FAILURE;
         }
     };
+    if let Some(mut build) = build {
+        eprintln!("xtask: waiting for the test build started alongside the set-up");
+        // Its outcome is not judged here: `cargo test` below rebuilds nothing that built and
+        // prints any compile error in full.
+        let _ = build.wait();
+    }
     run_tests(&passthrough, &skips)
+}
+
+/// Starts `cargo test --workspace --no-run` with the user's cargo arguments, its output
+/// discarded (the `cargo test` that follows prints any error); `None` if it cannot start.
+fn prebuild(passthrough: &[String]) -> Option<std::process::Child> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let (cargo_args, _) = skips::test_args(passthrough, &[]);
+    eprintln!("xtask: building the tests while the machine is set up");
+    Command::new(cargo)
+        .args(["test", "--workspace", "--no-run", "--quiet"])
+        .args(&cargo_args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()
 }
 
 /// Installs what is missing and builds the image; returns the tests this machine cannot run.
