@@ -2,7 +2,7 @@
 //! machine's readings name none.
 
 use super::*;
-use crate::model::{PoolUsage, QueueUsage, StatementStat};
+use crate::model::{PoolUsage, QueueUsage, StatementStat, TableScan};
 
 fn route(requests: u64, ms: f64, queries: u64, db_ms: f64, pool_ms: f64) -> RouteCost {
     let n = requests as f64;
@@ -161,11 +161,20 @@ fn a_busy_machine_alone_names_nothing_the_resources_evidence_does() {
     let c = causes(&scanning);
     assert!(
         c.len() == 1
-            && c[0].contains(
-                "slowest statement by total time: SELECT id FROM employees (9.0 ms per call)"
-            ),
+            && c[0]
+                .contains("slowest read by total time: SELECT id FROM employees (9.0 ms per call)"),
         "{c:?}"
     );
+    // A background job's slow write ahead of it is not the endpoint's evidence.
+    let mut written = busy();
+    let batch = StatementStat {
+        query: "WITH batch AS (SELECT id FROM employees), ins AS (INSERT INTO payslips)".into(),
+        calls: 40,
+        mean_us: 9_500,
+        ..StatementStat::default()
+    };
+    written.postgres.top_statements.insert(0, batch);
+    assert!(causes(&written).is_empty(), "{:?}", causes(&written));
 
     let mut locked = busy();
     locked.postgres.lock_waits_peak = 7;
@@ -249,4 +258,52 @@ fn a_read_touching_hundreds_of_pages_a_call_is_a_scan_a_write_or_a_lookup_is_not
     scan.postgres.top_statements[0].pages_per_call = 600;
     scan.postgres.top_statements[0].calls = 19;
     assert_no_cause(&scan, "19 calls");
+}
+
+/// With Postgres's table statistics, pages alone name nothing: the statement's table must
+/// have been read whole, often, and be large.
+#[test]
+fn with_table_statistics_a_scan_needs_its_table_read_whole() {
+    let mut scan = section(&[("GET /employees", route(240, 6.0, 4, 3.0, 0.5))]);
+    scan.postgres.top_statements = vec![StatementStat {
+        query: "SELECT count(*) FROM employees e WHERE e.department_id = d.id".to_owned(),
+        calls: 1_609,
+        mean_us: 900,
+        pages_per_call: 737,
+        ..StatementStat::default()
+    }];
+    let read_whole = TableScan {
+        table: "employees".to_owned(),
+        seq_scans: 1_609,
+        rows_per_scan: 20_000,
+    };
+    scan.postgres.table_scans = Some(Vec::new());
+    assert_no_cause(&scan, "an index scan over a large tenant");
+    scan.postgres.table_scans = Some(vec![read_whole.clone()]);
+    let cause = one_cause(&scan);
+    assert!(
+        cause.contains("Postgres read employees whole 1609 times (20000 rows a scan)"),
+        "{cause}"
+    );
+    let small = TableScan {
+        rows_per_scan: 1_000,
+        ..read_whole.clone()
+    };
+    scan.postgres.table_scans = Some(vec![small]);
+    assert_no_cause(
+        &scan,
+        "a small table is read whole faster than through an index",
+    );
+    let other = TableScan {
+        table: "employees_archive".to_owned(),
+        ..read_whole.clone()
+    };
+    scan.postgres.table_scans = Some(vec![other]);
+    assert_no_cause(&scan, "another table's scans");
+    let rare = TableScan {
+        seq_scans: 3,
+        ..read_whole
+    };
+    scan.postgres.table_scans = Some(vec![rare]);
+    assert_no_cause(&scan, "three scans");
 }

@@ -2,7 +2,9 @@
 //! attack, and beside the attack a sampler that reads, each second, the pool and queue gauges
 //! from `/metrics` and Postgres's own view (`pg_locks` for lock waits, `pg_stat_activity` for
 //! long transactions). `pg_stat_statements` is reset before the attack and read after it when
-//! the server loaded it (`shared_preload_libraries`, which our provisioning sets).
+//! the server loaded it (`shared_preload_libraries`, which our provisioning sets); the tables'
+//! sequential-scan counters (`pg_stat_user_tables`) are read before and after, and their
+//! difference is the attack's.
 //!
 //! Everything here is best effort: a sample that fails is skipped, and a target without the
 //! cost metrics leaves the section `enabled: false`. The arithmetic and the rules that name a
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use gauntlet_reports::diagnosis::RouteCost;
 use gauntlet_reports::model::{
-    DiagnosisSection, PoolUsage, PostgresActivity, QueueUsage, StatementStat,
+    DiagnosisSection, PoolUsage, PostgresActivity, QueueUsage, StatementStat, TableScan,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -31,6 +33,11 @@ const PER_SECOND: u64 = 4;
 const PG_TIMEOUT: Duration = Duration::from_secs(2);
 /// Statements kept in the report.
 const TOP_STATEMENTS: usize = 5;
+/// Tables kept in the report.
+const TOP_TABLES: usize = 5;
+
+/// Per table, sequential scans started and rows they read, at one moment.
+type ScanCounts = BTreeMap<String, (u64, u64)>;
 
 /// Per route (`METHOD /route`), the cost counters at one moment.
 pub type Costs = BTreeMap<String, RouteCost>;
@@ -99,6 +106,7 @@ struct Sampled {
     pool: PoolUsage,
     queue: Vec<u64>,
     postgres: PostgresActivity,
+    scans_before: Option<ScanCounts>,
 }
 
 async fn metrics_text(client: &reqwest::Client, base: &str) -> Option<String> {
@@ -163,6 +171,18 @@ impl Sampler {
                 Ok(top) => postgres.top_statements = top,
                 Err(why) => postgres.statements_note = Some(why),
             }
+            let after = match pg(PgConnection::connect(url)).await {
+                Some(mut conn) => {
+                    let counts = scan_counts(&mut conn).await;
+                    let _ = conn.close().await;
+                    counts
+                }
+                None => None,
+            };
+            postgres.table_scans = sampled
+                .scans_before
+                .zip(after)
+                .map(|(before, after)| table_scans(&before, &after));
         } else {
             postgres.statements_note = Some("Postgres is not the harness's to read".to_owned());
         }
@@ -205,6 +225,9 @@ async fn sample(
         let _ = pg(sqlx::query("SELECT pg_stat_statements_reset()").execute(&mut *c)).await;
     }
     out.postgres.sampled = conn.is_some();
+    if let Some(c) = conn.as_mut() {
+        out.scans_before = scan_counts(c).await;
+    }
     let mut tick = tokio::time::interval(PERIOD);
     for _ in 0..max_ticks.saturating_mul(PER_SECOND) {
         tick.tick().await;
@@ -239,6 +262,49 @@ async fn sample(
         let _ = c.close().await;
     }
     out
+}
+
+/// Every user table's sequential-scan counters; `None` when they cannot be read.
+async fn scan_counts(conn: &mut PgConnection) -> Option<ScanCounts> {
+    let rows: Vec<(String, i64, i64)> = pg(sqlx::query_as(
+        "SELECT schemaname || '.' || relname, coalesce(seq_scan, 0), coalesce(seq_tup_read, 0) \
+         FROM pg_stat_user_tables",
+    )
+    .fetch_all(conn))
+    .await?;
+    Some(
+        rows.into_iter()
+            .map(|(table, scans, rows)| (table, (scans.max(0) as u64, rows.max(0) as u64)))
+            .collect(),
+    )
+}
+
+/// The tables scanned between `before` and `after`, most rows read first, names without the
+/// `public.` schema the service's tables live in.
+fn table_scans(before: &ScanCounts, after: &ScanCounts) -> Vec<TableScan> {
+    let mut scanned: Vec<(u64, TableScan)> = after
+        .iter()
+        .filter_map(|(table, &(scans, rows))| {
+            let (scans_before, rows_before) = before.get(table).copied().unwrap_or_default();
+            let scans = scans.saturating_sub(scans_before);
+            let rows = rows.saturating_sub(rows_before);
+            (scans > 0).then(|| {
+                let name = table.strip_prefix("public.").unwrap_or(table).to_owned();
+                let scan = TableScan {
+                    table: name,
+                    seq_scans: scans,
+                    rows_per_scan: rows / scans,
+                };
+                (rows, scan)
+            })
+        })
+        .collect();
+    scanned.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.table.cmp(&b.1.table)));
+    scanned
+        .into_iter()
+        .take(TOP_TABLES)
+        .map(|(_, scan)| scan)
+        .collect()
 }
 
 /// The statements with the most total time since the reset, or why there are none.
@@ -305,5 +371,32 @@ mod tests {
         let e = &d["GET /employees"];
         assert_eq!((e.requests, e.db_queries), (6, 18));
         assert!((e.pool_wait_seconds - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn table_scans_are_the_attacks_most_rows_first_without_the_public_schema() {
+        let before = ScanCounts::from([
+            ("public.employees".to_owned(), (10, 1_000)),
+            ("public.departments".to_owned(), (5, 50)),
+        ]);
+        let after = ScanCounts::from([
+            ("public.employees".to_owned(), (30, 401_000)),
+            ("public.departments".to_owned(), (105, 1_050)),
+            ("public.leave_requests".to_owned(), (0, 0)),
+            ("audit.events".to_owned(), (2, 20)),
+        ]);
+        let scans = table_scans(&before, &after);
+        let rows: Vec<(&str, u64, u64)> = scans
+            .iter()
+            .map(|t| (t.table.as_str(), t.seq_scans, t.rows_per_scan))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("employees", 20, 20_000),
+                ("departments", 100, 10),
+                ("audit.events", 2, 10)
+            ]
+        );
     }
 }

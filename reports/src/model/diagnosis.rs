@@ -101,6 +101,21 @@ pub struct PostgresActivity {
     pub top_statements: Vec<StatementStat>,
     /// Why there are no statements, when there are none.
     pub statements_note: Option<String>,
+    /// Tables Postgres read sequentially during the attack, most rows read first (at most
+    /// 5; from `pg_stat_user_tables`); `None` when they could not be read.
+    #[serde(default)]
+    pub table_scans: Option<Vec<TableScan>>,
+}
+
+/// One table's sequential scans over the attack (`pg_stat_user_tables`, after − before).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableScan {
+    /// The table's name.
+    pub table: String,
+    /// Sequential scans started.
+    pub seq_scans: u64,
+    /// Rows those scans read, per scan: the table's size when each read it whole.
+    pub rows_per_scan: u64,
 }
 
 /// One normalised statement from `pg_stat_statements`.

@@ -27,6 +27,7 @@ use crate::threshold::{Metric, Op};
 pub use baseline::{BaselineDelta, BaselineSection, DeltaStatus, NoiseModel};
 pub use diagnosis::{
     DiagnosisSection, EndpointDiagnosis, PoolUsage, PostgresActivity, QueueUsage, StatementStat,
+    TableScan,
 };
 pub use drill::{DrillBackup, DrillDisaster, DrillSection, DrillStrategy, TableCounts};
 pub use noise::{

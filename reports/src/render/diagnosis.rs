@@ -109,5 +109,21 @@ pub(crate) fn section(r: &Report) -> Option<Section> {
     } else if let Some(note) = &pg.statements_note {
         s.push(vec![text(format!("No statement statistics: {note}"))]);
     }
+    if let Some(tables) = pg.table_scans.as_ref().filter(|t| !t.is_empty()) {
+        let mut scans = Table::new(vec![
+            Column::left("Table"),
+            Column::right("Sequential scans"),
+            Column::right("Rows a scan"),
+        ]);
+        for t in tables {
+            scans.row(vec![
+                Cell::Code(t.table.clone()),
+                t.seq_scans.into(),
+                t.rows_per_scan.into(),
+            ]);
+        }
+        s.push(Block::Heading("Tables read sequentially".to_owned()));
+        s.push(scans);
+    }
     Some(s)
 }
