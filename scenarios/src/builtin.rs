@@ -6,12 +6,14 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 19] = [
+const BUILTINS: [(&str, &str); 20] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
     ("spike", include_str!("../builtin/spike.toml")),
     ("endurance", include_str!("../builtin/endurance.toml")),
+    // `load` at production-sized tenants: what the data's volume costs.
+    ("volume", include_str!("../builtin/volume.toml")),
     // The open model: arrival-rate stages.
     ("stress-rate", include_str!("../builtin/stress-rate.toml")),
     ("spike-rate", include_str!("../builtin/spike-rate.toml")),

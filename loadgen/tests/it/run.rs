@@ -164,6 +164,7 @@ fn list_shows_every_builtin_with_its_description() {
         "stress",
         "spike",
         "endurance",
+        "volume",
         "stress-rate",
         "spike-rate",
         "pg-latency",

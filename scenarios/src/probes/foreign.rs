@@ -15,7 +15,7 @@ const UUID_DASHES: [usize; 4] = [8, 13, 18, 23];
 
 /// One tenant's strings, indexed for [`ForeignStrings::find`].
 #[derive(Debug, Default)]
-pub(super) struct ForeignStrings {
+pub struct ForeignStrings {
     /// UUID-shaped strings (the ids).
     ids: HashSet<String>,
     /// The rest (the marker), searched for one by one.
@@ -27,7 +27,8 @@ fn uuid_shaped(s: &[u8]) -> bool {
 }
 
 impl ForeignStrings {
-    pub(super) fn of(tenant: &TenantFixture) -> Self {
+    /// Indexes `tenant`'s marker, employee ids and department ids.
+    pub fn of(tenant: &TenantFixture) -> Self {
         let mut strings = Self::default();
         let all = std::iter::once(&tenant.marker)
             .chain(&tenant.employee_ids)
@@ -43,7 +44,7 @@ impl ForeignStrings {
     }
 
     /// One of the strings found in `body`, the marker first.
-    pub(super) fn find(&self, body: &[u8]) -> Option<&str> {
+    pub fn find(&self, body: &[u8]) -> Option<&str> {
         if let Some(text) = self.texts.iter().find(|t| contains(body, t)) {
             return Some(text);
         }

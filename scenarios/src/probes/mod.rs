@@ -18,6 +18,7 @@ mod access;
 mod accounts;
 mod cache;
 mod foreign;
+pub use foreign::ForeignStrings;
 pub(crate) use foreign::contains;
 mod injection;
 mod listing;

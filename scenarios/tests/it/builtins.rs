@@ -3,12 +3,13 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 19] = [
+const NAMES: [&str; 20] = [
     "smoke",
     "load",
     "stress",
     "spike",
     "endurance",
+    "volume",
     "stress-rate",
     "spike-rate",
     "pg-latency",
@@ -233,4 +234,22 @@ fn every_built_in_sweeps_and_a_spec_can_say_it_does_not() {
     assert!(!spec("isolation_sweeps = false").unwrap().isolation_sweeps());
     let err = spec("isolation_sweeps = 0").expect_err("not a bool");
     assert!(err.to_string().contains("t.toml:3"), "{err}");
+}
+
+/// `volume` is `load` with the enterprise profile's data under the medium profile's users: the
+/// same stages, thresholds and mix, so a difference between the two runs is the data's.
+#[test]
+fn volume_is_load_with_twenty_tenants_of_a_thousand_under_mediums_users() {
+    let load = ScenarioSpec::load("load").unwrap();
+    let volume = ScenarioSpec::load("volume").unwrap();
+    let at = |spec: &ScenarioSpec| spec.plan(ProfileName::Medium, 1.0).unwrap();
+    let (l, v) = (at(&load), at(&volume));
+    assert_eq!((v.size.tenants, v.size.employees_per_tenant), (20, 1_000));
+    assert_eq!(v.peak_users, l.peak_users);
+    assert_eq!(format!("{:?}", v.stages), format!("{:?}", l.stages));
+    assert_eq!(format!("{:?}", v.personas), format!("{:?}", l.personas));
+    assert_eq!(
+        format!("{:?}", volume.thresholds()),
+        format!("{:?}", load.thresholds())
+    );
 }
