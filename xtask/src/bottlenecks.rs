@@ -104,7 +104,7 @@ const CASES: &[Case] = &[
         defect: "missing_index",
         suite: VOLUME,
         // Under load the scans' longer-held connections show as pool wait everywhere; the
-        // statement's own page count is what names the cause.
+        // statement's page count and Postgres's count of whole-table reads name the cause.
         expect: Expect::Cause("a scan where an index should serve"),
     },
     Case {

@@ -167,22 +167,25 @@ impl Sampler {
         };
         let mut postgres = sampled.postgres;
         if let Some(url) = &self.postgres {
-            match top_statements(url).await {
-                Ok(top) => postgres.top_statements = top,
-                Err(why) => postgres.statements_note = Some(why),
-            }
-            let after = match pg(PgConnection::connect(url)).await {
+            // One connection for both readings after the attack.
+            match pg(PgConnection::connect(url)).await {
                 Some(mut conn) => {
-                    let counts = scan_counts(&mut conn).await;
+                    match top_statements(&mut conn).await {
+                        Ok(top) => postgres.top_statements = top,
+                        Err(why) => postgres.statements_note = Some(why),
+                    }
+                    postgres.table_scans =
+                        match (sampled.scans_before, scan_counts(&mut conn).await) {
+                            (Some(before), Some(after)) => Some(table_scans(&before, &after)),
+                            _ => None,
+                        };
                     let _ = conn.close().await;
-                    counts
                 }
-                None => None,
-            };
-            postgres.table_scans = sampled
-                .scans_before
-                .zip(after)
-                .map(|(before, after)| table_scans(&before, &after));
+                None => {
+                    postgres.statements_note =
+                        Some("Postgres could not be reached after the attack".to_owned());
+                }
+            }
         } else {
             postgres.statements_note = Some("Postgres is not the harness's to read".to_owned());
         }
@@ -308,10 +311,7 @@ fn table_scans(before: &ScanCounts, after: &ScanCounts) -> Vec<TableScan> {
 }
 
 /// The statements with the most total time since the reset, or why there are none.
-async fn top_statements(url: &str) -> Result<Vec<StatementStat>, String> {
-    let mut conn = pg(PgConnection::connect(url))
-        .await
-        .ok_or("Postgres could not be reached after the attack")?;
+async fn top_statements(conn: &mut PgConnection) -> Result<Vec<StatementStat>, String> {
     let rows: Vec<(String, i64, f64, i64)> = tokio::time::timeout(
         PG_TIMEOUT,
         sqlx::query_as(
@@ -320,14 +320,13 @@ async fn top_statements(url: &str) -> Result<Vec<StatementStat>, String> {
              WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT $1",
         )
         .bind(TOP_STATEMENTS as i64)
-        .fetch_all(&mut conn),
+        .fetch_all(conn),
     )
     .await
     .map_err(|_| "pg_stat_statements did not answer in time".to_owned())?
     .map_err(|e| {
         format!("pg_stat_statements is not loaded on this server (shared_preload_libraries): {e}")
     })?;
-    let _ = conn.close().await;
     Ok(rows
         .into_iter()
         .map(|(query, calls, total_ms, pages)| {
