@@ -6,7 +6,7 @@
 use crate::spec::ScenarioSpec;
 
 /// Name and embedded text of every built-in, in the order `gauntlet list` shows them.
-const BUILTINS: [(&str, &str); 20] = [
+const BUILTINS: [(&str, &str); 21] = [
     ("smoke", include_str!("../builtin/smoke.toml")),
     ("load", include_str!("../builtin/load.toml")),
     ("stress", include_str!("../builtin/stress.toml")),
@@ -14,6 +14,11 @@ const BUILTINS: [(&str, &str); 20] = [
     ("endurance", include_str!("../builtin/endurance.toml")),
     // `load` at production-sized tenants: what the data's volume costs.
     ("volume", include_str!("../builtin/volume.toml")),
+    // `stress` with the database a network hop away: what the pool's size costs.
+    (
+        "stress-remote-db",
+        include_str!("../builtin/stress-remote-db.toml"),
+    ),
     // The open model: arrival-rate stages.
     ("stress-rate", include_str!("../builtin/stress-rate.toml")),
     ("spike-rate", include_str!("../builtin/spike-rate.toml")),

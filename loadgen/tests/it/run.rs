@@ -165,6 +165,7 @@ fn list_shows_every_builtin_with_its_description() {
         "spike",
         "endurance",
         "volume",
+        "stress-remote-db",
         "stress-rate",
         "spike-rate",
         "pg-latency",

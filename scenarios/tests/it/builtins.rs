@@ -3,13 +3,14 @@ use std::time::Duration;
 use gauntlet_scenarios::builtin;
 use gauntlet_scenarios::spec::{ProfileName, ScenarioSpec, StageKind};
 
-const NAMES: [&str; 20] = [
+const NAMES: [&str; 21] = [
     "smoke",
     "load",
     "stress",
     "spike",
     "endurance",
     "volume",
+    "stress-remote-db",
     "stress-rate",
     "spike-rate",
     "pg-latency",
@@ -38,6 +39,40 @@ fn every_builtin_states_which_alerts_it_must_fire() {
             assert!(expected.is_empty(), "{name} expects {expected:?}");
         }
     }
+}
+
+/// `stress-remote-db` is `stress` with Postgres 1 ms away from the first second to the last:
+/// the same plan in every other respect, so what fails in one and not the other is the
+/// network hop's doing (the pool's size, which only the hop makes count).
+#[test]
+fn stress_remote_db_is_stress_with_postgres_a_millisecond_away_throughout() {
+    let stress = ScenarioSpec::load("stress").unwrap();
+    let remote = ScenarioSpec::load("stress-remote-db").unwrap();
+    for scale in [1.0, 0.1] {
+        let at = |spec: &ScenarioSpec| spec.plan(ProfileName::Medium, scale).unwrap();
+        let (s, mut r) = (at(&stress), at(&remote));
+        let hop = r.chaos.pop().expect("the hop is a chaos entry");
+        assert!(r.chaos.is_empty(), "one entry: {:?}", r.chaos);
+        assert_eq!(
+            (hop.fault.to_string(), hop.target.as_str()),
+            ("latency".to_owned(), "postgres")
+        );
+        assert_eq!(hop.attributes["latency"], "1");
+        assert_eq!(hop.attributes["jitter"], "0");
+        let end = s.stages.last().unwrap().end();
+        assert_eq!(
+            (hop.start, hop.duration),
+            (Duration::ZERO, end),
+            "at × {scale}"
+        );
+        r.scenario.clone_from(&s.scenario);
+        assert_eq!(r, s, "at × {scale}");
+    }
+    assert_eq!(remote.expect_alerts(), stress.expect_alerts());
+    let texts = |spec: &ScenarioSpec| -> Vec<String> {
+        spec.thresholds().iter().map(|t| t.text.clone()).collect()
+    };
+    assert_eq!(texts(&remote), texts(&stress));
 }
 
 #[test]
