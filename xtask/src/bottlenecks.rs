@@ -56,13 +56,14 @@ const LOAD: Suite = Suite {
     profile: "small",
     scale: "0.1",
 };
-/// `stress` at the medium profile (up to 500 users) with Postgres 1 ms away. On loopback a
-/// pool of two is only just too small for plain `stress` medium on this machine (the
-/// database's CPU runs out about when the pool does; session 12: named once, missed once,
-/// red through its alert alone once); across the hop every statement holds its connection
-/// for a round trip and the clean pool of twenty is what serves the top step. Not
-/// `stress-rate`: its whole pool of users logs in at once, which fills even the clean pool
-/// of twenty for a moment and makes the wait look like the starved one's.
+/// `stress` with Postgres 1 ms away, at the medium profile's data with an expected peak of
+/// 100 users (250 at the top step). On loopback a pool of two is only just too small for
+/// plain `stress` medium on this machine (the database's CPU runs out about when the pool
+/// does; session 12: named once, missed once, red through its alert alone once); across the
+/// hop every statement holds its connection for a round trip, the clean pool of twenty
+/// serves the top step with room to spare and a pool of two runs out from the first steps.
+/// Not `stress-rate`: its whole pool of users logs in at once, which fills even the clean
+/// pool of twenty for a moment and makes the wait look like the starved one's.
 const STRESS_REMOTE_DB: Suite = Suite {
     scenario: "stress-remote-db",
     profile: "medium",

@@ -41,15 +41,28 @@ fn every_builtin_states_which_alerts_it_must_fire() {
     }
 }
 
-/// `stress-remote-db` is `stress` with Postgres 1 ms away from the first second to the last:
-/// the same plan in every other respect, so what fails in one and not the other is the
-/// network hop's doing (the pool's size, which only the hop makes count).
+/// `stress-remote-db` is `stress` with Postgres 1 ms away from the first second to the last,
+/// and an expected peak of 100 users at the medium profile: the same plan in every other
+/// respect, so what fails in one and not the other is the network hop's doing (the pool's
+/// size, which only the hop makes count).
 #[test]
 fn stress_remote_db_is_stress_with_postgres_a_millisecond_away_throughout() {
     let stress = ScenarioSpec::load("stress").unwrap();
     let remote = ScenarioSpec::load("stress-remote-db").unwrap();
-    for scale in [1.0, 0.1] {
-        let at = |spec: &ScenarioSpec| spec.plan(ProfileName::Medium, scale).unwrap();
+    let medium = remote.plan(ProfileName::Medium, 1.0).unwrap();
+    let stress_medium = stress.plan(ProfileName::Medium, 1.0).unwrap();
+    assert_eq!(medium.size.peak_users, 100);
+    assert_eq!(medium.peak_users, 250, "the top step is 250 % of the peak");
+    let data =
+        |p: &gauntlet_scenarios::spec::LoadPlan| (p.size.tenants, p.size.employees_per_tenant);
+    assert_eq!(data(&medium), data(&stress_medium));
+    // At a profile it leaves alone, the whole plan is stress's but for the hop.
+    for (profile, scale) in [
+        (ProfileName::Small, 1.0),
+        (ProfileName::Small, 0.1),
+        (ProfileName::Enterprise, 0.1),
+    ] {
+        let at = |spec: &ScenarioSpec| spec.plan(profile, scale).unwrap();
         let (s, mut r) = (at(&stress), at(&remote));
         let hop = r.chaos.pop().expect("the hop is a chaos entry");
         assert!(r.chaos.is_empty(), "one entry: {:?}", r.chaos);
@@ -63,11 +76,12 @@ fn stress_remote_db_is_stress_with_postgres_a_millisecond_away_throughout() {
         assert_eq!(
             (hop.start, hop.duration),
             (Duration::ZERO, end),
-            "at × {scale}"
+            "{profile} × {scale}"
         );
         r.scenario.clone_from(&s.scenario);
-        assert_eq!(r, s, "at × {scale}");
+        assert_eq!(r, s, "{profile} × {scale}");
     }
+    assert_eq!(remote.default_profile(), stress.default_profile());
     assert_eq!(remote.expect_alerts(), stress.expect_alerts());
     let texts = |spec: &ScenarioSpec| -> Vec<String> {
         spec.thresholds().iter().map(|t| t.text.clone()).collect()
