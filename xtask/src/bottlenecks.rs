@@ -14,7 +14,7 @@
 //! of 1,000 employees), the longest part of the matrix; `pool_starvation` only where a
 //! statement holds its connection for more than the machine's CPU time: `stress-remote-db`.
 //!
-//! A CI run of the suite is too long for this (about 20 minutes here, debug build); the
+//! A CI run of the suite is too long for this (40 minutes here, debug build, session 13); the
 //! suite's `bottlenecks` test checks the causes on short bursts instead.
 
 use std::collections::BTreeSet;

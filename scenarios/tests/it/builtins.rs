@@ -41,6 +41,11 @@ fn every_builtin_states_which_alerts_it_must_fire() {
     }
 }
 
+/// A spec's thresholds as written, for comparing a variant's with its base's.
+fn threshold_texts(spec: &ScenarioSpec) -> Vec<String> {
+    spec.thresholds().iter().map(|t| t.text.clone()).collect()
+}
+
 /// `stress-remote-db` is `stress` with Postgres 1 ms away from the first second to the last,
 /// and an expected peak of 100 users at the medium profile: the same plan in every other
 /// respect, so what fails in one and not the other is the network hop's doing (the pool's
@@ -83,10 +88,7 @@ fn stress_remote_db_is_stress_with_postgres_a_millisecond_away_throughout() {
     }
     assert_eq!(remote.default_profile(), stress.default_profile());
     assert_eq!(remote.expect_alerts(), stress.expect_alerts());
-    let texts = |spec: &ScenarioSpec| -> Vec<String> {
-        spec.thresholds().iter().map(|t| t.text.clone()).collect()
-    };
-    assert_eq!(texts(&remote), texts(&stress));
+    assert_eq!(threshold_texts(&remote), threshold_texts(&stress));
 }
 
 #[test]
@@ -300,8 +302,5 @@ fn volume_is_load_with_twenty_tenants_of_a_thousand_under_mediums_users() {
     v.scenario.clone_from(&l.scenario);
     assert_eq!(v, l);
     assert_eq!(volume.expect_alerts(), load.expect_alerts());
-    let texts = |spec: &ScenarioSpec| -> Vec<String> {
-        spec.thresholds().iter().map(|t| t.text.clone()).collect()
-    };
-    assert_eq!(texts(&volume), texts(&load));
+    assert_eq!(threshold_texts(&volume), threshold_texts(&load));
 }
